@@ -1,0 +1,78 @@
+"""The ``mlflow-cfn`` console script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mlflow_cfn.options import OptionsError, StackOptions
+from mlflow_cfn.template import build_template, render
+from mlflow_cfn.versions import __version__
+
+
+class CliError(Exception):
+    """A usage or input error reported as one line and exit code 2."""
+
+
+def _synth(args: argparse.Namespace) -> int:
+    options = StackOptions(ingress_cidr_slots=args.ingress_cidr_slots)
+    text = render(build_template(options), args.format)
+    if args.output:
+        path = Path(args.output)
+        if path.is_dir():
+            raise CliError(f"--output {args.output} is a directory; give a file path")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    root = argparse.ArgumentParser(
+        prog="mlflow-cfn",
+        description="Emit, check and publish the CloudFormation template of a production "
+        "MLflow server on AWS.",
+    )
+    root.add_argument("--version", action="version", version=f"mlflow-cfn {__version__}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="write the CloudFormation template")
+    synth.add_argument("--output", "-o", metavar="PATH", help="file to write (default: stdout)")
+    synth.add_argument("--format", choices=("json", "yaml"), default="json")
+    synth.add_argument(
+        "--ingress-cidr-slots",
+        type=_positive_int,
+        default=StackOptions.ingress_cidr_slots,
+        metavar="N",
+        help="how many CIDRs LoadBalancerIngressCidrs accepts (default: %(default)s)",
+    )
+    synth.set_defaults(func=_synth)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except OptionsError as exc:
+        for error in exc.errors:
+            print(f"mlflow-cfn {args.command}: {error}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"mlflow-cfn {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Application Load Balancer: internal by default, HTTP forwarding or HTTPS (TLS 1.3) with port 80
+only redirecting, access logs on, invalid headers dropped, health checks on /health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, If, Output, Ref, Sub
+from troposphere.cloudformation import WaitConditionHandle
+from troposphere.elasticloadbalancingv2 import (
+    Action,
+    Certificate,
+    Listener,
+    LoadBalancer,
+    LoadBalancerAttributes,
+    Matcher,
+    RedirectConfig,
+    TargetGroup,
+    TargetGroupAttribute,
+)
+
+from mlflow_cfn import names
+from mlflow_cfn.components.network import CONTAINER_PORT, SecurityGroups
+from mlflow_cfn.components.storage import ALB_LOG_PREFIX, Storage
+from mlflow_cfn.conditions import if_certificate
+from mlflow_cfn.context import Context
+
+#: TLS 1.3 and 1.2 only (omitting SslPolicy gives a 2016 policy that still allows TLS 1.0).
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+_PLAIN_HTTP_REASON = (
+    "Port 80 forwards only while CertificateArn is empty, which the Rule "
+    "InternetFacingNeedsCertificate allows only for an internal load balancer reached from the "
+    "allow-listed CIDRs; with a certificate port 80 only redirects to HTTPS (TLS 1.3 policy)."
+)
+
+
+@dataclass(frozen=True)
+class LoadBalancing:
+    """The load balancer, its target group and a handle that exists once the listeners do."""
+
+    load_balancer: LoadBalancer
+    target_group: TargetGroup
+    listeners_ready: WaitConditionHandle
+
+
+def add_load_balancer(
+    ctx: Context, *, storage: Storage, security_groups: SecurityGroups
+) -> LoadBalancing:
+    """Add the load balancer, the target group and the listeners."""
+    t = ctx.template
+    lb = t.add_resource(
+        LoadBalancer(
+            names.LOAD_BALANCER,
+            Type="application",
+            Scheme=ctx.ref(names.LOAD_BALANCER_SCHEME),
+            Subnets=ctx.ref(names.LOAD_BALANCER_SUBNET_IDS),
+            SecurityGroups=[GetAtt(security_groups.load_balancer, "GroupId")],
+            LoadBalancerAttributes=[
+                LoadBalancerAttributes(Key=k, Value=v)
+                for k, v in (
+                    ("routing.http.drop_invalid_header_fields.enabled", "true"),
+                    ("access_logs.s3.enabled", "true"),
+                    ("access_logs.s3.bucket", Ref(storage.log_bucket)),
+                    ("access_logs.s3.prefix", ALB_LOG_PREFIX.rstrip("/")),
+                    (
+                        "deletion_protection.enabled",
+                        ctx.ref(names.LOAD_BALANCER_DELETION_PROTECTION),
+                    ),
+                )
+            ],
+            # The bucket policy must allow log delivery before access logs can be switched on.
+            DependsOn=[storage.log_bucket_policy],
+        )
+    )
+    target_group = t.add_resource(
+        TargetGroup(
+            names.TARGET_GROUP,
+            VpcId=ctx.ref(names.VPC_ID),
+            TargetType="ip",
+            Protocol="HTTP",
+            Port=CONTAINER_PORT,
+            HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=15,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=3,
+            Matcher=Matcher(HttpCode="200"),
+            TargetGroupAttributes=[
+                # The server stops within 15 s of SIGTERM; don't keep draining longer than that.
+                TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
+            ],
+        )
+    )
+    forward = Action(Type="forward", TargetGroupArn=Ref(target_group))
+    redirect = Action(
+        Type="redirect",
+        RedirectConfig=RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+    )
+    http = t.add_resource(
+        Listener(
+            names.HTTP_LISTENER,
+            LoadBalancerArn=Ref(lb),
+            Port=80,
+            Protocol="HTTP",
+            DefaultActions=[if_certificate(redirect, forward)],
+            Metadata={
+                "checkov": {
+                    "skip": [
+                        {"id": check, "comment": _PLAIN_HTTP_REASON}
+                        for check in ("CKV_AWS_2", "CKV_AWS_103")
+                    ]
+                }
+            },
+        )
+    )
+    https = t.add_resource(
+        Listener(
+            names.HTTPS_LISTENER,
+            Condition=names.HAS_CERTIFICATE,
+            LoadBalancerArn=Ref(lb),
+            Port=443,
+            Protocol="HTTPS",
+            SslPolicy=TLS_POLICY,
+            Certificates=[Certificate(CertificateArn=ctx.ref(names.CERTIFICATE_ARN))],
+            DefaultActions=[forward],
+        )
+    )
+    # ECS refuses a target group that no listener uses yet. The service waits on this handle,
+    # which refers to whichever listener forwards to the target group.
+    ready = t.add_resource(
+        WaitConditionHandle(
+            names.LISTENERS_READY,
+            Metadata={"ForwardingListener": if_certificate(Ref(https), Ref(http))},
+        )
+    )
+    t.add_output(
+        Output(
+            names.OUT_LOAD_BALANCER_DNS_NAME,
+            Description="DNS name of the load balancer (point your domain's record at it)",
+            Value=GetAtt(lb, "DNSName"),
+        )
+    )
+    t.add_output(
+        Output(
+            names.OUT_TRACKING_URI,
+            Description="MLFLOW_TRACKING_URI for clients and the address of the UI",
+            Value=Sub(
+                "${Scheme}://${Host}",
+                Scheme=if_certificate("https", "http"),
+                Host=If(names.HAS_DOMAIN_NAME, ctx.ref(names.DOMAIN_NAME), GetAtt(lb, "DNSName")),
+            ),
+        )
+    )
+    return LoadBalancing(load_balancer=lb, target_group=target_group, listeners_ready=ready)

@@ -1,0 +1,108 @@
+# Start-up of the mlflow container, embedded in the task definition as `python -c <this file>`
+# (the official image is used unchanged). It runs with the image's own Python and MLflow.
+#
+# 1. Builds the backend store URI from the database secret (user name and password URL-encoded:
+#    RDS-generated passwords contain characters such as % # ? : & = + /) and puts it in the
+#    environment, never in a process argument.
+# 2. Lets through the Host names the server is reached by (the load balancer's DNS name is
+#    mixed-case; browsers and clients send it lower-case; a port may follow).
+# 3. Creates or upgrades the database schema under a database lock, so that tasks starting
+#    together, or a new image version rolling out, never race on the schema.
+# 4. Replaces itself with `mlflow server`, which reads its whole configuration from MLFLOW_*.
+import os
+import sys
+import time
+import urllib.parse
+
+SCHEMA_LOCK_NAME = "mlflow_cfn_schema"
+SCHEMA_LOCK_KEY = 7_215_032_661_405_117  # pg_advisory_lock takes a bigint
+CONNECT_TIMEOUT_SECONDS = 300  # a paused Aurora Serverless v2 cluster takes ~15 s to resume
+
+
+def log(message):
+    print(f"mlflow-cfn: {message}", file=sys.stderr, flush=True)
+
+
+def backend_store_uri(env):
+    user = urllib.parse.quote(env.pop("MLFLOW_CFN_DB_USERNAME"), safe="")
+    password = urllib.parse.quote(env.pop("MLFLOW_CFN_DB_PASSWORD"), safe="")
+    host, port, name = (
+        env["MLFLOW_CFN_DB_HOST"],
+        env["MLFLOW_CFN_DB_PORT"],
+        env["MLFLOW_CFN_DB_NAME"],
+    )
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    query = env.get("MLFLOW_CFN_DB_QUERY", "")
+    uri = f"{env['MLFLOW_CFN_DB_DIALECT']}://{user}:{password}@{host}:{port}/{name}"
+    return f"{uri}?{query}" if query else uri
+
+
+def allowed_hosts(raw):
+    hosts = []
+    for name in (h.strip() for h in raw.split(",")):
+        if name:
+            for variant in (name, name.lower()):
+                hosts += [variant, f"{variant}:*"]
+    return ",".join(dict.fromkeys(hosts))
+
+
+def connect_with_retry(engine):
+    deadline = time.monotonic() + CONNECT_TIMEOUT_SECONDS
+    while True:
+        try:
+            return engine.connect()
+        except Exception as exc:  # the database may be resuming or its DNS name not yet resolvable
+            if time.monotonic() > deadline:
+                raise
+            log(f"database not reachable yet ({type(exc).__name__}); retrying")
+            time.sleep(5)
+
+
+def prepare_schema(uri):
+    import sqlalchemy
+    from mlflow.store.db import utils
+
+    engine = sqlalchemy.create_engine(uri, poolclass=sqlalchemy.pool.NullPool)
+    with connect_with_retry(engine) as conn:
+        lock = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "postgresql":
+            lock.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            unlock = ("SELECT pg_advisory_unlock(:k)", {"k": SCHEMA_LOCK_KEY})
+        else:
+            got = lock.execute(
+                sqlalchemy.text("SELECT GET_LOCK(:n, 600)"), {"n": SCHEMA_LOCK_NAME}
+            ).scalar()
+            if got != 1:
+                raise SystemExit("mlflow-cfn: timed out waiting for the schema lock")
+            unlock = ("SELECT RELEASE_LOCK(:n)", {"n": SCHEMA_LOCK_NAME})
+        try:
+            if not utils._all_tables_exist(engine):
+                log("empty database: creating the MLflow schema")
+                utils._initialize_tables(engine)
+            else:
+                current, head = (
+                    utils._get_schema_version(engine),
+                    utils._get_latest_schema_revision(),
+                )
+                if current != head:
+                    log(f"upgrading the MLflow schema from {current} to {head}")
+                    utils._upgrade_db(engine)
+            log("database schema is current")
+        finally:
+            lock.execute(sqlalchemy.text(unlock[0]), unlock[1])
+    engine.dispose()
+
+
+def main():
+    env = os.environ
+    uri = backend_store_uri(env)
+    env["MLFLOW_BACKEND_STORE_URI"] = uri
+    env["MLFLOW_SERVER_ALLOWED_HOSTS"] = allowed_hosts(env.get("MLFLOW_CFN_ALLOWED_HOSTS", ""))
+    prepare_schema(uri)
+    log(f"starting mlflow server for {env['MLFLOW_SERVER_ALLOWED_HOSTS']}")
+    os.execvp("mlflow", ["mlflow", "server"])
+
+
+if __name__ == "__main__":  # `python -c` runs it as __main__; tests import it
+    main()

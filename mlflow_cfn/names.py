@@ -1,0 +1,128 @@
+"""Every logical ID, Parameter, Condition, Rule, Mapping and Output name: the template's public API.
+
+Once released a name is never renamed or removed (a renamed resource is replaced; for the database
+that means a new, empty cluster). ``tests/template/test_released_names.py`` keeps the released set.
+"""
+
+# --- Parameters -------------------------------------------------------------------------------
+VPC_ID = "VpcId"
+LOAD_BALANCER_SUBNET_IDS = "LoadBalancerSubnetIds"
+SERVICE_SUBNET_IDS = "ServiceSubnetIds"
+DATABASE_SUBNET_IDS = "DatabaseSubnetIds"
+LOAD_BALANCER_INGRESS_CIDRS = "LoadBalancerIngressCidrs"
+LOAD_BALANCER_SCHEME = "LoadBalancerScheme"
+LOAD_BALANCER_DELETION_PROTECTION = "LoadBalancerDeletionProtection"
+CERTIFICATE_ARN = "CertificateArn"
+DOMAIN_NAME = "DomainName"
+MLFLOW_IMAGE = "MlflowImage"
+TASK_CPU = "TaskCpu"
+TASK_MEMORY = "TaskMemory"
+DESIRED_COUNT = "DesiredCount"
+DATABASE_MIN_CAPACITY = "DatabaseMinCapacity"
+DATABASE_MAX_CAPACITY = "DatabaseMaxCapacity"
+DATABASE_AUTO_PAUSE_SECONDS = "DatabaseAutoPauseSeconds"
+DATABASE_BACKUP_RETENTION_DAYS = "DatabaseBackupRetentionDays"
+DATABASE_DELETION_PROTECTION = "DatabaseDeletionProtection"
+ARTIFACT_PREFIX = "ArtifactPrefix"
+ARTIFACT_NONCURRENT_VERSION_DAYS = "ArtifactNoncurrentVersionDays"
+LOG_RETENTION_DAYS = "LogRetentionDays"
+
+# --- Conditions -------------------------------------------------------------------------------
+HAS_CERTIFICATE = "HasCertificate"
+HAS_DOMAIN_NAME = "HasDomainName"
+USE_ELB_LOG_DELIVERY_ACCOUNT = "UseElbLogDeliveryAccount"
+
+
+def has_ingress_cidr(slot: int) -> str:
+    """Condition: the ingress CIDR list has an entry at ``slot`` (0-based)."""
+    return f"HasLoadBalancerIngressCidr{slot + 1}"
+
+
+def has_https_ingress_cidr(slot: int) -> str:
+    """Condition: a certificate is set and the ingress CIDR list has an entry at ``slot``."""
+    return f"HasHttpsLoadBalancerIngressCidr{slot + 1}"
+
+
+# --- Rules ------------------------------------------------------------------------------------
+RULE_INTERNET_FACING_NEEDS_CERTIFICATE = "InternetFacingNeedsCertificate"
+RULE_INTERNET_FACING_NEEDS_ALLOW_LIST = "InternetFacingNeedsAllowList"
+
+
+def rule_task_size(cpu: str) -> str:
+    """Rule: the memory sizes Fargate allows for one CPU size."""
+    return f"TaskMemoryFitsCpu{cpu}"
+
+
+# --- Mappings ---------------------------------------------------------------------------------
+MAP_WORKERS = "WorkersByTaskCpu"
+MAP_ELB_LOG_DELIVERY = "ElbLogDeliveryAccounts"
+
+# --- Resources: keys --------------------------------------------------------------------------
+ARTIFACT_KEY = "ArtifactKey"
+ARTIFACT_KEY_ALIAS = "ArtifactKeyAlias"
+DATABASE_KEY = "DatabaseKey"
+DATABASE_KEY_ALIAS = "DatabaseKeyAlias"
+LOGS_KEY = "LogsKey"
+LOGS_KEY_ALIAS = "LogsKeyAlias"
+
+# --- Resources: storage -----------------------------------------------------------------------
+LOG_BUCKET = "LogBucket"
+LOG_BUCKET_POLICY = "LogBucketPolicy"
+ARTIFACT_BUCKET = "ArtifactBucket"
+ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
+
+# --- Resources: network -----------------------------------------------------------------------
+LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroup"
+SERVICE_SECURITY_GROUP = "ServiceSecurityGroup"
+DATABASE_SECURITY_GROUP = "DatabaseSecurityGroup"
+LOAD_BALANCER_TO_SERVICE_EGRESS = "LoadBalancerToServiceEgress"
+SERVICE_FROM_LOAD_BALANCER_INGRESS = "ServiceFromLoadBalancerIngress"
+SERVICE_TO_DATABASE_EGRESS = "ServiceToDatabaseEgress"
+DATABASE_FROM_SERVICE_INGRESS = "DatabaseFromServiceIngress"
+
+
+def load_balancer_http_ingress(slot: int) -> str:
+    """Logical ID of the port-80 ingress rule for one CIDR slot."""
+    return f"LoadBalancerHttpIngress{slot + 1}"
+
+
+def load_balancer_https_ingress(slot: int) -> str:
+    """Logical ID of the port-443 ingress rule for one CIDR slot."""
+    return f"LoadBalancerHttpsIngress{slot + 1}"
+
+
+# --- Resources: database ----------------------------------------------------------------------
+DATABASE_SUBNET_GROUP = "DatabaseSubnetGroup"
+DATABASE_CLUSTER_PARAMETER_GROUP = "DatabaseClusterParameterGroup"
+DATABASE_CLUSTER = "DatabaseCluster"
+DATABASE_WRITER = "DatabaseWriter"
+DATABASE_MONITORING_ROLE = "DatabaseMonitoringRole"
+
+# --- Resources: load balancer -----------------------------------------------------------------
+LOAD_BALANCER = "LoadBalancer"
+TARGET_GROUP = "TargetGroup"
+HTTP_LISTENER = "HttpListener"
+HTTPS_LISTENER = "HttpsListener"
+LISTENERS_READY = "ListenersReady"
+
+# --- Resources: service -----------------------------------------------------------------------
+LOG_GROUP = "LogGroup"
+ECS_CLUSTER = "EcsCluster"
+TASK_EXECUTION_ROLE = "TaskExecutionRole"
+TASK_ROLE = "TaskRole"
+TASK_DEFINITION = "TaskDefinition"
+SERVICE = "Service"
+
+# --- Outputs ----------------------------------------------------------------------------------
+OUT_TRACKING_URI = "TrackingUri"
+OUT_LOAD_BALANCER_DNS_NAME = "LoadBalancerDnsName"
+OUT_ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
+OUT_ARTIFACT_ROOT = "ArtifactRoot"
+OUT_DATABASE_ENDPOINT = "DatabaseEndpoint"
+OUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
+OUT_CLUSTER_NAME = "ClusterName"
+OUT_SERVICE_NAME = "ServiceName"
+OUT_TASK_ROLE_ARN = "TaskRoleArn"
+
+# --- Container --------------------------------------------------------------------------------
+MLFLOW_CONTAINER = "mlflow"

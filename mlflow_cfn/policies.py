@@ -1,0 +1,204 @@
+"""awacs policy documents: key policies, trust policies, role policies and bucket policies.
+
+Every data action names its resource ARN; the only ``*`` resource is ecr:GetAuthorizationToken,
+which AWS defines on no resource.
+"""
+
+from __future__ import annotations
+
+import awacs.ecr as ecr
+import awacs.kms as kms
+import awacs.logs as logs
+import awacs.s3 as s3
+import awacs.secretsmanager as secretsmanager
+import awacs.sts as sts
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
+from troposphere import AWSHelperFn, Sub
+
+VERSION = "2012-10-17"
+ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+
+
+def _via(service: str) -> Condition:
+    """Only when the key is used through ``service`` in this region (kms:ViaService)."""
+    return Condition(
+        StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.amazonaws.com"))
+    )
+
+
+def key_policy(*statements: Statement) -> PolicyDocument:
+    """A KMS key policy: the account administers the key through IAM, plus ``statements``."""
+    root = Statement(
+        Sid="AccountAdministersKeyThroughIam",
+        Effect=Allow,
+        Principal=Principal("AWS", ACCOUNT_ROOT),
+        Action=[kms.Action("*")],
+        Resource=["*"],
+    )
+    return PolicyDocument(Version=VERSION, Statement=[root, *statements])
+
+
+def logs_key_statement() -> Statement:
+    """CloudWatch Logs may use the key, only for this account's log groups in this region."""
+    return Statement(
+        Sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
+        Effect=Allow,
+        Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+        Action=[kms.Encrypt, kms.Decrypt, kms.ReEncryptFrom, kms.ReEncryptTo,
+                kms.GenerateDataKey, kms.GenerateDataKeyWithoutPlaintext, kms.DescribeKey],
+        Resource=["*"],
+        Condition=Condition(
+            ArnLike(
+                "kms:EncryptionContext:aws:logs:arn",
+                Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+            )
+        ),
+    )  # fmt: skip
+
+
+def assume_role(service: str) -> PolicyDocument:
+    """Trust policy for an AWS service, limited to calls on behalf of this account."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", service),
+                Action=[sts.AssumeRole],
+                Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+            )
+        ],
+    )
+
+
+def tls_only(bucket_arn: AWSHelperFn) -> Statement:
+    """Deny every request to the bucket and its objects that does not use TLS."""
+    return Statement(
+        Sid="DenyRequestsWithoutTls",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[s3.Action("*")],
+        Resource=[bucket_arn, Sub("${Arn}/*", Arn=bucket_arn)],
+        Condition=Condition(Bool("aws:SecureTransport", False)),
+    )
+
+
+def s3_access_log_delivery(
+    log_bucket_arn: AWSHelperFn, source_bucket_arn: AWSHelperFn, prefix: str
+) -> Statement:
+    """S3 server access logging may write under ``prefix``, only for ``source_bucket_arn``."""
+    return Statement(
+        Sid="S3ServerAccessLogDelivery",
+        Effect=Allow,
+        Principal=Principal("Service", "logging.s3.amazonaws.com"),
+        Action=[s3.PutObject],
+        Resource=[Sub(f"${{Arn}}/{prefix}*", Arn=log_bucket_arn)],
+        Condition=Condition([
+            ArnLike("aws:SourceArn", source_bucket_arn),
+            StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
+        ]),
+    )  # fmt: skip
+
+
+def alb_log_delivery(log_bucket_arn: AWSHelperFn, prefix: str, principal: Principal) -> Statement:
+    """The load balancer log-delivery ``principal`` may write this account's logs."""
+    return Statement(
+        Sid="LoadBalancerAccessLogDelivery",
+        Effect=Allow,
+        Principal=principal,
+        Action=[s3.PutObject],
+        Resource=[Sub(f"${{Arn}}/{prefix}AWSLogs/${{AWS::AccountId}}/*", Arn=log_bucket_arn)],
+    )
+
+
+def execution_role_policy(
+    log_group_arn: AWSHelperFn, secret_arn: AWSHelperFn, secret_key_arn: AWSHelperFn
+) -> PolicyDocument:
+    """What ECS needs to start the task: pull the image, write its logs, read its one secret."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="PullImagesFromThisAccountsEcr",
+                Effect=Allow,
+                Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer,
+                        ecr.BatchGetImage],
+                Resource=[Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}"
+                              ":repository/*")],
+            ),
+            Statement(
+                Sid="EcrLoginHasNoResource",
+                Effect=Allow,
+                Action=[ecr.GetAuthorizationToken],
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="WriteTaskLogs",
+                Effect=Allow,
+                Action=[logs.CreateLogStream, logs.PutLogEvents],
+                Resource=[log_group_arn],
+            ),
+            Statement(
+                Sid="ReadTheDatabaseSecret",
+                Effect=Allow,
+                Action=[secretsmanager.GetSecretValue],
+                Resource=[secret_arn],
+            ),
+            Statement(
+                Sid="DecryptTheDatabaseSecret",
+                Effect=Allow,
+                Action=[kms.Decrypt],
+                Resource=[secret_key_arn],
+                Condition=_via("secretsmanager"),
+            ),
+        ],
+    )  # fmt: skip
+
+
+def artifact_access(
+    bucket_arn: AWSHelperFn, prefix: AWSHelperFn, key_arn: AWSHelperFn
+) -> PolicyDocument:
+    """Read/write only under ``prefix`` of the artifact bucket, encrypting with its key."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="ReadWriteArtifactsUnderThePrefix",
+                Effect=Allow,
+                Action=[s3.GetObject, s3.PutObject, s3.DeleteObject, s3.AbortMultipartUpload,
+                        s3.ListMultipartUploadParts],
+                Resource=[Sub("${Arn}/${Prefix}/*", Arn=bucket_arn, Prefix=prefix)],
+            ),
+            Statement(
+                Sid="ListOnlyThePrefix",
+                Effect=Allow,
+                Action=[s3.ListBucket],
+                Resource=[bucket_arn],
+                Condition=Condition(StringLike("s3:prefix", [
+                    prefix, Sub("${Prefix}/*", Prefix=prefix)])),
+            ),
+            Statement(
+                Sid="EncryptArtifactsWithTheirKey",
+                Effect=Allow,
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=[key_arn],
+                Condition=_via("s3"),
+            ),
+        ],
+    )  # fmt: skip
+
+
+def document(*statements: Statement) -> PolicyDocument:
+    """A policy document of ``statements``."""
+    return PolicyDocument(Version=VERSION, Statement=list(statements))

@@ -1,0 +1,74 @@
+"""build_template(): the one place that decides the order of components and wires them together."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from troposphere import Template
+
+from mlflow_cfn.components.database import add_database
+from mlflow_cfn.components.keys import add_keys
+from mlflow_cfn.components.load_balancer import add_load_balancer
+from mlflow_cfn.components.network import add_security_groups
+from mlflow_cfn.components.service import add_service
+from mlflow_cfn.components.storage import add_storage
+from mlflow_cfn.conditions import add_conditions
+from mlflow_cfn.context import Context
+from mlflow_cfn.options import StackOptions
+from mlflow_cfn.parameters import add_parameters, parameter_specs
+from mlflow_cfn.rules import add_rules
+from mlflow_cfn.versions import MLFLOW_VERSION, __version__
+
+
+def build_template(options: StackOptions | None = None) -> Template:
+    """Assemble the MLflow stack for ``options`` (defaults when None).
+
+    Raises OptionsError listing every problem with the options.
+    """
+    options = options or StackOptions()
+    options.check()
+    template = Template(
+        Description=(
+            f"MLflow {MLFLOW_VERSION} tracking server and UI on ECS Fargate behind an Application "
+            f"Load Balancer, Aurora Serverless v2 backend store, S3 artifact store "
+            f"(mlflow-cfn {__version__})"
+        )
+    )
+    template.set_version("2010-09-09")
+    ctx = Context(
+        template=template,
+        options=options,
+        parameters=add_parameters(template, parameter_specs(options)),
+    )
+    add_conditions(ctx)
+    add_rules(ctx)
+    keys = add_keys(ctx)
+    storage = add_storage(ctx, keys=keys)
+    security_groups = add_security_groups(ctx)
+    database = add_database(ctx, keys=keys, security_groups=security_groups)
+    load_balancing = add_load_balancer(ctx, storage=storage, security_groups=security_groups)
+    add_service(
+        ctx,
+        keys=keys,
+        storage=storage,
+        database=database,
+        security_groups=security_groups,
+        load_balancing=load_balancing,
+    )
+    return template
+
+
+def to_dict(template: Template) -> dict:
+    """The template as plain JSON data."""
+    return json.loads(template.to_json())
+
+
+def render(template: Template, fmt: str = "json") -> str:
+    """The template as stable text: JSON with sorted keys, or YAML; ends with a newline."""
+    data = to_dict(template)
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(data, sort_keys=True, width=100)
+    raise ValueError(f"format must be json or yaml, got {fmt!r}")

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Prepare a machine (fresh or not) for the whole test suite; safe to run again.
+# - .venv with the package and its test dependencies (pyproject.toml [test])
+# - .venv-checkov with checkov (its pins conflict with boto3/packaging in .venv)
+# - PostgreSQL on 127.0.0.1:5432 and MariaDB/MySQL on 127.0.0.1:3306, started or installed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+CHECKOV_VERSION=3.3.30
+log() { echo "bootstrap: $*" >&2; }
+
+if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+  "$PYTHON" -m venv .venv-checkov
+  .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+fi
+
+port_open() { .venv/bin/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1', $1)))"; }
+wait_port() { for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 1; done; return 1; }
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then log "cannot install $*: not root on Debian"; return 1; fi
+  if [ -z "${APT_UPDATED:-}" ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! port_open 5432; then
+  log "PostgreSQL is not listening on 127.0.0.1:5432: starting it"
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql || true
+  if command -v pg_ctlcluster >/dev/null; then
+    version=$(ls /etc/postgresql | sort -n | tail -1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  fi
+  wait_port 5432 || log "PostgreSQL did not come up"
+fi
+# A fresh Debian install asks for a password on TCP; the tests connect as postgres/postgres then.
+if port_open 5432 && command -v psql >/dev/null && ! psql -h 127.0.0.1 -U postgres -c 'select 1' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+    su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" || true
+  fi
+fi
+
+if ! port_open 3306; then
+  log "MariaDB is not listening on 127.0.0.1:3306: starting it"
+  [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server || true
+  if [ -x /usr/sbin/mariadbd ]; then
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql || true
+  fi
+  wait_port 3306 || log "MariaDB did not come up"
+fi
+log "ready"
