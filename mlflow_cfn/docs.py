@@ -27,7 +27,5 @@ def parameters_table(options: StackOptions | None = None) -> str:
     """A Markdown table of every Parameter: name, default, allowed values, description."""
     rows = ["| Parameter | Default | Allowed | What it does |", "|---|---|---|---|"]
     for spec in parameter_specs(options or StackOptions()):
-        rows.append(
-            f"| `{spec.name}` | {_default(spec)} | {_allowed(spec)} | {spec.description} |"
-        )
+        rows.append(f"| `{spec.name}` | {_default(spec)} | {_allowed(spec)} | {spec.description} |")
     return "\n".join(rows) + "\n"
