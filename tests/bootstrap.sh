@@ -43,6 +43,29 @@ if port_open 5432 && command -v psql >/dev/null && ! psql -h 127.0.0.1 -U postgr
   fi
 fi
 
+# The runtime tests connect like the container does on Aurora: TLS required (sslmode=require) and
+# a real password check. Give the local server a self-signed certificate and make it ask test
+# users (members of mlflow_cfn_test) for their password even where it trusts everyone else.
+pg() { if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then su postgres -c "psql -qAtX -c \"$1\""; else psql -h 127.0.0.1 -U postgres -qAtX -c "$1"; fi; }
+if port_open 5432 && command -v psql >/dev/null; then
+  conf_dir=$(dirname "$(pg 'SHOW config_file')")
+  hba=$(pg 'SHOW hba_file')
+  if [ "$(pg 'SHOW ssl')" != on ] && [ -w "$conf_dir" ]; then
+    log "enabling TLS on the local PostgreSQL (self-signed certificate)"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=127.0.0.1 \
+      -keyout "$conf_dir/mlflow-cfn-test.key" -out "$conf_dir/mlflow-cfn-test.crt" 2>/dev/null
+    chown postgres:postgres "$conf_dir"/mlflow-cfn-test.* && chmod 600 "$conf_dir/mlflow-cfn-test.key"
+    pg "ALTER SYSTEM SET ssl_cert_file = '$conf_dir/mlflow-cfn-test.crt'"
+    pg "ALTER SYSTEM SET ssl_key_file = '$conf_dir/mlflow-cfn-test.key'"
+    pg "ALTER SYSTEM SET ssl = on"
+  fi
+  pg "SELECT 1 FROM pg_roles WHERE rolname = 'mlflow_cfn_test'" | grep -q 1 || pg "CREATE ROLE mlflow_cfn_test NOLOGIN"
+  if [ -w "$hba" ] && ! grep -q '+mlflow_cfn_test' "$hba"; then
+    sed -i '1i host all +mlflow_cfn_test 127.0.0.1/32 scram-sha-256\nhostssl all +mlflow_cfn_test 127.0.0.1/32 scram-sha-256' "$hba"
+  fi
+  pg "SELECT pg_reload_conf()" >/dev/null
+fi
+
 if ! port_open 3306; then
   log "MariaDB is not listening on 127.0.0.1:3306: starting it"
   [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server || true

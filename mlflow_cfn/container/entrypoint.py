@@ -77,18 +77,15 @@ def prepare_schema(uri):
                 raise SystemExit("mlflow-cfn: timed out waiting for the schema lock")
             unlock = ("SELECT RELEASE_LOCK(:n)", {"n": SCHEMA_LOCK_NAME})
         try:
-            if not utils._all_tables_exist(engine):
+            current = utils._get_schema_version(engine)
+            head = utils._get_latest_schema_revision()
+            if utils._is_empty_database(engine):
                 log("empty database: creating the MLflow schema")
                 utils._initialize_tables(engine)
-            else:
-                current, head = (
-                    utils._get_schema_version(engine),
-                    utils._get_latest_schema_revision(),
-                )
-                if current != head:
-                    log(f"upgrading the MLflow schema from {current} to {head}")
-                    utils._upgrade_db(engine)
-            log("database schema is current")
+            elif current != head or not utils._all_tables_exist(engine):
+                log(f"upgrading the MLflow schema from {current} to {head}")
+                utils._upgrade_db(engine)
+            log(f"database schema is current ({head})")
         finally:
             lock.execute(sqlalchemy.text(unlock[0]), unlock[1])
     engine.dispose()

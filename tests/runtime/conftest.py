@@ -1,0 +1,123 @@
+"""Local servers for the runtime tests: PostgreSQL (TLS, real password checks) and an S3 emulator.
+
+A missing server skips the test with the reason, or fails it when MLFLOW_CFN_REQUIRE_SERVICES=1
+(as in CI), so CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from tests.runtime.harness import BUCKET, HOSTILE_PASSWORD, moto_server, port_open
+
+pytestmark = pytest.mark.runtime
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail under MLFLOW_CFN_REQUIRE_SERVICES=1."""
+    if os.environ.get("MLFLOW_CFN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (MLFLOW_CFN_REQUIRE_SERVICES=1; run tests/bootstrap.sh)")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class LocalDatabase:
+    """A fresh database on the local server, owned by a user with a hostile password."""
+
+    host: str
+    port: int
+    name: str
+    user: str
+    password: str
+
+
+def _pg_admin():
+    import psycopg2
+
+    last = None
+    for password in (None, "postgres"):
+        try:
+            return psycopg2.connect(
+                host="127.0.0.1", port=5432, user="postgres", password=password, dbname="postgres"
+            )
+        except psycopg2.OperationalError as exc:
+            last = exc
+    unavailable(f"cannot connect to PostgreSQL on 127.0.0.1:5432 as postgres: {last}")
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    if not port_open(5432):
+        unavailable("PostgreSQL is not listening on 127.0.0.1:5432")
+    conn = _pg_admin()
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SHOW ssl")
+        if cur.fetchone()[0] != "on":
+            unavailable("the local PostgreSQL has no TLS; the container requires sslmode=require")
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = 'mlflow_cfn_test'")
+        if cur.fetchone() is None:
+            unavailable("role mlflow_cfn_test (password-checked test users) is missing")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def pg_database(pg_admin) -> Iterator[LocalDatabase]:
+    """A new database and user; the server really checks the user's password."""
+    import psycopg2
+    from psycopg2 import sql
+
+    suffix = secrets.token_hex(4)
+    db = LocalDatabase(
+        "127.0.0.1", 5432, f"mlflow_rt_{suffix}", f"mlflow_rt_{suffix}", HOSTILE_PASSWORD
+    )
+    with pg_admin.cursor() as cur:
+        cur.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE mlflow_cfn_test").format(
+                sql.Identifier(db.user), sql.Literal(db.password)
+            )
+        )
+        cur.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(*map(sql.Identifier, (db.name, db.user)))
+        )
+    try:
+        psycopg2.connect(host=db.host, port=db.port, user=db.user, password="wrong", dbname=db.name)
+    except psycopg2.OperationalError:
+        pass
+    else:
+        unavailable(
+            "the local PostgreSQL accepts a wrong password: the encoding test would prove nothing"
+        )
+    yield db
+    with pg_admin.cursor() as cur:
+        cur.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
+        )
+        cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(db.user)))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server with the artifact bucket."""
+    with moto_server() as endpoint:
+        s3_client(endpoint).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        yield endpoint
+
+
+def s3_client(endpoint: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

@@ -1,0 +1,283 @@
+"""Run the emitted mlflow container definition as a real local process.
+
+The task definition is evaluated as CloudFormation would render it; the container's entry point,
+command, environment and secrets are used exactly as rendered. Only what cannot exist locally is
+replaced: the database endpoint (the local server, through the evaluator's attribute map), the
+database name (one fresh database per test), the secret (a real local user with a hostile
+password), the S3 endpoint (a moto server) and the listening port (a free one). The process gets
+no other environment than the container would (plus PATH to the pinned MLflow and fake AWS keys
+that stand in for the task role).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow_cfn.evaluate import evaluate
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "templates" / "mlflow.json"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
+#: ALB DNS names carry the load balancer's mixed-case name; browsers send it lower-cased.
+LB_DNS_NAME = "internal-mlflow-LoadB-1X2Y3Z4W5V6U-1234567890.eu-west-1.elb.amazonaws.com"
+DOMAIN = "mlflow.example.com"
+BUCKET = "mlflow-runtime-artifacts"
+#: Every character that breaks a URI if not encoded, plus both quotes.
+HOSTILE_PASSWORD = "p@ss:w/rd%#?&=+ 'q\"Z[]{}!$*,;~"
+
+REQUIRED_PARAMETERS = {
+    "VpcId": "vpc-0123456789abcdef0",
+    "LoadBalancerSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
+    "ServiceSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
+    "DatabaseSubnetIds": "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
+    "LoadBalancerIngressCidrs": "10.0.0.0/8",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """The mlflow container as CloudFormation would render it."""
+
+    entry_point: list[str]
+    command: list[str]
+    environment: dict[str, str]
+    secrets: dict[str, str]  # variable name -> ValueFrom
+    health_check: list[str]
+
+
+def render_container(
+    parameters: dict[str, str], *, db_host: str, db_port: int, template: Path = TEMPLATE
+) -> ContainerSpec:
+    """Evaluate the template and return its mlflow container definition."""
+    evaluated = evaluate(
+        json.loads(template.read_text()),
+        {**REQUIRED_PARAMETERS, **parameters},
+        region="eu-west-1",
+        attributes={
+            "DatabaseCluster.Endpoint.Address": db_host,
+            "DatabaseCluster.Endpoint.Port": str(db_port),
+            "DatabaseCluster.MasterUserSecret.SecretArn": SECRET_ARN,
+            "LoadBalancer.DNSName": LB_DNS_NAME,
+        },
+        physical_ids={"ArtifactBucket": BUCKET},
+    )
+    task = evaluated.resource("TaskDefinition")["Properties"]
+    (container,) = [c for c in task["ContainerDefinitions"] if c["Name"] == "mlflow"]
+    return ContainerSpec(
+        entry_point=container["EntryPoint"],
+        command=container["Command"],
+        environment={e["Name"]: e["Value"] for e in container["Environment"]},
+        secrets={s["Name"]: s["ValueFrom"] for s in container["Secrets"]},
+        health_check=container["HealthCheck"]["Command"],
+    )
+
+
+def resolve_secret(value_from: str, secrets: dict[str, dict[str, str]]) -> str:
+    """What ECS injects for ``arn:...:secret:name:json-key:version-stage:version-id``."""
+    parts = value_from.split(":")
+    arn, json_key = ":".join(parts[:7]), parts[7]
+    return secrets[arn][json_key]
+
+
+@dataclass
+class LocalContainer:
+    """One mlflow container started as a local process tree."""
+
+    spec: ContainerSpec
+    secret_values: dict[str, dict[str, str]]
+    overrides: dict[str, str]
+    workdir: Path
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    started_at: float = 0.0
+    peak_rss_bytes: int = 0
+    pids_seen: set[int] = field(default_factory=set)
+
+    @property
+    def port(self) -> int:
+        return int(self.environment()["MLFLOW_PORT"])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.workdir),
+            "LANG": "C.UTF-8",
+            # Stand-ins for the task role's credentials (the S3 endpoint is the emulator).
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            **self.spec.environment,
+            **{k: resolve_secret(v, self.secret_values) for k, v in self.spec.secrets.items()},
+        }
+        env.update(self.overrides)
+        return env
+
+    def start(self) -> None:
+        self.log_path = self.workdir / f"mlflow-{self.port}.log"
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            [*self.spec.entry_point, *self.spec.command],
+            env=self.environment(),
+            cwd=self.workdir,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def wait_healthy(self, timeout: float = 120) -> float:
+        """Seconds from start until /health answered 200."""
+        deadline = self.started_at + timeout
+        while time.monotonic() < deadline:
+            self.sample()
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return time.monotonic() - self.started_at
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"/health did not answer within {timeout}s:\n{self.log()[-5000:]}")
+
+    def process_tree(self) -> list[int]:
+        """The pids of the container's processes (its session)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.getsid(int(entry.name)) == self.process.pid:
+                        pids.append(int(entry.name))
+                except (ProcessLookupError, PermissionError):
+                    continue
+        return pids
+
+    def sample(self) -> int:
+        """Record the total resident memory of the process tree now; return it."""
+        total = 0
+        for pid in self.process_tree():
+            self.pids_seen.add(pid)
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        self.peak_rss_bytes = max(self.peak_rss_bytes, total)
+        return total
+
+    def command_lines(self) -> list[str]:
+        """Every argument of every process of the container, as text."""
+        lines = []
+        for pid in self.process_tree():
+            try:
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            lines.append(raw.replace(b"\0", b" ").decode(errors="replace"))
+        return lines
+
+    def stop(self, timeout: float = 30) -> float:
+        """SIGTERM like ECS does; SIGKILL after ``timeout``. Returns seconds to exit."""
+        if self.process is None or self.process.poll() is not None:
+            return 0.0
+        began = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        for pid in self.process_tree():  # stragglers of the session
+            os.kill(pid, signal.SIGKILL)
+        return time.monotonic() - began
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto S3 server on a free port; yields its endpoint URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("moto_server did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="mlflow-cfn-runtime-"))
+
+
+@contextmanager
+def through_load_balancer(url: str, host: str) -> Iterator[None]:
+    """Talk to the server at ``url`` as a client behind the ALB: MLFLOW_TRACKING_URI set (the
+    proxied mlflow-artifacts:/ URIs resolve against it) and ``Host: host`` on every request.
+
+    The load balancer passes the client's Host header on; a client reaching the task directly
+    by IP would be refused by MLflow's host check, which is what we want in production.
+    """
+    import mlflow
+    import requests
+
+    previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    mlflow.set_tracking_uri(url)
+
+    original = requests.Session.request
+
+    def request(self, method, target, **kwargs):
+        if str(target).startswith(url):  # not the presigned S3 URLs the server hands out
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Host": host}
+        return original(self, method, target, **kwargs)
+
+    requests.Session.request = request
+    try:
+        yield
+    finally:
+        requests.Session.request = original
+        mlflow.set_tracking_uri(None)
+        if previous_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_uri
