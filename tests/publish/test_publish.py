@@ -1,0 +1,853 @@
+"""``mlflow-cfn publish``: Service Catalog calls checked by botocore's Stubber, S3 by moto."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
+from mlflow_cfn import service_catalog
+from mlflow_cfn.service_catalog import (
+    DEFAULT_DESCRIPTION,
+    PublishError,
+    PublishRequest,
+    add_publish_parser,
+    idempotency_token,
+    make_clients,
+    principal_type,
+    publish,
+    run_publish,
+)
+from service_catalog import publish as publish_module
+
+PORTFOLIO = "Data Science"
+PRODUCT = "MLflow"
+BUCKET = "mlflow-cfn-templates"
+ROLE = "SCLaunchMlflow"
+USER_ROLE = "arn:aws:iam::123456789012:role/DataScientist"
+PATTERN = "arn:aws:iam:::role/ml-*"
+PORT_ID = "port-abc123"
+PROD_ID = "prod-abc123"
+PA_OLD = "pa-v010"
+PA_NEW = "pa-v020"
+TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+}
+OTHER_TEMPLATE = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}
+
+
+def sha_of(document: dict[str, Any]) -> str:
+    """The sha256 of a template as the tests write it."""
+    return hashlib.sha256(json.dumps(document).encode()).hexdigest()
+
+
+def url_of(sha: str) -> str:
+    """The template URL publish uses for a sha256 (the moto bucket is in us-east-1)."""
+    return f"https://{BUCKET}.s3.us-east-1.amazonaws.com/mlflow-cfn/templates/{sha}.json"
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dummy credentials and no shared config, so nothing can reach real AWS."""
+    for name in ("AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    """A moto S3 client with the template bucket."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def sc() -> Iterator[Catalog]:
+    """A stubbed Service Catalog; every queued response must have been used."""
+    client = boto3.client("servicecatalog", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        catalog = Catalog(client, stubber)
+        yield catalog
+    stubber.assert_no_pending_responses()
+
+
+class Catalog:
+    """Queues Service Catalog responses; the Stubber checks each call's name and parameters."""
+
+    def __init__(self, client: Any, stubber: Stubber) -> None:
+        self.client = client
+        self.stubber = stubber
+
+    def expect(self, operation: str, params: dict[str, Any], response: dict | None = None) -> None:
+        """Expect one call of ``operation`` with ``params``, answering ``response``."""
+        self.stubber.add_response(operation, response or {}, params)
+
+    def fail(self, operation: str, code: str, message: str) -> None:
+        """Expect one call of ``operation`` that fails with ``code``."""
+        self.stubber.add_client_error(operation, code, message, http_status_code=400)
+
+    def portfolios(self, *found: tuple[str, str]) -> None:
+        """ListPortfolios over two pages: an unrelated portfolio, then ``found``."""
+        self.expect(
+            "list_portfolios",
+            {},
+            {
+                "PortfolioDetails": [{"Id": "port-other", "DisplayName": "Data"}],
+                "NextPageToken": "p2",
+            },
+        )
+        details = [{"Id": pid, "DisplayName": name} for pid, name in found]
+        self.expect("list_portfolios", {"PageToken": "p2"}, {"PortfolioDetails": details})
+
+    def products(self, *found: tuple[str, str]) -> None:
+        """SearchProductsAsAdmin: a near-miss name, then ``found``."""
+        names = [("prod-near", f"{PRODUCT} Extra"), *found]
+        details = [{"ProductViewSummary": {"ProductId": pid, "Name": name}} for pid, name in names]
+        self.expect(
+            "search_products_as_admin",
+            {"Filters": {"FullTextSearch": [PRODUCT]}},
+            {"ProductViewDetails": details},
+        )
+
+    def versions(self, *versions: dict[str, Any]) -> None:
+        """ListProvisioningArtifacts for the product."""
+        self.expect(
+            "list_provisioning_artifacts",
+            {"ProductId": PROD_ID},
+            {"ProvisioningArtifactDetails": list(versions)},
+        )
+
+    def describe_version(self, version_id: str, status: str, url: str | None = None) -> None:
+        """DescribeProvisioningArtifact answering ``status`` (and the template URL)."""
+        response: dict[str, Any] = {"Status": status}
+        if url:
+            response["Info"] = {"TemplateUrl": url}
+        self.expect(
+            "describe_provisioning_artifact",
+            {"ProductId": PROD_ID, "ProvisioningArtifactId": version_id},
+            response,
+        )
+
+    def associated_portfolios(self, *ids: str) -> None:
+        """ListPortfoliosForProduct."""
+        details = [{"Id": pid, "DisplayName": PORTFOLIO} for pid in ids]
+        self.expect(
+            "list_portfolios_for_product", {"ProductId": PROD_ID}, {"PortfolioDetails": details}
+        )
+
+    def constraints(self, *launch: tuple[str, dict[str, str]]) -> None:
+        """ListConstraintsForPortfolio (one NOTIFICATION plus ``launch``) and DescribeConstraint."""
+        details = [{"ConstraintId": "cons-notify", "Type": "NOTIFICATION"}]
+        details += [{"ConstraintId": cid, "Type": "LAUNCH"} for cid, _ in launch]
+        self.expect(
+            "list_constraints_for_portfolio",
+            {"PortfolioId": PORT_ID, "ProductId": PROD_ID},
+            {"ConstraintDetails": details},
+        )
+        for cid, parameters in launch:
+            self.expect(
+                "describe_constraint",
+                {"Id": cid},
+                {"ConstraintParameters": json.dumps(parameters), "Status": "AVAILABLE"},
+            )
+
+    def principals(self, *arns: str) -> None:
+        """ListPrincipalsForPortfolio."""
+        found = [{"PrincipalARN": arn, "PrincipalType": principal_type(arn)} for arn in arns]
+        self.expect(
+            "list_principals_for_portfolio", {"PortfolioId": PORT_ID}, {"Principals": found}
+        )
+
+
+def version(version_id: str, name: str, active: bool = True, guidance: str = "DEFAULT") -> dict:
+    """A ProvisioningArtifactDetail."""
+    return {"Id": version_id, "Name": name, "Active": active, "Guidance": guidance}
+
+
+def version_parameters(name: str, sha: str) -> dict[str, Any]:
+    """The ProvisioningArtifactProperties publish sends."""
+    return {
+        "Name": name,
+        "Description": f"mlflow-cfn template sha256 {sha}",
+        "Info": {"LoadTemplateFromURL": url_of(sha)},
+        "Type": "CLOUD_FORMATION_TEMPLATE",
+        "DisableTemplateValidation": False,
+    }
+
+
+def write_template(tmp_path: Path, document: dict[str, Any] = TEMPLATE) -> Path:
+    """Write a template file and return its path."""
+    path = tmp_path / "mlflow.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def request(template: Path, **overrides: Any) -> PublishRequest:
+    """A PublishRequest for the test portfolio, product and bucket."""
+    values: dict[str, Any] = {
+        "portfolio": PORTFOLIO,
+        "product": PRODUCT,
+        "version": "v0.1.0",
+        "bucket": BUCKET,
+        "template": template,
+    }
+    return PublishRequest(**(values | overrides))
+
+
+def uploaded_keys(s3: Any, bucket: str = BUCKET) -> list[str]:
+    """Keys in the moto bucket."""
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def expect_first_publish(sc: Catalog, sha: str) -> None:
+    """Queue the calls of a first publish with a launch role and two principals."""
+    sc.portfolios()
+    sc.products()
+    sc.expect(
+        "create_portfolio",
+        {
+            "DisplayName": PORTFOLIO,
+            "ProviderName": "Platform team",
+            "Description": DEFAULT_DESCRIPTION,
+            "IdempotencyToken": ANY,
+        },
+        {"PortfolioDetail": {"Id": PORT_ID, "DisplayName": PORTFOLIO}},
+    )
+    sc.expect(
+        "create_product",
+        {
+            "Name": PRODUCT,
+            "Owner": "Platform team",
+            "Description": DEFAULT_DESCRIPTION,
+            "ProductType": "CLOUD_FORMATION_TEMPLATE",
+            "ProvisioningArtifactParameters": version_parameters("v0.1.0", sha),
+            "IdempotencyToken": ANY,
+        },
+        {
+            "ProductViewDetail": {"ProductViewSummary": {"ProductId": PROD_ID, "Name": PRODUCT}},
+            "ProvisioningArtifactDetail": {"Id": PA_OLD, "Name": "v0.1.0"},
+        },
+    )
+    sc.describe_version(PA_OLD, "CREATING")
+    sc.describe_version(PA_OLD, "AVAILABLE")
+    sc.expect("associate_product_with_portfolio", {"ProductId": PROD_ID, "PortfolioId": PORT_ID})
+    sc.expect(
+        "create_constraint",
+        {
+            "PortfolioId": PORT_ID,
+            "ProductId": PROD_ID,
+            "Type": "LAUNCH",
+            "Parameters": json.dumps({"LocalRoleName": ROLE}),
+            "Description": ANY,
+            "IdempotencyToken": ANY,
+        },
+        {"ConstraintDetail": {"ConstraintId": "cons-launch", "Type": "LAUNCH"}},
+    )
+    for arn, kind in ((USER_ROLE, "IAM"), (PATTERN, "IAM_PATTERN")):
+        sc.expect(
+            "associate_principal_with_portfolio",
+            {"PortfolioId": PORT_ID, "PrincipalARN": arn, "PrincipalType": kind},
+        )
+
+
+def first_publish_request(template: Path) -> PublishRequest:
+    """The request of a first publish with a launch role and two principals."""
+    return request(template, launch_role_name=ROLE, principals=(USER_ROLE, PATTERN))
+
+
+def test_first_publish_creates_everything(sc: Catalog, s3: Any, tmp_path: Path) -> None:
+    template = write_template(tmp_path)
+    sha = sha_of(TEMPLATE)
+    expect_first_publish(sc, sha)
+    lines: list[str] = []
+    sleeps: list[float] = []
+
+    result = publish(
+        first_publish_request(template), sc=sc.client, s3=s3, out=lines.append, sleep=sleeps.append
+    )
+
+    key = f"mlflow-cfn/templates/{sha}.json"
+    assert lines == [
+        f"uploaded s3://{BUCKET}/{key}",
+        f"created portfolio '{PORTFOLIO}' ({PORT_ID})",
+        f"created product '{PRODUCT}' with version v0.1.0 ({PROD_ID}, {PA_OLD})",
+        f"associated product '{PRODUCT}' with portfolio '{PORTFOLIO}'",
+        f"added launch constraint with local role '{ROLE}' (cons-launch)",
+        f"associated principal {USER_ROLE} with portfolio '{PORTFOLIO}'",
+        f"associated principal {PATTERN} with portfolio '{PORTFOLIO}'",
+        f"published product {PROD_ID} version v0.1.0 ({PA_OLD})",
+    ]
+    assert sleeps == [5.0]
+    assert (result.portfolio_id, result.product_id, result.version_id) == (PORT_ID, PROD_ID, PA_OLD)
+    assert result.template_sha256 == sha
+    assert len(result.changes) == 7
+    stored = s3.get_object(Bucket=BUCKET, Key=key)
+    assert stored["Body"].read() == template.read_bytes()
+    assert stored["ServerSideEncryption"] == "AES256"
+    assert stored["Metadata"] == {"sha256": sha}
+
+
+def test_republish_same_version_and_template_is_a_no_op(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    sha = sha_of(TEMPLATE)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.describe_version(PA_OLD, "AVAILABLE", url_of(sha))
+    sc.associated_portfolios("port-elsewhere", PORT_ID)
+    sc.constraints(("cons-launch", {"LocalRoleName": ROLE}))
+    sc.principals(PATTERN, USER_ROLE)
+    lines: list[str] = []
+
+    result = publish(
+        first_publish_request(write_template(tmp_path)), sc=sc.client, s3=s3, out=lines.append
+    )
+
+    assert lines == [
+        "version v0.1.0 already published with the same template: nothing to do",
+        f"published product {PROD_ID} version v0.1.0 ({PA_OLD})",
+    ]
+    assert result.changes == ()
+    assert (result.portfolio_id, result.version_id) == (PORT_ID, PA_OLD)
+    assert uploaded_keys(s3) == []
+
+
+def test_new_version_deprecates_only_other_active_versions(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    sha = sha_of(OTHER_TEMPLATE)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(
+        version("pa-v001", "v0.0.1", active=False),
+        version("pa-v009", "v0.0.9", guidance="DEPRECATED"),
+        version(PA_OLD, "v0.1.0"),
+    )
+    sc.associated_portfolios(PORT_ID)
+    sc.expect(
+        "create_provisioning_artifact",
+        {
+            "ProductId": PROD_ID,
+            "Parameters": version_parameters("v0.2.0", sha),
+            "IdempotencyToken": idempotency_token("version", PROD_ID, "v0.2.0", sha),
+        },
+        {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": "CREATING"},
+    )
+    sc.describe_version(PA_NEW, "AVAILABLE")
+    sc.expect(
+        "update_provisioning_artifact",
+        {"ProductId": PROD_ID, "ProvisioningArtifactId": PA_OLD, "Guidance": "DEPRECATED"},
+    )
+    lines: list[str] = []
+
+    result = publish(
+        request(
+            write_template(tmp_path, OTHER_TEMPLATE), version="v0.2.0", deprecate_previous=True
+        ),
+        sc=sc.client,
+        s3=s3,
+        out=lines.append,
+    )
+
+    assert lines == [
+        f"uploaded s3://{BUCKET}/mlflow-cfn/templates/{sha}.json",
+        f"created version v0.2.0 of product '{PRODUCT}' ({PA_NEW})",
+        f"deprecated version v0.1.0 ({PA_OLD})",
+        f"published product {PROD_ID} version v0.2.0 ({PA_NEW})",
+    ]
+    assert result.version_id == PA_NEW
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any) -> argparse.ArgumentParser:
+    """A parser with the ``publish`` sub-command whose clients are the stub and moto."""
+    monkeypatch.setattr(service_catalog, "make_clients", lambda region: (sc.client, s3))
+    parser = argparse.ArgumentParser(prog="mlflow-cfn")
+    add_publish_parser(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def run_cli(parser: argparse.ArgumentParser, template: Path, *flags: str) -> int:
+    """Run ``mlflow-cfn publish`` for the test names with extra ``flags``."""
+    names = ["--portfolio", PORTFOLIO, "--product", PRODUCT, "--bucket", BUCKET]
+    args = parser.parse_args(["publish", *names, "--template", str(template), *flags])
+    return args.func(args)
+
+
+def test_conflicting_version_is_refused_before_any_change(
+    cli: argparse.ArgumentParser,
+    sc: Catalog,
+    s3: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    published = sha_of(OTHER_TEMPLATE)
+    sc.portfolios()  # even a missing portfolio is not created
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.describe_version(PA_OLD, "AVAILABLE", url_of(published))
+
+    code = run_cli(cli, write_template(tmp_path), "--version", "v0.1.0", "--principal", USER_ROLE)
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    assert captured.err == (
+        "mlflow-cfn publish: error: version v0.1.0 already exists with a different template "
+        f"(published sha256 {published}, local sha256 {sha_of(TEMPLATE)}): versions are "
+        "immutable, publish a new --version\n"
+    )
+    assert uploaded_keys(s3) == []
+
+
+def test_version_with_a_foreign_template_url_is_refused(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.describe_version(PA_OLD, "AVAILABLE", "https://example.s3.amazonaws.com/mlflow.json")
+
+    with pytest.raises(PublishError, match=r"published sha256 unknown \(template URL 'https://ex"):
+        publish(request(write_template(tmp_path)), sc=sc.client, s3=s3, out=print)
+
+
+def test_dry_run_reads_only_and_prints_each_change(
+    cli: argparse.ArgumentParser,
+    sc: Catalog,
+    s3: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sha = sha_of(TEMPLATE)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.associated_portfolios()
+    sc.constraints()
+    sc.principals(USER_ROLE)
+    flags = ["--version", "v0.2.0", "--deprecate-previous", "--launch-role-name", ROLE]
+    flags += ["--principal", USER_ROLE, "--principal", PATTERN, "--dry-run"]
+
+    code = run_cli(cli, write_template(tmp_path), *flags)
+
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"would upload s3://{BUCKET}/mlflow-cfn/templates/{sha}.json",
+        f"would create version v0.2.0 of product '{PRODUCT}'",
+        f"would associate product '{PRODUCT}' with portfolio '{PORTFOLIO}'",
+        f"would deprecate version v0.1.0 ({PA_OLD})",
+        f"would add launch constraint with local role '{ROLE}'",
+        f"would associate principal {PATTERN} with portfolio '{PORTFOLIO}'",
+        f"dry run: 6 change(s) would be made to product {PROD_ID} version v0.2.0 (new)",
+    ]
+    assert uploaded_keys(s3) == []
+
+
+def test_dry_run_from_nothing(sc: Catalog, s3: Any, tmp_path: Path) -> None:
+    sc.portfolios()
+    sc.products()
+    lines: list[str] = []
+
+    dry_run = replace(first_publish_request(write_template(tmp_path)), dry_run=True)
+
+    result = publish(dry_run, sc=sc.client, s3=s3, out=lines.append)
+
+    assert lines == [
+        f"would upload s3://{BUCKET}/mlflow-cfn/templates/{sha_of(TEMPLATE)}.json",
+        f"would create portfolio '{PORTFOLIO}'",
+        f"would create product '{PRODUCT}' with version v0.1.0",
+        f"would associate product '{PRODUCT}' with portfolio '{PORTFOLIO}'",
+        f"would add launch constraint with local role '{ROLE}'",
+        f"would associate principal {USER_ROLE} with portfolio '{PORTFOLIO}'",
+        f"would associate principal {PATTERN} with portfolio '{PORTFOLIO}'",
+        "dry run: 7 change(s) would be made to product new version v0.1.0 (new)",
+    ]
+    assert (result.portfolio_id, result.product_id, result.version_id) == (None, None, None)
+    assert uploaded_keys(s3) == []
+
+
+def test_failed_version_is_deleted_and_reported(
+    cli: argparse.ArgumentParser,
+    sc: Catalog,
+    s3: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sha = sha_of(TEMPLATE)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.associated_portfolios(PORT_ID)
+    sc.expect(
+        "create_provisioning_artifact",
+        {
+            "ProductId": PROD_ID,
+            "Parameters": version_parameters("v0.2.0", sha),
+            "IdempotencyToken": ANY,
+        },
+        {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": "CREATING"},
+    )
+    sc.describe_version(PA_NEW, "CREATING")
+    sc.describe_version(PA_NEW, "FAILED")
+    sc.expect(
+        "delete_provisioning_artifact", {"ProductId": PROD_ID, "ProvisioningArtifactId": PA_NEW}
+    )
+    monkeypatch.setattr(service_catalog, "POLL_SECONDS", 0.0)
+
+    code = run_cli(cli, write_template(tmp_path), "--version", "v0.2.0", "--deprecate-previous")
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == f"uploaded s3://{BUCKET}/mlflow-cfn/templates/{sha}.json\n"
+    assert captured.err == (
+        f"mlflow-cfn publish: error: version v0.2.0 ({PA_NEW}) ended FAILED; deleted it "
+        "(check the template and the bucket's read access)\n"
+    )
+
+
+def test_failed_first_version_deletes_the_new_product(sc: Catalog, s3: Any, tmp_path: Path) -> None:
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products()
+    sc.expect(
+        "create_product",
+        {
+            "Name": PRODUCT,
+            "Owner": "ML platform",
+            "Description": "Tracking",
+            "ProductType": "CLOUD_FORMATION_TEMPLATE",
+            "ProvisioningArtifactParameters": version_parameters("v0.1.0", sha_of(TEMPLATE)),
+            "IdempotencyToken": ANY,
+        },
+        {
+            "ProductViewDetail": {"ProductViewSummary": {"ProductId": PROD_ID, "Name": PRODUCT}},
+            "ProvisioningArtifactDetail": {"Id": PA_OLD, "Name": "v0.1.0"},
+        },
+    )
+    sc.describe_version(PA_OLD, "FAILED")
+    sc.expect("delete_product", {"Id": PROD_ID})
+
+    with pytest.raises(
+        PublishError, match=f"of new product {PROD_ID} ended FAILED; deleted the product "
+    ):
+        publish(
+            request(write_template(tmp_path), owner="ML platform", description="Tracking"),
+            sc=sc.client,
+            s3=s3,
+            out=lambda line: None,
+        )
+
+
+def test_version_still_creating_times_out(
+    sc: Catalog, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_catalog, "POLL_ATTEMPTS", 2)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.describe_version(PA_OLD, "CREATING", url_of(sha_of(TEMPLATE)))
+    sc.describe_version(PA_OLD, "CREATING")
+    sc.describe_version(PA_OLD, "CREATING")
+    sleeps: list[float] = []
+
+    with pytest.raises(PublishError, match=f"version {PA_OLD} still CREATING after 10s"):
+        publish(request(write_template(tmp_path)), sc=sc.client, s3=s3, sleep=sleeps.append)
+    assert sleeps == [5.0, 5.0]
+
+
+def test_missing_bucket_is_reported_before_any_change(
+    cli: argparse.ArgumentParser,
+    sc: Catalog,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sc.portfolios()
+    sc.products()
+
+    code = run_cli(cli, write_template(tmp_path), "--bucket", "no-such-bucket")
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "mlflow-cfn publish: error: bucket 'no-such-bucket' does not exist (HeadBucket)\n"
+    )
+
+
+def test_no_credentials_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    template = write_template(tmp_path)
+
+    flags = ["--portfolio", PORTFOLIO, "--product", PRODUCT, "--bucket", BUCKET]
+    flags += ["--template", str(template), "--region", "eu-west-1"]
+
+    code = publish_module.main(flags)
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "mlflow-cfn publish: error: no AWS credentials found "
+        "(set AWS_PROFILE or AWS_ACCESS_KEY_ID)\n"
+    )
+
+
+def test_access_denied_names_the_call(
+    cli: argparse.ArgumentParser,
+    sc: Catalog,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sc.fail(
+        "list_portfolios",
+        "AccessDeniedException",
+        "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+        "servicecatalog:ListPortfolios",
+    )
+
+    code = run_cli(cli, write_template(tmp_path))
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "mlflow-cfn publish: error: access denied calling ListPortfolios (AccessDeniedException): "
+        "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+        "servicecatalog:ListPortfolios\n"
+    )
+
+
+def test_throttling_left_after_retries_names_the_call(
+    cli: argparse.ArgumentParser,
+    sc: Catalog,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sc.portfolios()
+    sc.fail("search_products_as_admin", "ThrottlingException", "Rate exceeded")
+
+    code = run_cli(cli, write_template(tmp_path))
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "mlflow-cfn publish: error: SearchProductsAsAdmin failed (ThrottlingException): "
+        "Rate exceeded\n"
+    )
+
+
+def test_clients_retry_throttling_in_the_requested_region() -> None:
+    sc, s3 = make_clients("eu-west-1")
+
+    for client in (sc, s3):
+        assert client.meta.region_name == "eu-west-1"
+        # botocore reads max_attempts 10 as 10 retries: 11 attempts in all.
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 11}
+
+
+def recorded_tokens(sc: Catalog) -> dict[str, str]:
+    """Record each call's IdempotencyToken by operation name."""
+    tokens: dict[str, str] = {}
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if "IdempotencyToken" in params:
+            tokens[model.name] = params["IdempotencyToken"]
+
+    sc.client.meta.events.register("provide-client-params.servicecatalog", record)
+    return tokens
+
+
+def test_idempotency_tokens_are_identical_across_runs(s3: Any, tmp_path: Path) -> None:
+    template = write_template(tmp_path)
+    runs = []
+    for _ in range(2):
+        client = boto3.client("servicecatalog", region_name="us-east-1")
+        with Stubber(client) as stubber:
+            catalog = Catalog(client, stubber)
+            expect_first_publish(catalog, sha_of(TEMPLATE))
+            tokens = recorded_tokens(catalog)
+            publish(
+                first_publish_request(template),
+                sc=client,
+                s3=s3,
+                out=lambda line: None,
+                sleep=lambda seconds: None,
+            )
+            stubber.assert_no_pending_responses()
+        runs.append(tokens)
+
+    assert runs[0] == runs[1]
+    assert set(runs[0]) == {"CreatePortfolio", "CreateProduct", "CreateConstraint"}
+    assert len(set(runs[0].values())) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token in runs[0].values())
+
+
+def test_idempotency_token_depends_on_every_part() -> None:
+    token = idempotency_token("version", PROD_ID, "v0.1.0", "a" * 64)
+
+    assert token == idempotency_token("version", PROD_ID, "v0.1.0", "a" * 64)
+    assert token != idempotency_token("version", PROD_ID, "v0.1.1", "a" * 64)
+    assert token != idempotency_token("version", PROD_ID, "v0.1.0", "b" * 64)
+    assert token != idempotency_token("version", f"{PROD_ID}v0.1.0", "", "a" * 64)
+
+
+def test_different_launch_constraint_is_refused_before_any_change(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.associated_portfolios(PORT_ID)
+    sc.constraints(("cons-launch", {"LocalRoleName": "SomeoneElsesRole"}))
+
+    with pytest.raises(PublishError) as raised:
+        publish(
+            request(write_template(tmp_path), version="v0.2.0", launch_role_name=ROLE),
+            sc=sc.client,
+            s3=s3,
+        )
+
+    assert str(raised.value) == (
+        'product already has a different launch constraint (cons-launch: {"LocalRoleName": '
+        '"SomeoneElsesRole"}) in the portfolio: remove it or pass its role instead of '
+        f"--launch-role-name {ROLE}"
+    )
+    assert uploaded_keys(s3) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "template {path} not found: generate it first"),
+        ("{not json", "template {path} is not valid JSON: Expecting property name"),
+        ("[1, 2]", "template {path} is not a JSON object"),
+    ],
+)
+def test_unreadable_template_fails_before_any_call(
+    sc: Catalog, s3: Any, tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "mlflow.json"
+    if content is not None:
+        path.write_text(content)
+
+    with pytest.raises(PublishError, match=re.escape(message.format(path=path))):
+        publish(request(path), sc=sc.client, s3=s3)
+
+
+@pytest.mark.parametrize(
+    ("arn", "expected"),
+    [
+        (USER_ROLE, "IAM"),
+        ("arn:aws:iam:::role/team/Analyst", "IAM_PATTERN"),
+        ("arn:aws:iam:::role/ml-?", "IAM_PATTERN"),
+    ],
+)
+def test_principal_type(arn: str, expected: str) -> None:
+    assert principal_type(arn) == expected
+
+
+@pytest.mark.parametrize(
+    ("arn", "message"),
+    [
+        ("arn:aws:iam::123456789012:role/ml-*", "wildcard ARNs must omit the account id"),
+        ("DataScientist", "is not an IAM ARN"),
+    ],
+)
+def test_bad_principal_is_refused(tmp_path: Path, arn: str, message: str) -> None:
+    with pytest.raises(PublishError, match=message):
+        request(write_template(tmp_path), principals=(arn,))
+
+
+def test_version_with_spaces_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="version 'v 1' must be non-empty without spaces"):
+        request(write_template(tmp_path), version="v 1")
+
+
+def test_local_problems_are_reported_before_aws_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    missing = tmp_path / "missing.json"
+
+    code = publish_module.main(
+        [
+            "--portfolio",
+            PORTFOLIO,
+            "--product",
+            PRODUCT,
+            "--bucket",
+            BUCKET,
+            "--template",
+            str(missing),
+        ]
+    )
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"mlflow-cfn publish: error: template {missing} not found: generate it first\n"
+    )
+
+
+def test_parser_defaults_and_repeated_principals() -> None:
+    parser = argparse.ArgumentParser()
+    add_publish_parser(parser.add_subparsers(dest="command"))
+
+    flags = ["publish", "--portfolio", "P", "--product", "Q", "--bucket", "B"]
+    flags += ["--principal", USER_ROLE, "--principal", PATTERN]
+
+    args = parser.parse_args(flags)
+
+    assert args.func is run_publish
+    assert args.version == "v0.1.0"
+    assert args.template == Path("templates/mlflow.json")
+    assert args.owner == "Platform team"
+    assert args.principal == [USER_ROLE, PATTERN]
+    assert (args.deprecate_previous, args.dry_run, args.region) == (False, False, None)
+
+
+def test_template_already_in_the_bucket_is_not_uploaded_again(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    template = write_template(tmp_path)
+    sha = sha_of(TEMPLATE)
+    key = f"mlflow-cfn/templates/{sha}.json"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=template.read_bytes(), Metadata={"sha256": sha})
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"))
+    sc.associated_portfolios(PORT_ID)
+    sc.expect(
+        "create_provisioning_artifact",
+        {
+            "ProductId": PROD_ID,
+            "Parameters": version_parameters("v0.2.0", sha),
+            "IdempotencyToken": ANY,
+        },
+        {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": "AVAILABLE"},
+    )
+    sc.describe_version(PA_NEW, "AVAILABLE")
+    lines: list[str] = []
+
+    publish(request(template, version="v0.2.0"), sc=sc.client, s3=s3, out=lines.append)
+
+    assert lines == [
+        f"created version v0.2.0 of product '{PRODUCT}' ({PA_NEW})",
+        f"published product {PROD_ID} version v0.2.0 ({PA_NEW})",
+    ]
