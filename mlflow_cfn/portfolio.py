@@ -1,0 +1,699 @@
+"""The Service Catalog portfolio template: a portfolio, the MLflow product and its launch role.
+
+A platform team deploys it once. The launch role's policy is derived from the product template it
+offers: for each resource type, the permissions its create/read/update/delete handlers list in the
+resource provider schemas bundled with cfn-lint (so the policy changes only with the cfn-lint
+pin), plus what launching needs besides. Actions are scoped to the ARNs a provisioned product's
+resources can have; actions that IAM defines on no resource get ``*`` and are listed with their
+reason in WILDCARD_RESOURCE_EXCEPTIONS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cfnlint
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnEquals,
+    Bool,
+    Condition,
+    ConditionElement,
+    PolicyDocument,
+    Statement,
+    StringEquals,
+)
+from cfnlint.data import AdditionalSpecs
+from cfnlint.helpers import load_resource
+from cfnlint.schema.manager import ProviderSchemaManager
+from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict, iam, servicecatalog
+
+from mlflow_cfn.parameters import ParameterSpec
+from mlflow_cfn.policies import VERSION, assume_role
+from mlflow_cfn.versions import __version__
+
+# --- Names: the portfolio template's public API (never renamed once released) ----------------
+PORTFOLIO_NAME = "PortfolioName"
+PORTFOLIO_PROVIDER_NAME = "PortfolioProviderName"
+PRINCIPAL_ARN = "PrincipalArn"
+PRODUCT_NAME = "ProductName"
+PRODUCT_OWNER = "ProductOwner"
+PRODUCT_VERSION_NAME = "ProductVersionName"
+PRODUCT_TEMPLATE_URL = "ProductTemplateUrl"
+
+PORTFOLIO = "Portfolio"
+PRODUCT = "Product"
+PORTFOLIO_PRODUCT_ASSOCIATION = "PortfolioProductAssociation"
+PORTFOLIO_PRINCIPAL_ASSOCIATION = "PortfolioPrincipalAssociation"
+LAUNCH_ROLE = "LaunchRole"
+LAUNCH_ROLE_CONSTRAINT = "LaunchRoleConstraint"
+LAUNCH_ROLE_POLICY_PREFIX = "LaunchRolePolicy"  # LaunchRolePolicy1, LaunchRolePolicy2, ...
+
+PORTFOLIO_ID = "PortfolioId"
+PRODUCT_ID = "ProductId"
+LAUNCH_ROLE_ARN = "LaunchRoleArn"
+
+GROUP_PORTFOLIO = "Portfolio"
+GROUP_PRODUCT = "Product"
+
+# --- IAM limits ------------------------------------------------------------------------------
+#: Size limit of a managed policy document, whitespace not counted.
+MANAGED_POLICY_MAX_CHARS = 6_144
+#: Default quota of managed policies attached to one role.
+MAX_MANAGED_POLICIES_PER_ROLE = 10
+
+# --- Where the action table comes from -------------------------------------------------------
+#: The schemas of this region: every resource type of the product exists there.
+SCHEMA_REGION = "us-east-1"
+#: The handlers whose permissions the launch role gets ("list" is never called by a stack).
+HANDLERS = ("create", "read", "update", "delete")
+SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
+
+#: Resource types without handlers, and why they need no permission.
+NO_HANDLER_TYPES: dict[str, str] = {
+    "AWS::CloudFormation::WaitConditionHandle": (
+        "CloudFormation itself makes the handle (a presigned URL); no service is called with the "
+        "launch role's credentials"
+    ),
+}
+
+#: Schema permissions that name an S3 API operation instead of the IAM action that authorizes it
+#: (Amazon S3 API Reference, "Permissions" of each operation): that IAM action is granted instead.
+SCHEMA_PERMISSION_ALIASES: dict[str, str] = {
+    "s3:DeleteBucketAnalyticsConfiguration": "s3:PutAnalyticsConfiguration",
+    "s3:DeleteBucketCors": "s3:PutBucketCORS",
+    "s3:DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "s3:DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "s3:DeleteBucketMetricsConfiguration": "s3:PutMetricsConfiguration",
+    "s3:DeleteBucketReplication": "s3:PutReplicationConfiguration",
+    "s3:PutBucketReplication": "s3:PutReplicationConfiguration",
+    "s3:PutObjectLockConfiguration": "s3:PutBucketObjectLockConfiguration",
+}
+
+#: Schema permissions that are no IAM action at all, so they authorize nothing: not granted.
+SCHEMA_PERMISSIONS_NOT_IAM: dict[str, str] = {
+    "s3:REST.PUT.OBJECT": (
+        "the name S3 server access logs give an object upload, not an IAM action; IAM rejects it"
+    ),
+}
+
+#: Actions a resource type needs that its schema does not list, with the reason.
+EXTRA_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "AWS::RDS::DBCluster": (
+        ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
+        "Aurora encrypts storage and creates the RDS-managed master user secret with the stack's "
+        "customer managed key using the caller's permissions (Aurora User Guide, 'Permissions "
+        "required for Secrets Manager integration')",
+    ),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": (
+        ("iam:CreateServiceLinkedRole",),
+        "the first load balancer of an account creates the Elastic Load Balancing service-linked "
+        "role with the caller's permissions",
+    ),
+}
+
+#: CloudFormation validates AWS-specific Parameter types against the account with the caller's
+#: permissions: the describe call each type needs.
+PARAMETER_TYPE_ACTIONS: dict[str, str] = {
+    "AWS::EC2::SecurityGroup::Id": "ec2:DescribeSecurityGroups",
+    "AWS::EC2::Subnet::Id": "ec2:DescribeSubnets",
+    "AWS::EC2::VPC::Id": "ec2:DescribeVpcs",
+}
+
+#: What Service Catalog does with the launch role besides the resources: run the stack.
+LAUNCH_ACTIONS = (
+    "cloudformation:CreateChangeSet",
+    "cloudformation:CreateStack",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:DeleteStack",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStacks",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:GetTemplateSummary",
+    "cloudformation:SetStackPolicy",
+    "cloudformation:UpdateStack",
+    "cloudformation:ValidateTemplate",
+    "s3:GetObject",
+)
+
+#: Service-linked roles the product's resource types may create, by type namespace.
+SERVICE_LINKED_ROLE_SERVICES: dict[str, str] = {
+    "AWS::ECS": "ecs.amazonaws.com",
+    "AWS::ElasticLoadBalancingV2": "elasticloadbalancing.amazonaws.com",
+    "AWS::RDS": "rds.amazonaws.com",
+}
+
+#: Services that use the product's keys with the caller's permissions: RDS (storage, Performance
+#: Insights) and Secrets Manager (the RDS-managed master user secret).
+KEY_USE_VIA_SERVICES = ("rds", "secretsmanager")
+
+_ACCOUNT_REGION = (
+    "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+)
+
+
+def _arn(service: str, resource: str) -> str:
+    """An ARN pattern (for Fn::Sub) of ``resource`` of ``service`` in this account and region."""
+    return _ACCOUNT_REGION.format(service=service, resource=resource)
+
+
+#: The product's IAM roles: CloudFormation names them ``<stack>-<logical id>-<random>`` and
+#: Service Catalog names its stacks ``SC-<account>-pp-<id>``.
+PRODUCT_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"
+#: Every key in this account and region: key ids are random, so no narrower pattern exists.
+ACCOUNT_KEYS = _arn("kms", "key/*")
+
+#: Where a scoped action may act, per IAM service prefix. Names CloudFormation generates start
+#: with the stack name, so roles and log groups start with ``SC-`` and buckets (lower-cased) with
+#: ``sc-``; KMS aliases are named after the stack by the product. Other services' names are
+#: truncated or are AWS defaults (RDS default parameter and option groups): those are scoped to
+#: this account and region, by resource type where IAM has one.
+RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
+    "cloudformation": (_arn("cloudformation", "stack/SC-*"),),
+    "cognito-idp": (_arn("cognito-idp", "userpool/*"),),
+    "ec2": tuple(
+        _arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
+    ),
+    "ecs": tuple(
+        _arn("ecs", f"{kind}/*")
+        for kind in ("cluster", "service", "service-deployment", "task-definition")
+    ),
+    "elasticloadbalancing": tuple(
+        _arn("elasticloadbalancing", f"{kind}/*")
+        for kind in ("listener", "listener-rule", "loadbalancer", "targetgroup")
+    ),
+    "firehose": (_arn("firehose", "deliverystream/*"),),
+    "iam": (PRODUCT_ROLES,),
+    "kms": (ACCOUNT_KEYS, _arn("kms", "alias/SC-*")),
+    "logs": (_arn("logs", "log-group:SC-*"),),
+    "rds": (_arn("rds", "*"), "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:*"),
+    "s3": ("arn:${AWS::Partition}:s3:::sc-*", "arn:${AWS::Partition}:s3:::sc-*/*"),
+    "s3tables": (_arn("s3tables", "bucket/*"),),
+    "secretsmanager": (_arn("secretsmanager", "secret:rds!*"),),
+}
+
+
+def _no_resource(needed_by: str) -> str:
+    """The reason for a ``*`` resource: who needs the action, and that IAM scopes it nowhere."""
+    return f"{needed_by}; IAM defines this action on no resource type, so only '*' matches"
+
+
+#: The only actions granted on Resource "*", each with its reason. Every other action names ARNs.
+WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
+    "cloudformation:GetTemplateSummary": (
+        "Service Catalog reads the parameters of the provisioning artifact by its template URL; "
+        "the request names no stack, so it is authorized on '*'"
+    ),
+    "cloudformation:ValidateTemplate": _no_resource("Service Catalog validates the artifact"),
+    "s3:GetObject": (
+        "Service Catalog keeps its copy of each provisioning artifact in a bucket it owns, in an "
+        "account and bucket no one can name in advance; limited to objects tagged "
+        "servicecatalog:provisioning=true, as the Service Catalog Administrator Guide documents"
+    ),
+    "ec2:DescribeAccountAttributes": _no_resource("RDS DB instance create/read/update"),
+    "ec2:DescribeAvailabilityZones": _no_resource("RDS DB instance create/read/update"),
+    "ec2:DescribeInstances": _no_resource("security group delete (checks for attached instances)"),
+    "ec2:DescribeInternetGateways": _no_resource("RDS DB instance create/read/update"),
+    "ec2:DescribeIpamPools": _no_resource("load balancer create"),
+    "ec2:DescribeSecurityGroupRules": _no_resource("security group ingress/egress rule handlers"),
+    "ec2:DescribeSecurityGroups": _no_resource("security group handlers, RDS create/update"),
+    "ec2:DescribeSubnets": _no_resource("RDS DB instance handlers, subnet-id Parameter checks"),
+    "ec2:DescribeVpcs": _no_resource("target group and RDS handlers, VPC-id Parameter checks"),
+    "ecs:DeregisterTaskDefinition": _no_resource("task definition delete and replacement"),
+    "ecs:DescribeTaskDefinition": _no_resource("task definition handlers"),
+    "ecs:PutAccountSetting": _no_resource("ECS cluster update"),
+    "ecs:PutAccountSettingDefault": _no_resource("ECS cluster update"),
+    "elasticloadbalancing:DescribeCapacityReservation": _no_resource("load balancer read"),
+    "elasticloadbalancing:DescribeListenerAttributes": _no_resource("listener read/update"),
+    "elasticloadbalancing:DescribeListeners": _no_resource("listener handlers"),
+    "elasticloadbalancing:DescribeLoadBalancerAttributes": _no_resource("load balancer read"),
+    "elasticloadbalancing:DescribeLoadBalancers": _no_resource("load balancer handlers"),
+    "elasticloadbalancing:DescribeTags": _no_resource("load balancer, listener, target group"),
+    "elasticloadbalancing:DescribeTargetGroupAttributes": _no_resource("target group read"),
+    "elasticloadbalancing:DescribeTargetGroups": _no_resource("target group handlers"),
+    "elasticloadbalancing:DescribeTargetHealth": _no_resource("target group handlers"),
+    "iam:ListRoles": _no_resource("RDS DB instance create/update"),
+    "kms:CreateKey": _no_resource("KMS key create (the key does not exist yet)"),
+    "kms:ListAliases": _no_resource("KMS alias read"),
+    "logs:CreateLogDelivery": _no_resource("log group create/update"),
+    "logs:DeleteIndexPolicy": _no_resource("log group update"),
+    "logs:DeleteResourcePolicy": _no_resource("log group update"),
+    "logs:DescribeIndexPolicies": _no_resource("log group handlers"),
+    "logs:DescribeLogGroups": _no_resource("log group handlers"),
+    "logs:DescribeResourcePolicies": _no_resource("log group handlers"),
+    "logs:PutIndexPolicy": _no_resource("log group create/update"),
+    "logs:PutResourcePolicy": _no_resource("log group create/update"),
+    "rds:DescribeDBEngineVersions": _no_resource("RDS DB instance update"),
+    "rds:DescribeEngineDefaultClusterParameters": _no_resource("cluster parameter group handlers"),
+    "rds:DescribeEvents": _no_resource("RDS DB cluster and instance create/update"),
+}
+
+
+@cache
+def _schema_manager() -> ProviderSchemaManager:
+    """The schemas bundled with the installed cfn-lint, never a newer user cache: stable output."""
+    data = Path(cfnlint.__file__).parent / "data" / "schemas"
+    return ProviderSchemaManager(providers_dir=data / "providers", resources_dir=data / "resources")
+
+
+@cache
+def _iam_actions() -> dict[str, dict[str, Any]]:
+    """IAM's service prefixes -> actions -> resource types (cfn-lint's copy of the Service
+    Authorization Reference)."""
+    return load_resource(AdditionalSpecs, "Policies.json")
+
+
+def _iam_action(action: str) -> dict[str, Any] | None:
+    """IAM's definition of ``action`` (case-insensitive), or None when IAM has no such action."""
+    service, _, name = action.lower().partition(":")
+    return _iam_actions().get(service, {}).get("Actions", {}).get(name)
+
+
+def handler_permissions(resource_type: str) -> dict[str, tuple[str, ...]]:
+    """The permissions each handler of ``resource_type`` lists in its bundled schema."""
+    handlers = _schema_manager().get_resource_schema(SCHEMA_REGION, resource_type).schema
+    return {
+        name: tuple(handler.get("permissions", ()))
+        for name, handler in handlers.get("handlers", {}).items()
+        if name in HANDLERS
+    }
+
+
+def resource_actions(resource_type: str) -> frozenset[str]:
+    """The IAM actions CloudFormation needs to create, read, update and delete ``resource_type``.
+
+    Raises ValueError for a type with no handlers that NO_HANDLER_TYPES does not explain, and for
+    schema permissions IAM does not know that no table here maps or explains.
+    """
+    if resource_type in NO_HANDLER_TYPES:
+        return frozenset()
+    permissions = {p for handler in handler_permissions(resource_type).values() for p in handler}
+    actions = {
+        SCHEMA_PERMISSION_ALIASES.get(p, p)
+        for p in permissions
+        if p not in SCHEMA_PERMISSIONS_NOT_IAM
+    }
+    actions.update(EXTRA_ACTIONS.get(resource_type, ((), ""))[0])
+    if not actions:
+        raise ValueError(
+            f"{resource_type}: its schema lists no handler permissions; add it to "
+            "NO_HANDLER_TYPES with the reason it needs none, or to EXTRA_ACTIONS with the "
+            "actions it needs"
+        )
+    unknown = sorted(a for a in actions if _iam_action(a) is None)
+    if unknown:
+        raise ValueError(
+            f"{resource_type}: {', '.join(unknown)} are no IAM actions; map them in "
+            "SCHEMA_PERMISSION_ALIASES or explain them in SCHEMA_PERMISSIONS_NOT_IAM"
+        )
+    return frozenset(actions)
+
+
+def action_table(product_template: dict) -> dict[str, frozenset[str]]:
+    """Resource type -> the actions its handlers need, for every type in the product template."""
+    types = sorted({r["Type"] for r in product_template["Resources"].values()})
+    return {t: resource_actions(t) for t in types}
+
+
+def _parameter_actions(product_template: dict) -> set[str]:
+    """The describe calls that check the product's AWS-specific Parameter values."""
+    actions = set()
+    for name, parameter in product_template.get("Parameters", {}).items():
+        kind = re.sub(r"^List<(.*)>$", r"\1", parameter["Type"])
+        if kind.startswith("AWS::"):
+            if kind not in PARAMETER_TYPE_ACTIONS:
+                raise ValueError(f"Parameter {name}: add its type {kind} to PARAMETER_TYPE_ACTIONS")
+            actions.add(PARAMETER_TYPE_ACTIONS[kind])
+    return actions
+
+
+def _portable(value: Any, where: str) -> Any:
+    """``value`` if it means the same in the portfolio template (a literal, or Fn::Sub of pseudo
+    parameters only); ValueError naming ``where`` otherwise."""
+    text = value.get("Fn::Sub") if isinstance(value, dict) and len(value) == 1 else value
+    if isinstance(text, str) and all(
+        v.startswith("AWS::") for v in re.findall(r"\$\{([^}!]+)\}", text)
+    ):
+        return value
+    raise ValueError(f"{where}: {json.dumps(value)} refers to the product's own template")
+
+
+def _roles(product_template: dict) -> dict[str, dict]:
+    """The product's IAM roles by logical id."""
+    return {
+        logical_id: resource.get("Properties", {})
+        for logical_id, resource in product_template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+
+
+def _passed_role_services(product_template: dict) -> list[Any]:
+    """The service principals the product's roles trust: the only services roles go to."""
+    services = []
+    for logical_id, props in _roles(product_template).items():
+        for statement in props["AssumeRolePolicyDocument"]["Statement"]:
+            principal = statement.get("Principal", {}).get("Service", [])
+            for service in principal if isinstance(principal, list) else [principal]:
+                services.append(_portable(service, f"{logical_id} trust policy"))
+    return _unique(services)
+
+
+def _attached_policy_arns(product_template: dict) -> list[Any]:
+    """The managed policies the product's roles attach: the only ones the launch role may."""
+    arns = [
+        _portable(arn, f"{logical_id} ManagedPolicyArns")
+        for logical_id, props in _roles(product_template).items()
+        for arn in props.get("ManagedPolicyArns", [])
+    ]
+    return _unique(arns)
+
+
+def _linked_role_services(table: dict[str, frozenset[str]]) -> list[str]:
+    """The service-linked roles the product's resource types may create."""
+    namespaces = {
+        t.rsplit("::", 1)[0] for t, a in table.items() if "iam:CreateServiceLinkedRole" in a
+    }
+    missing = sorted(namespaces - SERVICE_LINKED_ROLE_SERVICES.keys())
+    if missing:
+        raise ValueError(f"add {', '.join(missing)} to SERVICE_LINKED_ROLE_SERVICES")
+    return sorted(SERVICE_LINKED_ROLE_SERVICES[n] for n in namespaces)
+
+
+def _unique(values: Iterable[Any]) -> list[Any]:
+    """``values`` without repeats, sorted by their JSON text (stable output)."""
+    by_text = {json.dumps(v, sort_keys=True): v for v in values}
+    return [by_text[k] for k in sorted(by_text)]
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """Actions allowed on ``resources`` under ``condition``; ``values`` empty means not needed."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    condition: type[ConditionElement]
+    key: str
+    values: tuple[Any, ...]
+
+
+def _conditioned_grants(
+    product_template: dict, table: dict[str, frozenset[str]]
+) -> tuple[_Grant, ...]:
+    """The actions that are only safe with a condition, each with its condition."""
+    via = tuple(Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in KEY_USE_VIA_SERVICES)
+    return (
+        _Grant("PassProductRolesOnlyToTheServicesTheyTrust", ("iam:PassRole",), (PRODUCT_ROLES,),
+               StringEquals, "iam:PassedToService",
+               tuple(_passed_role_services(product_template))),
+        _Grant("CreateOnlyTheProductsServiceLinkedRoles", ("iam:CreateServiceLinkedRole",),
+               ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*",),
+               StringEquals, "iam:AWSServiceName", tuple(_linked_role_services(table))),
+        _Grant("AttachOnlyThePoliciesTheProductAttaches",
+               ("iam:AttachRolePolicy", "iam:DetachRolePolicy"), (PRODUCT_ROLES,),
+               ArnEquals, "iam:PolicyARN", tuple(_attached_policy_arns(product_template))),
+        _Grant("GrantKeysOnlyToAwsServices", ("kms:CreateGrant",), (ACCOUNT_KEYS,),
+               Bool, "kms:GrantIsForAWSResource", (True,)),
+        _Grant("UseKeysOnlyThroughRdsAndSecretsManager", ("kms:Decrypt", "kms:GenerateDataKey"),
+               (ACCOUNT_KEYS,), StringEquals, "kms:ViaService", via),
+        _Grant("ReadServiceCatalogsCopyOfTheProductTemplate", ("s3:GetObject",), ("*",),
+               StringEquals, "s3:ExistingObjectTag/servicecatalog:provisioning", ("true",)),
+    )  # fmt: skip
+
+
+def _pascal(service: str) -> str:
+    """``cognito-idp`` -> ``CognitoIdp``, for statement ids."""
+    return "".join(part.capitalize() for part in service.split("-"))
+
+
+def _resources(patterns: Iterable[str]) -> list[Any]:
+    """Resource entries: ``*`` as is, ARN patterns as Fn::Sub."""
+    return [p if p == "*" else Sub(p) for p in patterns]
+
+
+def launch_statements(product_template: dict) -> list[Statement]:
+    """The launch role's statements: what the product's resources and Parameters need, and the
+    launch itself, in a stable order.
+
+    Raises ValueError when a needed action can only be granted on ``*`` but has no entry in
+    WILDCARD_RESOURCE_EXCEPTIONS, or belongs to a service without RESOURCE_SCOPES.
+    """
+    table = action_table(product_template)
+    required = set().union(*table.values(), _parameter_actions(product_template), LAUNCH_ACTIONS)
+    needed = {a.lower(): a for a in sorted(required)}
+    statements = []
+    for grant in _conditioned_grants(product_template, table):
+        actions = [needed.pop(a.lower()) for a in grant.actions if a.lower() in needed]
+        if actions and grant.values:
+            values = list(grant.values) if len(grant.values) > 1 else grant.values[0]
+            statements.append(
+                Statement(
+                    Sid=grant.sid,
+                    Effect=Allow,
+                    Action=[Action(*a.split(":", 1)) for a in actions],
+                    Resource=_resources(grant.resources),
+                    Condition=Condition(grant.condition(grant.key, values)),
+                )
+            )
+    unknown = sorted(a for a in needed.values() if _iam_action(a) is None)
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} are no IAM actions")
+    wildcard = {a.lower() for a in WILDCARD_RESOURCE_EXCEPTIONS}
+    unscopable = sorted(
+        a for k, a in needed.items() if k not in wildcard and not _iam_action(a).get("Resources")
+    )
+    if unscopable:
+        raise ValueError(
+            f"{', '.join(unscopable)} can only be granted on '*': add each to "
+            "WILDCARD_RESOURCE_EXCEPTIONS with its reason"
+        )
+    by_service: dict[tuple[str, bool], list[str]] = {}
+    for key, action in needed.items():
+        by_service.setdefault((key.split(":")[0], key in wildcard), []).append(action)
+    for (service, on_any), actions in sorted(by_service.items()):
+        if not on_any and service not in RESOURCE_SCOPES:
+            raise ValueError(f"{', '.join(actions)}: add {service!r} to RESOURCE_SCOPES")
+        statements.append(
+            Statement(
+                Sid=_pascal(service) + ("WithoutResourceLevelPermissions" if on_any else "Scoped"),
+                Effect=Allow,
+                Action=[Action(*a.split(":", 1)) for a in actions],
+                Resource=_resources(["*"] if on_any else RESOURCE_SCOPES[service]),
+            )
+        )
+    return statements
+
+
+def policy_chars(document: PolicyDocument) -> int:
+    """Characters of ``document`` as IAM counts them (no whitespace). Fn::Sub placeholders are
+    longer than the values they stand for, so this over-counts."""
+    return len(json.dumps(encode_to_dict(document), separators=(",", ":")))
+
+
+def launch_policy_documents(product_template: dict) -> list[PolicyDocument]:
+    """The launch statements packed, in order, into documents of managed-policy size."""
+    documents: list[list[Statement]] = [[]]
+    for statement in launch_statements(product_template):
+        if policy_chars(PolicyDocument(Version=VERSION, Statement=[statement])) >= (
+            MANAGED_POLICY_MAX_CHARS
+        ):
+            raise ValueError(f"statement {statement.Sid} alone exceeds a managed policy")
+        candidate = PolicyDocument(Version=VERSION, Statement=[*documents[-1], statement])
+        if policy_chars(candidate) >= MANAGED_POLICY_MAX_CHARS:
+            documents.append([])
+        documents[-1].append(statement)
+    if len(documents) > MAX_MANAGED_POLICIES_PER_ROLE:
+        raise ValueError(f"the launch role needs {len(documents)} managed policies")
+    return [PolicyDocument(Version=VERSION, Statement=s) for s in documents]
+
+
+def _parameter_specs() -> list[ParameterSpec]:
+    """The portfolio template's Parameters, in console order."""
+    name_pattern = r"^\S(.*\S)?$"
+    return [
+        ParameterSpec(
+            PORTFOLIO_NAME, "String", "Display name of the Service Catalog portfolio.",
+            "Portfolio name", GROUP_PORTFOLIO, default="MLflow",
+            allowed_pattern=name_pattern, max_length=100,
+            constraint_description="1 to 100 characters, no leading or trailing space.",
+        ),
+        ParameterSpec(
+            PORTFOLIO_PROVIDER_NAME, "String",
+            "Who provides the portfolio, e.g. the platform team's name.",
+            "Portfolio provider", GROUP_PORTFOLIO,
+            allowed_pattern=name_pattern, max_length=50,
+            constraint_description="1 to 50 characters, no leading or trailing space.",
+        ),
+        ParameterSpec(
+            PRINCIPAL_ARN, "String",
+            "ARN of the IAM role, group or user that may launch the product, e.g. "
+            "arn:aws:iam::123456789012:role/DataScientist.",
+            "Principal with access", GROUP_PORTFOLIO,
+            allowed_pattern=(
+                r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|group|user)/([\w+=,.@-]+/)*[\w+=,.@-]+$"
+            ),
+            constraint_description="An IAM role, group or user ARN of this partition.",
+        ),
+        ParameterSpec(
+            PRODUCT_NAME, "String", "Name of the MLflow product in the portfolio.",
+            "Product name", GROUP_PRODUCT, default="MLflow tracking server",
+            allowed_pattern=name_pattern, max_length=100,
+            constraint_description="1 to 100 characters, no leading or trailing space.",
+        ),
+        ParameterSpec(
+            PRODUCT_OWNER, "String", "Owner of the product shown to users, e.g. a team name.",
+            "Product owner", GROUP_PRODUCT,
+            allowed_pattern=name_pattern, max_length=100,
+            constraint_description="1 to 100 characters, no leading or trailing space.",
+        ),
+        ParameterSpec(
+            PRODUCT_VERSION_NAME, "String",
+            "Version name of the provisioning artifact, the mlflow-cfn release it was built by.",
+            "Product version", GROUP_PRODUCT, default=f"v{__version__}",
+            allowed_pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$",
+            constraint_description="v followed by a semantic version, e.g. v0.1.0.",
+        ),
+        ParameterSpec(
+            PRODUCT_TEMPLATE_URL, "String",
+            "HTTPS URL of the uploaded product template (templates/mlflow.json) in S3, e.g. "
+            "https://my-bucket.s3.eu-west-1.amazonaws.com/mlflow/v0.1.0/mlflow.json.",
+            "Product template URL", GROUP_PRODUCT,
+            allowed_pattern=(
+                r"^https://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\.)?s3([.-][a-z0-9-]+)*"
+                r"\.amazonaws\.com(\.cn)?/\S+$"
+            ),
+            constraint_description="An https URL of an S3 object (virtual-hosted or path style).",
+        ),
+    ]  # fmt: skip
+
+
+def _add_parameters(template: Template, specs: list[ParameterSpec]) -> dict[str, Ref]:
+    """Add the Parameters with their console groups and labels; return Refs by name."""
+    refs = {spec.name: Ref(template.add_parameter(spec.to_parameter())) for spec in specs}
+    groups = list(dict.fromkeys(spec.group for spec in specs))
+    template.set_metadata(
+        {
+            "AWS::CloudFormation::Interface": {
+                "ParameterGroups": [
+                    {"Label": {"default": g}, "Parameters": [s.name for s in specs if s.group == g]}
+                    for g in groups
+                ],
+                "ParameterLabels": {s.name: {"default": s.label} for s in specs},
+            }
+        }
+    )
+    return refs
+
+
+def _add_launch_role(template: Template, product_template: dict) -> iam.Role:
+    """The launch role, trusted by Service Catalog, with its managed policies attached."""
+    documents = launch_policy_documents(product_template)
+    policies = [
+        template.add_resource(
+            iam.ManagedPolicy(
+                f"{LAUNCH_ROLE_POLICY_PREFIX}{i}",
+                Description=(
+                    f"MLflow product launch permissions, part {i} of {len(documents)}: derived "
+                    "from the product template's resource types"
+                ),
+                PolicyDocument=document,
+            )
+        )
+        for i, document in enumerate(documents, start=1)
+    ]
+    return template.add_resource(
+        iam.Role(
+            LAUNCH_ROLE,
+            Description="Service Catalog launches, updates and ends MLflow products with it",
+            AssumeRolePolicyDocument=assume_role(SERVICE_CATALOG_PRINCIPAL),
+            ManagedPolicyArns=[Ref(p) for p in policies],
+        )
+    )
+
+
+def build_portfolio_template(product_template: dict) -> Template:
+    """The portfolio template offering ``product_template`` (the committed templates/mlflow.json).
+
+    Raises ValueError when the product uses something the launch-role tables do not cover.
+    """
+    template = Template(
+        Description=(
+            f"Service Catalog portfolio offering the MLflow product, with its launch role "
+            f"(mlflow-cfn {__version__})"
+        )
+    )
+    template.set_version("2010-09-09")
+    params = _add_parameters(template, _parameter_specs())
+    portfolio = template.add_resource(
+        servicecatalog.Portfolio(
+            PORTFOLIO,
+            DisplayName=params[PORTFOLIO_NAME],
+            ProviderName=params[PORTFOLIO_PROVIDER_NAME],
+            Description="Self-service MLflow tracking servers",
+        )
+    )
+    product = template.add_resource(
+        servicecatalog.CloudFormationProduct(
+            PRODUCT,
+            Name=params[PRODUCT_NAME],
+            Owner=params[PRODUCT_OWNER],
+            Description=product_template.get("Description", "MLflow tracking server"),
+            ProvisioningArtifactParameters=[
+                servicecatalog.ProvisioningArtifactProperties(
+                    Name=params[PRODUCT_VERSION_NAME],
+                    Description=f"Built by mlflow-cfn {__version__}",
+                    Info=servicecatalog.Info(LoadTemplateFromURL=params[PRODUCT_TEMPLATE_URL]),
+                    Type="CLOUD_FORMATION_TEMPLATE",
+                )
+            ],
+        )
+    )
+    association = template.add_resource(
+        servicecatalog.PortfolioProductAssociation(
+            PORTFOLIO_PRODUCT_ASSOCIATION, PortfolioId=Ref(portfolio), ProductId=Ref(product)
+        )
+    )
+    template.add_resource(
+        servicecatalog.PortfolioPrincipalAssociation(
+            PORTFOLIO_PRINCIPAL_ASSOCIATION,
+            PortfolioId=Ref(portfolio),
+            PrincipalARN=params[PRINCIPAL_ARN],
+            PrincipalType="IAM",
+        )
+    )
+    role = _add_launch_role(template, product_template)
+    template.add_resource(
+        servicecatalog.LaunchRoleConstraint(
+            LAUNCH_ROLE_CONSTRAINT,
+            DependsOn=[association],
+            Description="Launch as the MLflow launch role: users need no permissions of their own",
+            PortfolioId=Ref(portfolio),
+            ProductId=Ref(product),
+            LocalRoleName=Ref(role),
+        )
+    )
+    template.add_output(
+        [
+            Output(PORTFOLIO_ID, Description="Id of the portfolio", Value=Ref(portfolio)),
+            Output(PRODUCT_ID, Description="Id of the MLflow product", Value=Ref(product)),
+            Output(
+                LAUNCH_ROLE_ARN,
+                Description="ARN of the role Service Catalog launches the product as",
+                Value=GetAtt(role, "Arn"),
+            ),
+        ]
+    )
+    return template
+
+
+def portfolio_template_from_file(path: str | Path) -> Template:
+    """The portfolio template offering the product template stored as JSON at ``path``."""
+    return build_portfolio_template(json.loads(Path(path).read_text()))

@@ -1,0 +1,409 @@
+"""The Service Catalog portfolio template: linters, the launch role's derived policy, the wiring."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from cfnlint.data import AdditionalSpecs
+from cfnlint.helpers import load_resource
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from mlflow_cfn import portfolio
+from mlflow_cfn.template import to_dict
+from tests.conftest import ROOT, TEMPLATES, lint
+
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+#: IAM's size limit of a managed policy document, whitespace not counted.
+IAM_MANAGED_POLICY_LIMIT = 6_144
+PRODUCT_FILE = TEMPLATES / "mlflow.json"
+#: Wildcard exceptions IAM does define on resources, whose requests still name none we can write.
+SCOPABLE_BUT_UNNAMEABLE = {"s3:GetObject", "cloudformation:GetTemplateSummary"}
+
+
+@pytest.fixture(scope="module")
+def product() -> dict:
+    """The committed product template."""
+    return json.loads(PRODUCT_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def template(product: dict) -> dict:
+    """The portfolio template for the committed product, as JSON data."""
+    return to_dict(portfolio.build_portfolio_template(product))
+
+
+def resources_of(template: dict, kind: str) -> dict[str, dict]:
+    """The template's resources of type ``kind`` by logical id."""
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def statements(template: dict) -> list[dict]:
+    """Every statement of the launch role's managed policies."""
+    return [
+        statement
+        for policy in resources_of(template, "AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def granted(template: dict) -> set[str]:
+    """The actions the launch role's policies allow, lower-cased (IAM ignores case)."""
+    return {
+        action.lower()
+        for statement in statements(template)
+        if statement["Effect"] == "Allow"
+        for action in statement["Action"]
+    }
+
+
+def schema_permissions(resource_type: str, handlers: tuple[str, ...]) -> set[str]:
+    """The permissions ``handlers`` of ``resource_type`` list, read straight from cfn-lint."""
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    return {
+        permission
+        for name, handler in schema.get("handlers", {}).items()
+        if name in handlers
+        for permission in handler.get("permissions", [])
+    }
+
+
+# --- Linters ---------------------------------------------------------------------------------
+
+
+def test_cfn_lint_is_clean(template):
+    assert lint(template) == []
+
+
+def test_cfn_lint_has_no_informational_findings(template):
+    assert lint(template, informational=True) == []
+
+
+def test_checkov_has_no_failed_check(template, tmp_path):
+    if not CHECKOV.exists():
+        pytest.fail(f"checkov is not installed at {CHECKOV}: create the .venv-checkov virtualenv")
+    path = tmp_path / "portfolio.json"
+    path.write_text(json.dumps(template))
+    result = subprocess.run(
+        [str(CHECKOV), "-f", str(path), "--framework", "cloudformation", "--skip-download",
+         "--compact", "--quiet", "-o", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    assert report["results"]["failed_checks"] == [], result.stdout
+    assert summary["failed"] == 0 and summary["parsing_errors"] == 0
+    assert summary["passed"] > 0  # checkov really read the launch role and its policies
+    assert result.returncode == 0, result.stderr
+
+
+# --- The action table ------------------------------------------------------------------------
+
+
+def test_every_product_resource_type_has_actions_or_a_reason_for_none(product):
+    table = portfolio.action_table(product)
+    assert set(table) == {r["Type"] for r in product["Resources"].values()}
+    for resource_type, actions in table.items():
+        if resource_type in portfolio.NO_HANDLER_TYPES:
+            assert actions == frozenset()
+            assert not schema_permissions(resource_type, portfolio.HANDLERS)
+            assert len(portfolio.NO_HANDLER_TYPES[resource_type]) > 20
+        else:
+            assert actions, resource_type
+
+
+def test_every_handler_permission_of_the_schemas_is_granted(product, template):
+    allowed = granted(template)
+    missing = {}
+    for resource_type in {r["Type"] for r in product["Resources"].values()}:
+        for permission in schema_permissions(resource_type, ("create", "read", "update", "delete")):
+            if permission in portfolio.SCHEMA_PERMISSIONS_NOT_IAM:
+                continue
+            action = portfolio.SCHEMA_PERMISSION_ALIASES.get(permission, permission)
+            if action.lower() not in allowed:
+                missing.setdefault(resource_type, []).append(permission)
+    assert missing == {}
+
+
+def test_extra_and_launch_actions_are_granted(template):
+    allowed = granted(template)
+    extras = [a for actions, _ in portfolio.EXTRA_ACTIONS.values() for a in actions]
+    for action in [*extras, *portfolio.LAUNCH_ACTIONS]:
+        assert action.lower() in allowed, action
+    assert all(len(reason) > 20 for _, reason in portfolio.EXTRA_ACTIONS.values())
+
+
+def test_schema_fixes_are_about_names_iam_does_not_know():
+    iam = load_resource(AdditionalSpecs, "Policies.json")
+
+    def known(action: str) -> bool:
+        service, name = action.lower().split(":", 1)
+        return name in iam.get(service, {}).get("Actions", {})
+
+    for permission, action in portfolio.SCHEMA_PERMISSION_ALIASES.items():
+        assert not known(permission) and known(action), permission
+    for permission, reason in portfolio.SCHEMA_PERMISSIONS_NOT_IAM.items():
+        assert not known(permission) and len(reason) > 20, permission
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "message"),
+    [
+        ("AWS::SNS::Topic", "add 'sns' to RESOURCE_SCOPES"),
+        ("AWS::CloudFormation::WaitCondition", "NO_HANDLER_TYPES"),
+        ("Custom::Thing", "EXTRA_ACTIONS"),
+    ],
+)
+def test_a_resource_type_the_tables_do_not_cover_is_refused(resource_type, message):
+    product = {"Resources": {"Thing": {"Type": resource_type}}}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        portfolio.build_portfolio_template(product)
+
+
+def test_a_schema_permission_iam_does_not_know_is_refused(product, monkeypatch):
+    aliases = dict(portfolio.SCHEMA_PERMISSION_ALIASES)
+    del aliases["s3:DeleteBucketCors"]
+    monkeypatch.setattr(portfolio, "SCHEMA_PERMISSION_ALIASES", aliases)
+    with pytest.raises(ValueError, match="s3:DeleteBucketCors are no IAM actions"):
+        portfolio.build_portfolio_template(product)
+
+
+def test_an_unscoped_action_without_a_written_exception_is_refused(product, monkeypatch):
+    exceptions = dict(portfolio.WILDCARD_RESOURCE_EXCEPTIONS)
+    del exceptions["kms:CreateKey"]
+    monkeypatch.setattr(portfolio, "WILDCARD_RESOURCE_EXCEPTIONS", exceptions)
+    with pytest.raises(ValueError, match="kms:CreateKey"):
+        portfolio.build_portfolio_template(product)
+
+
+def test_an_unknown_aws_parameter_type_is_refused(product):
+    changed = {**product, "Parameters": {"Key": {"Type": "AWS::EC2::KeyPair::KeyName"}}}
+    with pytest.raises(ValueError, match="AWS::EC2::KeyPair::KeyName"):
+        portfolio.build_portfolio_template(changed)
+
+
+# --- The launch policy -----------------------------------------------------------------------
+
+
+def test_no_statement_allows_every_action_of_a_service(template):
+    for statement in statements(template):
+        assert "NotAction" not in statement and "NotResource" not in statement
+        for action in statement["Action"]:
+            assert action != "*" and not action.endswith(":*"), statement["Sid"]
+            assert "*" not in action and "?" not in action, statement["Sid"]
+
+
+def test_star_resource_statements_list_only_written_exceptions(template):
+    exceptions = {a.lower() for a in portfolio.WILDCARD_RESOURCE_EXCEPTIONS}
+    wildcard_statements = [s for s in statements(template) if "*" in s["Resource"]]
+    assert wildcard_statements
+    for statement in wildcard_statements:
+        assert statement["Resource"] == ["*"], statement["Sid"]
+        assert {a.lower() for a in statement["Action"]} <= exceptions, statement["Sid"]
+
+
+def test_every_wildcard_exception_is_used_reasoned_and_unscopable(template):
+    iam = load_resource(AdditionalSpecs, "Policies.json")
+    on_any = {
+        a.lower() for s in statements(template) if s["Resource"] == ["*"] for a in s["Action"]
+    }
+    for action, reason in portfolio.WILDCARD_RESOURCE_EXCEPTIONS.items():
+        assert action.lower() in on_any, f"{action} is no longer needed: remove it"
+        assert len(reason) > 30, action
+        service, name = action.lower().split(":", 1)
+        resource_types = iam[service]["Actions"][name].get("Resources")
+        assert not resource_types or action in SCOPABLE_BUT_UNNAMEABLE, action
+
+
+def test_scoped_statements_stay_in_this_account_or_on_the_products_buckets(template):
+    for statement in statements(template):
+        for resource in statement["Resource"]:
+            if resource == "*":
+                continue
+            arn = resource["Fn::Sub"]
+            assert arn.startswith("arn:${AWS::Partition}:"), arn
+            assert "${AWS::AccountId}" in arn or arn.startswith("arn:${AWS::Partition}:s3:::sc-"), (
+                arn
+            )
+
+
+def test_roles_go_only_to_the_services_the_products_roles_trust(template):
+    pass_role = [s for s in statements(template) if "iam:PassRole" in s["Action"]]
+    assert len(pass_role) == 1
+    (statement,) = pass_role
+    assert statement["Action"] == ["iam:PassRole"]
+    assert statement["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"}
+    ]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "iam:PassedToService": ["ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com"]
+        }
+    }
+
+
+def test_conditioned_actions_appear_only_with_their_condition(template):
+    expected_keys = {
+        "iam:createservicelinkedrole": "iam:AWSServiceName",
+        "iam:attachrolepolicy": "iam:PolicyARN",
+        "iam:detachrolepolicy": "iam:PolicyARN",
+        "kms:creategrant": "kms:GrantIsForAWSResource",
+        "kms:decrypt": "kms:ViaService",
+        "kms:generatedatakey": "kms:ViaService",
+        "s3:getobject": "s3:ExistingObjectTag/servicecatalog:provisioning",
+    }
+    seen = set()
+    for statement in statements(template):
+        for action in statement["Action"]:
+            if action.lower() in expected_keys:
+                seen.add(action.lower())
+                keys = {k for test in statement["Condition"].values() for k in test}
+                assert keys == {expected_keys[action.lower()]}, statement["Sid"]
+    assert seen == set(expected_keys)
+
+
+def test_managed_policies_fit_iams_size_limit(template):
+    policies = resources_of(template, "AWS::IAM::ManagedPolicy")
+    assert 1 <= len(policies) <= 10  # IAM's default quota of managed policies per role
+    for logical_id, policy in policies.items():
+        text = json.dumps(policy["Properties"]["PolicyDocument"], separators=(",", ":"))
+        assert len(text) < IAM_MANAGED_POLICY_LIMIT, logical_id
+        assert "Roles" not in policy["Properties"]  # attached by the role, see below
+    role = template["Resources"][portfolio.LAUNCH_ROLE]["Properties"]
+    assert role["ManagedPolicyArns"] == [{"Ref": k} for k in sorted(policies)]
+    assert "Policies" not in role
+
+
+def test_launch_role_trusts_only_service_catalog_for_this_account(template):
+    trust = template["Resources"][portfolio.LAUNCH_ROLE]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "servicecatalog.amazonaws.com"},
+            "Action": ["sts:AssumeRole"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}},
+        }
+    ]
+
+
+# --- Portfolio, product and constraint -------------------------------------------------------
+
+
+def test_launch_constraint_uses_the_role_after_the_association(template):
+    constraint = template["Resources"][portfolio.LAUNCH_ROLE_CONSTRAINT]
+    assert constraint["Type"] == "AWS::ServiceCatalog::LaunchRoleConstraint"
+    assert portfolio.PORTFOLIO_PRODUCT_ASSOCIATION in constraint["DependsOn"]
+    assert constraint["Properties"]["LocalRoleName"] == {"Ref": portfolio.LAUNCH_ROLE}
+    assert constraint["Properties"]["PortfolioId"] == {"Ref": portfolio.PORTFOLIO}
+    assert constraint["Properties"]["ProductId"] == {"Ref": portfolio.PRODUCT}
+
+
+def test_product_has_one_artifact_loaded_from_the_template_url(template):
+    product = template["Resources"][portfolio.PRODUCT]
+    assert product["Type"] == "AWS::ServiceCatalog::CloudFormationProduct"
+    (artifact,) = product["Properties"]["ProvisioningArtifactParameters"]
+    assert artifact["Info"] == {"LoadTemplateFromURL": {"Ref": portfolio.PRODUCT_TEMPLATE_URL}}
+    assert artifact["Name"] == {"Ref": portfolio.PRODUCT_VERSION_NAME}
+    assert artifact["Type"] == "CLOUD_FORMATION_TEMPLATE"
+
+
+def test_associations_wire_portfolio_product_and_principal(template):
+    resources = template["Resources"]
+    products = resources[portfolio.PORTFOLIO_PRODUCT_ASSOCIATION]["Properties"]
+    assert products == {
+        "PortfolioId": {"Ref": portfolio.PORTFOLIO},
+        "ProductId": {"Ref": portfolio.PRODUCT},
+    }
+    principals = resources[portfolio.PORTFOLIO_PRINCIPAL_ASSOCIATION]["Properties"]
+    assert principals == {
+        "PortfolioId": {"Ref": portfolio.PORTFOLIO},
+        "PrincipalARN": {"Ref": portfolio.PRINCIPAL_ARN},
+        "PrincipalType": "IAM",
+    }
+
+
+def test_outputs(template):
+    assert template["Outputs"] == {
+        portfolio.PORTFOLIO_ID: {"Description": "Id of the portfolio",
+                                 "Value": {"Ref": portfolio.PORTFOLIO}},
+        portfolio.PRODUCT_ID: {"Description": "Id of the MLflow product",
+                               "Value": {"Ref": portfolio.PRODUCT}},
+        portfolio.LAUNCH_ROLE_ARN: {
+            "Description": "ARN of the role Service Catalog launches the product as",
+            "Value": {"Fn::GetAtt": [portfolio.LAUNCH_ROLE, "Arn"]},
+        },
+    }  # fmt: skip
+
+
+# --- Parameters ------------------------------------------------------------------------------
+
+
+def test_every_parameter_is_described_constrained_and_grouped(template):
+    parameters = template["Parameters"]
+    assert set(parameters) == {
+        portfolio.PORTFOLIO_NAME, portfolio.PORTFOLIO_PROVIDER_NAME, portfolio.PRINCIPAL_ARN,
+        portfolio.PRODUCT_NAME, portfolio.PRODUCT_OWNER, portfolio.PRODUCT_VERSION_NAME,
+        portfolio.PRODUCT_TEMPLATE_URL,
+    }  # fmt: skip
+    interface = template["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [p for g in interface["ParameterGroups"] for p in g["Parameters"]]
+    assert sorted(grouped) == sorted(parameters)
+    assert set(interface["ParameterLabels"]) == set(parameters)
+    for name, parameter in parameters.items():
+        assert parameter["Description"], name
+        assert parameter.get("AllowedPattern") or parameter.get("AllowedValues"), name
+        assert parameter["ConstraintDescription"], name
+        if "Default" in parameter:
+            assert re.fullmatch(parameter["AllowedPattern"], str(parameter["Default"])), name
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "valid"),
+    [
+        (
+            "ProductTemplateUrl",
+            "https://bucket.s3.eu-west-1.amazonaws.com/mlflow/v0.1.0/m.json",
+            True,
+        ),
+        ("ProductTemplateUrl", "https://my.bucket.s3.amazonaws.com/mlflow.json", True),
+        ("ProductTemplateUrl", "https://s3.us-east-1.amazonaws.com/bucket/mlflow.json", True),
+        ("ProductTemplateUrl", "https://bucket.s3.cn-north-1.amazonaws.com.cn/mlflow.json", True),
+        ("ProductTemplateUrl", "http://bucket.s3.amazonaws.com/mlflow.json", False),
+        ("ProductTemplateUrl", "https://example.com/mlflow.json", False),
+        ("ProductTemplateUrl", "https://bucket.s3.amazonaws.com/", False),
+        ("ProductTemplateUrl", "s3://bucket/mlflow.json", False),
+        ("PrincipalArn", "arn:aws:iam::123456789012:role/DataScientist", True),
+        ("PrincipalArn", "arn:aws:iam::123456789012:group/teams/ml/Scientists", True),
+        ("PrincipalArn", "arn:aws-us-gov:iam::123456789012:user/alice", True),
+        ("PrincipalArn", "arn:aws:iam::123456789012:policy/Admin", False),
+        ("PrincipalArn", "arn:aws:iam:::role/ml-*", False),
+        ("PrincipalArn", "DataScientist", False),
+        ("ProductVersionName", "v0.1.0", True),
+        ("ProductVersionName", "v12.0.3", True),
+        ("ProductVersionName", "0.1.0", False),
+        ("ProductVersionName", "v0.1", False),
+        ("PortfolioName", "Data Science", True),
+        ("PortfolioName", " padded", False),
+        ("PortfolioName", "", False),
+    ],
+)
+def test_parameter_patterns(template, name, value, valid):
+    pattern = template["Parameters"][name]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is valid
+
+
+# --- The API ---------------------------------------------------------------------------------
+
+
+def test_from_file_equals_from_dict(product, template, tmp_path):
+    path = tmp_path / "product.json"
+    path.write_text(json.dumps(product))
+    assert to_dict(portfolio.portfolio_template_from_file(path)) == template
+    assert to_dict(portfolio.portfolio_template_from_file(str(path))) == template
+
+
+def test_the_build_is_stable(product, template):
+    again = to_dict(portfolio.build_portfolio_template(json.loads(json.dumps(product))))
+    assert json.dumps(again, sort_keys=True) == json.dumps(template, sort_keys=True)
