@@ -1,0 +1,437 @@
+"""The cost estimate: arithmetic on a small fixed price table, the references, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+from datetime import date
+
+import pytest
+
+from mlflow_cfn import cost
+from mlflow_cfn.cost import (
+    ASSUMPTION_KEYS,
+    PRICE_KEYS,
+    CostError,
+    add_cost_parser,
+    compare,
+    estimate,
+    format_comparison,
+    format_estimate,
+    load_prices,
+    sagemaker_reference,
+    terraform_reference,
+    validate_prices,
+)
+from mlflow_cfn.evaluate import evaluate
+from tests.conftest import ROOT
+
+TEMPLATE = ROOT / "templates" / "mlflow.json"
+MONTH = 730.0
+RATES = {
+    "fargate_vcpu_hour": 0.04,
+    "fargate_gb_hour": 0.004,
+    "alb_hour": 0.02,
+    "alb_lcu_hour": 0.01,
+    "aurora_acu_hour": 0.1,
+    "aurora_storage_gb_month": 0.1,
+    "aurora_io_million": 0.2,
+    "aurora_backup_gb_month": 0.02,
+    "s3_standard_gb_month": 0.02,
+    "s3_put_thousand": 0.005,
+    "s3_get_thousand": 0.0004,
+    "kms_key_month": 1.0,
+    "secrets_manager_secret_month": 0.4,
+    "cloudwatch_logs_ingest_gb": 0.5,
+    "cloudwatch_logs_storage_gb_month": 0.03,
+    "cloudwatch_metric_month": 0.3,
+    "public_ipv4_hour": 0.005,
+    "sagemaker_mlflow_small_hour": 0.6,
+}
+ASSUME = {
+    "alb_lcu_active": 1,
+    "alb_lcu_idle": 0,
+    "db_acu_in_use": 0.5,
+    "db_sessions_per_week": 5,
+    "db_storage_gb": 1,
+    "db_io_million_per_active_hour": 0.01,
+    "db_daily_change_fraction": 0.05,
+    "artifact_gb": 100,
+    "s3_put_per_active_hour": 200,
+    "s3_get_per_active_hour": 1000,
+    "logs_gb_per_month": 1,
+    "container_insights_metrics": 38,
+    "kms_key_age_years": 0,
+}
+TABLE = {
+    "region": "test-region-1",
+    "as_of": "2000-01-01",
+    "prices": {k: {"usd": v, "unit": "u", "source": "test"} for k, v in RATES.items()},
+    "assumptions": {k: {"value": v, "note": "test"} for k, v in ASSUME.items()},
+}
+# What evaluate() resolves for the template's defaults (the parameters the estimate reads).
+DEFAULTS = {
+    "TaskCpu": "512",
+    "TaskMemory": "1024",
+    "DesiredCount": "1",
+    "DatabaseMinCapacity": "0",
+    "DatabaseMaxCapacity": "4",
+    "DatabaseAutoPauseSeconds": "300",
+    "DatabaseBackupRetentionDays": "7",
+    "LogRetentionDays": "365",
+    "LoadBalancerScheme": "internal",
+    "LoadBalancerSubnetIds": ["subnet-a", "subnet-b"],
+}
+NETWORK = {
+    "VpcId": "vpc-0123456789abcdef0",
+    "LoadBalancerSubnetIds": "subnet-a,subnet-b",
+    "ServiceSubnetIds": "subnet-a,subnet-b",
+    "DatabaseSubnetIds": "subnet-c,subnet-d",
+    "LoadBalancerIngressCidrs": "10.0.0.0/8",
+}
+
+
+def params(**changes: object) -> dict:
+    """The default parameters with some changed."""
+    return {**DEFAULTS, **changes}
+
+
+def cents(value: float) -> float:
+    """Rounded to the cent, as the tables print it."""
+    return round(value, 2)
+
+
+def active_hours(hours_per_week: float) -> float:
+    return hours_per_week * MONTH / 168
+
+
+def run(*argv: str) -> int:
+    """`mlflow-cfn cost ARGV` through a parser built the way cli.py builds it."""
+    parser = argparse.ArgumentParser(prog="mlflow-cfn")
+    add_cost_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["cost", *argv])
+    return args.func(args)
+
+
+def write_table(tmp_path, table: dict, name: str = "prices.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(table))
+    return str(path)
+
+
+# --- arithmetic -----------------------------------------------------------------------------
+
+
+def test_one_small_task_always_on_costs_730_hours_of_vcpu_and_memory():
+    result = estimate(params(), TABLE, hours_per_week=168)
+    assert result.item("Fargate vCPU").quantity == pytest.approx(365.0)
+    assert result.item("Fargate memory").quantity == pytest.approx(730.0)
+    expected = cents(730 * (0.5 * RATES["fargate_vcpu_hour"] + 1 * RATES["fargate_gb_hour"]))
+    assert expected == 17.52
+    assert cents(result.group_totals()[cost.COMPUTE]) == expected
+
+
+def test_tasks_and_size_come_from_the_parameters():
+    sized = params(TaskCpu="2048", TaskMemory="4096", DesiredCount="3")
+    result = estimate(sized, TABLE, hours_per_week=0)
+    assert cents(result.group_totals()[cost.COMPUTE]) == cents(3 * 730 * (2 * 0.04 + 4 * 0.004))
+
+
+def test_hours_of_use_scale_the_usage_driven_items_only():
+    idle = estimate(params(), TABLE, hours_per_week=0)
+    half = estimate(params(), TABLE, hours_per_week=84)
+    used = estimate(params(), TABLE, hours_per_week=50)
+    assert half.usage.active_hours == pytest.approx(365.0)
+    assert used.usage.active_hours == pytest.approx(50 * 730 / 168)
+    for result, hours in ((idle, 0.0), (half, 365.0), (used, active_hours(50))):
+        assert result.item("Load balancer capacity units").quantity == pytest.approx(hours)
+        assert result.item("S3 PUT/LIST requests").quantity == pytest.approx(0.2 * hours)
+        assert result.item("S3 GET requests").quantity == pytest.approx(1.0 * hours)
+        assert result.item("Aurora I/O").quantity == pytest.approx(0.01 * hours)
+        # Always-on tasks, the ALB itself and storage do not depend on the hours of use.
+        assert result.group_totals()[cost.COMPUTE] == pytest.approx(17.52)
+        assert result.item("Application Load Balancer").monthly_usd == pytest.approx(730 * 0.02)
+        assert result.item("S3 Standard storage").monthly_usd == pytest.approx(100 * 0.02)
+    difference = used.total_usd - idle.total_usd
+    per_hour = 1 * 0.01 + 0.2 * 0.005 + 1.0 * 0.0004 + 0.01 * 0.2  # LCU, PUT, GET, I/O
+    assert cents(difference) == cents(active_hours(50) * per_hour)
+
+
+def test_load_balancer_capacity_units_differ_in_and_outside_hours_of_use():
+    assumptions = {"alb_lcu_active": 3, "alb_lcu_idle": 0.5}
+    result = estimate(params(), TABLE, hours_per_week=50, assumptions=assumptions)
+    expected = 3 * active_hours(50) + 0.5 * (730 - active_hours(50))
+    assert result.item("Load balancer capacity units").quantity == pytest.approx(expected)
+
+
+def test_tasks_outside_hours_of_use_are_priced_apart():
+    result = estimate(params(), TABLE, hours_per_week=84, active_tasks=2, idle_tasks=0)
+    assert result.item("Fargate vCPU").quantity == pytest.approx(2 * 365 * 0.5)
+    assert result.usage.running_fraction == pytest.approx(0.5)
+    assert result.item("Container Insights metrics").quantity == pytest.approx(19)
+    assert result.item("CloudWatch Logs ingestion").quantity == pytest.approx(0.5)
+
+
+def test_aurora_sits_at_half_an_acu_while_a_task_holds_connections():
+    result = estimate(params(), TABLE, hours_per_week=0)
+    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 0.5)
+    assert cents(result.item("Aurora Serverless v2 capacity").monthly_usd) == 36.50
+
+
+def test_aurora_costs_nothing_while_paused_with_no_task():
+    result = estimate(params(DesiredCount="0"), TABLE, hours_per_week=50)
+    assert result.item("Aurora Serverless v2 capacity").monthly_usd == 0
+    assert result.item("Fargate vCPU").monthly_usd == 0
+    assert result.item("Container Insights metrics").monthly_usd == 0
+
+
+def test_aurora_cannot_pause_with_a_minimum_capacity():
+    result = estimate(params(DesiredCount="0", DatabaseMinCapacity="2"), TABLE, hours_per_week=0)
+    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 2)
+
+
+def test_aurora_pauses_after_auto_pause_seconds_when_the_tasks_stop():
+    result = estimate(
+        params(DatabaseAutoPauseSeconds="3600"),
+        TABLE,
+        hours_per_week=50,
+        active_tasks=1,
+        idle_tasks=0,
+    )
+    sessions = 5 * 730 / 168  # one hour at 0.5 ACU after each, then paused
+    expected = active_hours(50) * 0.5 + sessions * 1.0 * 0.5
+    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(expected)
+
+
+def test_aurora_capacity_in_use_is_raised_to_the_minimum_and_capped_at_the_maximum():
+    busy = estimate(params(), TABLE, hours_per_week=168, assumptions={"db_acu_in_use": 8})
+    assert busy.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 4)
+    floor = estimate(params(DatabaseMinCapacity="1"), TABLE, hours_per_week=168)
+    assert floor.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 1)
+
+
+def test_storage_backup_logs_keys_and_secrets():
+    result = estimate(params(DatabaseBackupRetentionDays="35"), TABLE, hours_per_week=168)
+    assert result.item("Aurora backup beyond free").quantity == pytest.approx(1 * 0.05 * 35)
+    assert result.item("CloudWatch Logs storage").quantity == pytest.approx(365 / (730 / 24))
+    assert result.item("KMS keys").monthly_usd == 3.0
+    assert result.item("Secrets Manager secrets").monthly_usd == pytest.approx(0.4)
+    assert cents(result.item("Container Insights metrics").monthly_usd) == cents(38 * 0.3)
+
+
+@pytest.mark.parametrize(("age", "versions"), [(0, 1), (1, 2), (2, 3), (9, 3)])
+def test_rotated_key_material_is_billed_for_two_rotations_at_most(age, versions):
+    result = estimate(params(), TABLE, hours_per_week=0, assumptions={"kms_key_age_years": age})
+    assert result.item("KMS keys").quantity == 3 * versions
+
+
+def test_an_internet_facing_load_balancer_pays_for_a_public_address_per_subnet():
+    internal = estimate(params(), TABLE, hours_per_week=0)
+    public = estimate(params(LoadBalancerScheme="internet-facing"), TABLE, hours_per_week=0)
+    assert "Public IPv4 addresses" not in [item.component for item in internal.items]
+    assert public.item("Public IPv4 addresses").monthly_usd == pytest.approx(2 * 730 * 0.005)
+
+
+def test_the_total_is_the_sum_of_the_line_items():
+    result = estimate(params(), TABLE, hours_per_week=50)
+    assert result.total_usd == pytest.approx(sum(i.quantity * i.unit_price for i in result.items))
+    assert sum(result.group_totals().values()) == pytest.approx(result.total_usd)
+
+
+@pytest.mark.parametrize("hours", [-1, 168.5, 200, float("nan")])
+def test_hours_per_week_must_fit_in_a_week(hours):
+    with pytest.raises(CostError, match="hours_per_week must be from 0 to 168"):
+        estimate(params(), TABLE, hours_per_week=hours)
+
+
+def test_unknown_assumptions_are_refused():
+    with pytest.raises(CostError, match="unknown assumption 'artefact_gb'"):
+        estimate(params(), TABLE, hours_per_week=0, assumptions={"artefact_gb": 1})
+
+
+# --- the reference points -------------------------------------------------------------------
+
+
+def test_terraform_reference_uses_the_same_table():
+    result = terraform_reference(TABLE, hours_per_week=50)
+    assert cents(result.group_totals()[cost.COMPUTE]) == cents(2 * 730 * (2 * 0.04 + 4 * 0.004))
+    # 1 ACU while used, and 5 minutes before each of 5 pauses a week; 0 ACU while paused.
+    acu_hours = active_hours(50) + 5 * 730 / 168 * 300 / 3600
+    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(acu_hours)
+    assert result.item("Load balancer capacity units").quantity == pytest.approx(active_hours(50))
+    assert cost.KEYS_AND_SECRETS not in result.group_totals()
+    idle = terraform_reference(TABLE, hours_per_week=0)
+    assert idle.item("Aurora Serverless v2 capacity").quantity == 0
+
+
+def test_sagemaker_reference_is_a_small_server_always_on_plus_the_same_artifacts():
+    result = sagemaker_reference(TABLE, hours_per_week=50)
+    server = 730 * RATES["sagemaker_mlflow_small_hour"]
+    artifacts = 100 * 0.02 + active_hours(50) * (0.2 * 0.005 + 1.0 * 0.0004)
+    assert cents(result.total_usd) == cents(server + artifacts)
+    stack = estimate(params(), TABLE, hours_per_week=50)
+    assert result.group_totals()[cost.ARTIFACTS] == pytest.approx(
+        stack.group_totals()[cost.ARTIFACTS]
+    )
+
+
+def test_compare_puts_the_stack_beside_the_references():
+    comparison = compare(params(), TABLE, hours_per_week=168)
+    assert comparison.columns == (
+        "This stack, idle",
+        "This stack, 50 h/wk",
+        "This stack, 168 h/wk",
+        "Terraform module",
+        "SageMaker Small",
+    )
+    idle = estimate(params(), TABLE, hours_per_week=0)
+    always = estimate(params(), TABLE, hours_per_week=168)
+    assert comparison.value("This stack, idle", "Total") == pytest.approx(idle.total_usd)
+    assert comparison.value("This stack, 168 h/wk", "Total") == pytest.approx(always.total_usd)
+    terraform = terraform_reference(TABLE, hours_per_week=50).total_usd
+    assert comparison.value("Terraform module", "Total") == pytest.approx(terraform)
+    sagemaker = sagemaker_reference(TABLE, hours_per_week=50).total_usd
+    assert comparison.value("SageMaker Small", "Total") == pytest.approx(sagemaker)
+    assert comparison.value("SageMaker Small", cost.COMPUTE) is None
+    assert comparison.value("This stack, idle", cost.MANAGED_SERVER) is None
+    assert comparison.rows[-1][0] == "Total"
+
+
+def test_compare_adds_no_column_for_hours_it_already_shows():
+    assert len(compare(params(), TABLE, hours_per_week=50).columns) == 4
+    assert len(compare(params(), TABLE, hours_per_week=0).columns) == 4
+
+
+def test_tables_show_every_line_and_the_total():
+    result = estimate(params(), TABLE, hours_per_week=168)
+    text = format_estimate(result)
+    for item in result.items:
+        assert item.component in text
+    assert re.search(rf"^Total\s+{re.escape(f'{result.total_usd:,.2f}')}$", text, re.M)
+    comparison = format_comparison(compare(params(), TABLE, hours_per_week=168))
+    assert "Terraform module" in comparison and "SageMaker Small" in comparison
+    assert re.search(r"^Managed MLflow server(\s+-){4}\s+438\.00$", comparison, re.M)
+
+
+# --- price tables ---------------------------------------------------------------------------
+
+
+def test_the_committed_price_table_validates_and_names_its_sources():
+    table = load_prices()
+    validate_prices(table)
+    assert table["region"] == "us-east-1"
+    assert date.fromisoformat(table["as_of"]) <= date.today()
+    assert list(table["prices"]) == list(PRICE_KEYS)
+    assert list(table["assumptions"]) == list(ASSUMPTION_KEYS)
+    for key, entry in table["prices"].items():
+        assert entry["source"].startswith("https://aws.amazon.com/"), key
+        assert entry["unit"] and entry["checked"], key
+    for key, entry in table["assumptions"].items():
+        assert entry["note"], key
+
+
+def test_the_committed_template_has_the_keys_and_secret_the_defaults_count():
+    stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
+    assert len(stack.of_type("AWS::KMS::Key")) == cost.KMS_KEYS
+    assert cost._managed_secrets(stack) == cost.MANAGED_SECRETS
+
+
+def test_a_price_table_missing_a_key_is_refused_naming_it():
+    table = copy.deepcopy(TABLE)
+    del table["prices"]["alb_lcu_hour"]
+    del table["assumptions"]["artifact_gb"]
+    table["prices"]["alb_hour"]["usd"] = "0.02"
+    with pytest.raises(CostError) as caught:
+        validate_prices(table, "mine.json")
+    message = str(caught.value)
+    assert message.startswith("mine.json: ")
+    assert "missing price alb_lcu_hour" in message
+    assert "missing assumption artifact_gb" in message
+    assert "price alb_hour needs a non-negative number 'usd', got '0.02'" in message
+
+
+# --- the CLI --------------------------------------------------------------------------------
+
+
+def test_cost_prints_the_estimate_and_the_comparison_with_the_total(capsys):
+    assert run("--template", str(TEMPLATE)) == 0
+    out = capsys.readouterr().out
+    stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
+    expected = estimate(stack.parameters, load_prices(), hours_per_week=168).total_usd
+    assert re.search(rf"^Total\s+{re.escape(f'{expected:,.2f}')}$", out, re.M)
+    assert "as of " + load_prices()["as_of"] in out
+    header = next(line for line in out.splitlines() if line.startswith("USD per month"))
+    assert "This stack, idle" in header and "This stack, 50 h/wk" in header
+    assert "Terraform module" in header and "SageMaker Small" in header
+    assert "Assumptions (change with --assume KEY=VALUE" in out
+    assert "artifact_gb = 100:" in out
+
+
+def test_cost_reads_the_default_template_from_the_working_directory(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert run() == 0
+    assert "Monthly cost of templates/mlflow.json in us-east-1" in capsys.readouterr().out
+
+
+def test_cost_prices_a_parameter_file_without_network_parameters(tmp_path, capsys):
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps({"TaskCpu": "1024", "TaskMemory": "2048", "DesiredCount": "2"}))
+    assert run("--template", str(TEMPLATE), "--parameters", str(path)) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^Fargate vCPU\s+1,460\.00\s+vCPU-hours", out, re.M)
+    assert "Tasks of 1 vCPU / 2 GB: 2 task(s) all month" in out
+
+
+def test_cost_uses_a_prices_file_and_assumptions(tmp_path, capsys):
+    prices = write_table(tmp_path, TABLE)
+    argv = ["--template", str(TEMPLATE), "--prices", prices, "--hours-per-week", "50"]
+    assert run(*argv, "--assume", "artifact_gb=500") == 0
+    out = capsys.readouterr().out
+    stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
+    expected = estimate(
+        stack.parameters, TABLE, hours_per_week=50, assumptions={"artifact_gb": 500}
+    ).total_usd
+    assert re.search(rf"^Total\s+{re.escape(f'{expected:,.2f}')}$", out, re.M)
+    assert "in test-region-1, list prices as of 2000-01-01" in out
+    assert re.search(r"^S3 Standard storage\s+500\.00\s+GB-months\s+0\.020000\s+10\.00$", out, re.M)
+    assert "artifact_gb = 500 (--assume):" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--hours-per-week", "200"], "--hours-per-week must be a number from 0 to 168"),
+        (["--hours-per-week", "often"], "got 'often'"),
+        (["--assume", "artifact_gb"], "--assume 'artifact_gb': expected KEY=VALUE"),
+        (["--assume", "artifact_gb=lots"], "the value must be a non-negative number"),
+        (["--template", "missing.json"], "--template missing.json: cannot read"),
+        (["--parameters", "missing.json"], "missing.json: cannot read"),
+    ],
+)
+def test_cost_refuses_bad_input_in_one_line(argv, message, capsys):
+    assert run("--template", str(TEMPLATE), *argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("mlflow-cfn cost: ")
+    assert message in captured.err
+
+
+def test_cost_refuses_a_bad_prices_file_naming_the_missing_key(tmp_path, capsys):
+    table = copy.deepcopy(TABLE)
+    del table["prices"]["sagemaker_mlflow_small_hour"]
+    prices = write_table(tmp_path, table)
+    assert run("--template", str(TEMPLATE), "--prices", prices) == 2
+    err = capsys.readouterr().err
+    assert err == f"mlflow-cfn cost: {prices}: missing price sagemaker_mlflow_small_hour\n"
+
+
+def test_cost_reports_parameters_the_template_refuses(tmp_path, capsys):
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps({"TaskCpu": "3000", "LoadBalancerScheme": "internet-facing"}))
+    assert run("--template", str(TEMPLATE), "--parameters", str(path)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "TaskCpu" in err and "CertificateArn" in err
