@@ -6,7 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from mlflow_cfn.cost import add_cost_parser
+from mlflow_cfn.deploy import add_deploy_parser
 from mlflow_cfn.options import OptionsError, StackOptions
+from mlflow_cfn.plan import add_plan_parser
+from mlflow_cfn.service_catalog import add_publish_parser
 from mlflow_cfn.template import build_template, render
 from mlflow_cfn.versions import __version__
 
@@ -16,8 +20,13 @@ class CliError(Exception):
 
 
 def _synth(args: argparse.Namespace) -> int:
-    options = StackOptions(ingress_cidr_slots=args.ingress_cidr_slots)
-    text = render(build_template(options), args.format)
+    if args.portfolio:
+        from mlflow_cfn.portfolio import portfolio_template_from_file  # needs cfn-lint's schemas
+
+        template = portfolio_template_from_file(args.portfolio_product)
+    else:
+        template = build_template(StackOptions(ingress_cidr_slots=args.ingress_cidr_slots))
+    text = render(template, args.format)
     if args.output:
         path = Path(args.output)
         if path.is_dir():
@@ -56,7 +65,23 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many CIDRs LoadBalancerIngressCidrs accepts (default: %(default)s)",
     )
+    synth.add_argument(
+        "--portfolio",
+        action="store_true",
+        help="write the Service Catalog portfolio template (portfolio, product, launch role) "
+        "instead of the product template",
+    )
+    synth.add_argument(
+        "--portfolio-product",
+        default="templates/mlflow.json",
+        metavar="PATH",
+        help="with --portfolio: the product template whose resources the launch role may manage",
+    )
     synth.set_defaults(func=_synth)
+    add_plan_parser(commands)
+    add_deploy_parser(commands)
+    add_publish_parser(commands)
+    add_cost_parser(commands)
     return root
 
 

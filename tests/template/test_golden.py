@@ -2,24 +2,39 @@
 
 import difflib
 
+import pytest
+
 from mlflow_cfn import build_template
+from mlflow_cfn.portfolio import portfolio_template_from_file
 from mlflow_cfn.template import render
 from tests.conftest import TEMPLATES
 
-REGENERATE = "mlflow-cfn synth --output templates/mlflow.json"
+EMITTERS = {
+    "mlflow.json": ("mlflow-cfn synth --output templates/mlflow.json", build_template),
+    "portfolio.json": (
+        "mlflow-cfn synth --portfolio --output templates/portfolio.json",
+        lambda: portfolio_template_from_file(TEMPLATES / "mlflow.json"),
+    ),
+}
 
 
-def test_committed_default_template_matches_the_code():
-    committed = (TEMPLATES / "mlflow.json").read_text()
-    emitted = render(build_template())
+def test_every_committed_template_has_an_emitter():
+    assert sorted(p.name for p in TEMPLATES.glob("*.json")) == sorted(EMITTERS)
+
+
+@pytest.mark.parametrize("name", sorted(EMITTERS))
+def test_committed_template_matches_the_code(name):
+    regenerate, emit = EMITTERS[name]
+    committed = (TEMPLATES / name).read_text()
+    emitted = render(emit())
     if committed != emitted:
         diff = "".join(
             difflib.unified_diff(
                 committed.splitlines(keepends=True),
                 emitted.splitlines(keepends=True),
-                "templates/mlflow.json (committed)",
+                f"templates/{name} (committed)",
                 "emitted",
                 n=2,
             )
         )
-        raise AssertionError(f"templates/mlflow.json is stale; run `{REGENERATE}`:\n{diff[:20000]}")
+        raise AssertionError(f"templates/{name} is stale; run `{regenerate}`:\n{diff[:20000]}")
