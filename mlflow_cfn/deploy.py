@@ -1,16 +1,20 @@
 """``mlflow-cfn deploy``: create or update the stack through a change set that is shown first.
 
-Steps: validate the template and parameters offline (`evaluate`, `check_ranges`); decide CREATE
-or UPDATE; create a change set and wait for it; print it; refuse one that would replace or remove
-a stateful resource (unless ``--allow-replacement``); ask (unless ``--yes``); execute it and stream
-the stack events until the stack settles.
+Steps: validate the template and parameters offline (`evaluate_checked`); decide CREATE or
+UPDATE; with ``--s3-bucket``, upload the template; create a change set and wait for it; print it;
+refuse one that would replace or remove a stateful resource (unless ``--allow-replacement``); ask
+(unless ``--yes``); execute it and stream the stack events until the stack settles.
 
 Decisions:
 
-* The template is sent as compact JSON (the committed file is indented: 83 KB, compact 45 KB),
-  so it fits CloudFormation's 51,200-byte ``TemplateBody`` limit. A larger template is refused
-  before any AWS call: it would need an S3 upload and a ``TemplateURL``, which this command does
-  not do.
+* The template is sent as compact JSON. CloudFormation takes at most 51,200 bytes as
+  ``TemplateBody``, and the product template is larger (about 78 KB compact), so it needs
+  ``--s3-bucket BUCKET``: the compact template is uploaded there under the content-addressed key
+  ``mlflow-cfn/templates/<sha256>.json`` (`mlflow_cfn.template_upload`: skipped when that object
+  exists already, encrypted with SSE-S3) and the change set reads it from its ``TemplateURL``
+  (up to 1 MB). Without ``--s3-bucket``, a template over the limit is refused before any AWS call
+  and a smaller one is sent as ``TemplateBody``. The upload comes after the stack's state is
+  checked, so a stack that cannot be deployed gets nothing uploaded.
 * The parameters file is the whole truth: every parameter it leaves out takes the template's
   default, on an update too (``UsePreviousValue`` is never sent).
 * The change set is named ``mlflow-cfn-`` + the first 16 hex digits of the SHA-256 of the compact
@@ -41,7 +45,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +52,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from mlflow_cfn import names
-from mlflow_cfn.evaluate import EvaluationError, evaluate, load_parameters
+from mlflow_cfn.evaluate import EvaluationError, load_parameters
+from mlflow_cfn.parameters import RANGE_PAIRS, check_ranges
+from mlflow_cfn.plan import evaluate_checked
+from mlflow_cfn.template_upload import TemplateUploadError, upload_template
 
 __all__ = [
     "RANGE_PAIRS",
@@ -71,6 +76,7 @@ __all__ = [
     "event_line",
     "load_inputs",
     "run_deploy",
+    "s3_client",
     "stack_name",
 ]
 
@@ -97,10 +103,6 @@ STATEFUL_TYPES = frozenset(
 )
 """Resource types whose replacement or removal is refused without --allow-replacement."""
 
-RANGE_PAIRS: tuple[tuple[str, str], ...] = (
-    (names.DATABASE_MIN_CAPACITY, names.DATABASE_MAX_CAPACITY),
-)
-"""(minimum, maximum) Number parameter pairs: the minimum must not exceed the maximum."""
 
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 CHANGE_SET_PENDING = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
@@ -109,6 +111,8 @@ STACK_TYPE = "AWS::CloudFormation::Stack"
 
 CloudFormation = Any
 """A boto3 CloudFormation client (its methods are generated at run time)."""
+S3 = Any
+"""A boto3 S3 client."""
 
 
 class DeployError(Exception):
@@ -127,6 +131,7 @@ class DeployRequest:
     stack_name: str
     parameters_path: Path
     template_path: Path = DEFAULT_TEMPLATE
+    s3_bucket: str | None = None
     allow_replacement: bool = False
     assume_yes: bool = False
     poll_seconds: float = 5.0
@@ -203,18 +208,6 @@ def _poll_seconds(text: str) -> float:
     return seconds
 
 
-def check_ranges(parameters: dict[str, object]) -> list[str]:
-    """Messages for every `RANGE_PAIRS` minimum above its maximum; pairs not given are skipped."""
-    return [
-        f"{low} ({parameters[low]}) is greater than {high} ({parameters[high]}): "
-        "the minimum must not exceed the maximum"
-        for low, high in RANGE_PAIRS
-        if low in parameters
-        and high in parameters
-        and Decimal(str(parameters[low])) > Decimal(str(parameters[high]))
-    ]
-
-
 def change_set_name(body: str, parameters: dict[str, str]) -> str:
     """``mlflow-cfn-`` and 16 hex digits of the SHA-256 of the template body and parameters."""
     text = body + "\n" + json.dumps(parameters, sort_keys=True)
@@ -238,22 +231,20 @@ def load_inputs(request: DeployRequest, region: str) -> Inputs:
     """The template and parameters, validated offline as CloudFormation would in `region`.
 
     DeployError (exit 2) lists every problem: unreadable files, parameter constraints, Rules,
-    minimums above maximums, a template body over CloudFormation's limit."""
+    minimums above maximums, a template over the TemplateBody limit without ``--s3-bucket``."""
     template = _read_template(request.template_path)
     try:
         parameters = load_parameters(request.parameters_path)
-        evaluated = evaluate(template, parameters, stack_name=request.stack_name, region=region)
+        evaluate_checked(template, parameters, stack_name=request.stack_name, region=region)
     except EvaluationError as exc:
         raise DeployError(exc.errors, 2) from exc
-    if errors := check_ranges(evaluated.parameters):
-        raise DeployError(errors, 2)
     body = json.dumps(template, separators=(",", ":"), ensure_ascii=False)
     size = len(body.encode("utf-8"))
-    if size > TEMPLATE_BODY_LIMIT:
+    if request.s3_bucket is None and size > TEMPLATE_BODY_LIMIT:
         raise DeployError(
             f"{request.template_path}: the template is {size} bytes even as compact JSON, over "
-            f"CloudFormation's {TEMPLATE_BODY_LIMIT}-byte TemplateBody limit; upload it to S3 "
-            "and deploy it from its TemplateURL (mlflow-cfn deploy does not upload)",
+            f"CloudFormation's {TEMPLATE_BODY_LIMIT}-byte TemplateBody limit; pass "
+            "--s3-bucket BUCKET to upload it to S3 and deploy it from its TemplateURL",
             2,
         )
     return Inputs(body, parameters, change_set_name(body, parameters))
@@ -310,15 +301,40 @@ def _change_set_type(name: str, stack: dict | None) -> str:
     return "UPDATE"
 
 
+def _template_argument(
+    request: DeployRequest,
+    inputs: Inputs,
+    cfn: CloudFormation,
+    s3: S3 | None,
+    out: Callable[[str], None],
+) -> dict[str, str]:
+    """``TemplateBody``, or with ``--s3-bucket`` the ``TemplateURL`` of the uploaded template
+    (`s3`, or a client in `cfn`'s region); a bucket that cannot be used is a DeployError."""
+    if request.s3_bucket is None:
+        return {"TemplateBody": inputs.body}
+    client = s3 if s3 is not None else s3_client(cfn.meta.region_name)
+    try:
+        url = upload_template(client, request.s3_bucket, inputs.body.encode("utf-8"), out=out)
+    except TemplateUploadError as exc:
+        raise DeployError(f"cannot upload the template: {exc}") from exc
+    return {"TemplateURL": url}
+
+
 def _create_change_set(
-    cfn: CloudFormation, stack: str, inputs: Inputs, kind: str, out: Callable[[str], None]
+    cfn: CloudFormation,
+    stack: str,
+    inputs: Inputs,
+    template: dict[str, str],
+    kind: str,
+    out: Callable[[str], None],
 ) -> None:
-    """Create the change set; one left by an earlier run under this name is deleted first."""
+    """Create the change set from `template` (TemplateBody or TemplateURL); one left by an
+    earlier run under this name is deleted first."""
     arguments = {
         "StackName": stack,
         "ChangeSetName": inputs.change_set_name,
         "ChangeSetType": kind,
-        "TemplateBody": inputs.body,
+        **template,
         "Parameters": [
             {"ParameterKey": key, "ParameterValue": value}
             for key, value in sorted(inputs.parameters.items())
@@ -550,6 +566,7 @@ def _refuse_risks(
 def _deploy(
     request: DeployRequest,
     cfn: CloudFormation,
+    s3: S3 | None,
     out: Callable[[str], None],
     err: Callable[[str], None],
     sleep: Callable[[float], None],
@@ -559,7 +576,8 @@ def _deploy(
     inputs = load_inputs(request, cfn.meta.region_name)
     stack, name = request.stack_name, inputs.change_set_name
     kind = _change_set_type(stack, _describe_stack(cfn, stack))
-    _create_change_set(cfn, stack, inputs, kind, out)
+    template = _template_argument(request, inputs, cfn, s3, out)
+    _create_change_set(cfn, stack, inputs, template, kind, out)
     page = _wait_for_change_set(cfn, stack, name, request.poll_seconds, sleep)
     if page["Status"] != "CREATE_COMPLETE":
         cfn.delete_change_set(ChangeSetName=name, StackName=stack)
@@ -587,6 +605,7 @@ def deploy(
     request: DeployRequest,
     *,
     cfn: CloudFormation,
+    s3: S3 | None = None,
     out: Callable[[str], None] = print,
     err: Callable[[str], None] = _stderr,
     sleep: Callable[[float], None] = time.sleep,
@@ -595,9 +614,10 @@ def deploy(
     """Deploy the stack through a change set; the exit code (see the module docstring).
 
     Problems go to `err` (an AWS error as one line); progress to `out`; `confirm` returns None
-    when there is no one to ask."""
+    when there is no one to ask. `s3` uploads for ``--s3-bucket`` (default: a client made when
+    needed, in `cfn`'s region)."""
     try:
-        return _deploy(request, cfn, out, err, sleep, confirm)
+        return _deploy(request, cfn, s3, out, err, sleep, confirm)
     except DeployError as exc:
         for line in exc.lines:
             err(line)
@@ -613,13 +633,19 @@ def cloudformation_client(region: str | None) -> CloudFormation:
     return boto3.client("cloudformation", region_name=region, config=Config(retries=RETRIES))
 
 
+def s3_client(region: str | None) -> S3:
+    """An S3 client that retries like `cloudformation_client`."""
+    return boto3.client("s3", region_name=region, config=Config(retries=RETRIES))
+
+
 def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``deploy`` sub-command to an argparse subparsers object."""
     parser = subparsers.add_parser(
         "deploy",
         help="create or update the stack through a reviewed change set",
-        description="Validate the parameters offline, create a change set, show it, refuse "
-        "replacing or removing stateful resources, ask, execute it and stream the stack events.",
+        description="Validate the parameters offline, upload the template to --s3-bucket if "
+        "given, create a change set, show it, refuse replacing or removing stateful resources, "
+        "ask, execute it and stream the stack events.",
     )
     parser.add_argument("--stack-name", required=True, type=stack_name, metavar="NAME")
     parser.add_argument(
@@ -636,6 +662,14 @@ def add_deploy_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=DEFAULT_TEMPLATE,
         metavar="PATH",
         help="(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--s3-bucket",
+        metavar="BUCKET",
+        help="upload the template to this S3 bucket (key mlflow-cfn/templates/<sha256>.json, "
+        "skipped if already there) and create the change set from its TemplateURL; needed for "
+        "a template over CloudFormation's 51,200-byte TemplateBody limit, such as the default "
+        "one",
     )
     parser.add_argument(
         "--allow-replacement",
@@ -662,6 +696,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         stack_name=args.stack_name,
         parameters_path=args.parameters,
         template_path=args.template,
+        s3_bucket=args.s3_bucket,
         allow_replacement=args.allow_replacement,
         assume_yes=args.yes,
         poll_seconds=args.poll_seconds,

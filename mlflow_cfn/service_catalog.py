@@ -4,8 +4,9 @@
 missing, and treats versions (provisioning artifacts) as immutable: re-publishing a version with
 the same template is a no-op, with a different template it is refused before anything changes.
 All reads happen first, so conflicts and a missing bucket are reported before the first change.
-The template is uploaded under a content-addressed key ``mlflow-cfn/templates/<sha256>.json``,
-which is how an existing version's template is compared with the local one.
+The template is uploaded under a content-addressed key ``mlflow-cfn/templates/<sha256>.json``
+(`mlflow_cfn.template_upload`), which is how an existing version's template is compared with the
+local one.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from mlflow_cfn.template_upload import KEY_PREFIX, TemplateUploadError, upload_template
 from mlflow_cfn.versions import __version__
 
 DEFAULT_TEMPLATE = Path("templates/mlflow.json")
 DEFAULT_OWNER = "Platform team"
 DEFAULT_DESCRIPTION = "Production MLflow tracking server on AWS (ECS Fargate, Aurora, S3)"
-KEY_PREFIX = "mlflow-cfn/templates/"
 #: Retries for throttling and transient errors, used by the clients ``run_publish`` creates.
 RETRIES = {"max_attempts": 10, "mode": "standard"}
 #: Waiting for a new version: up to POLL_ATTEMPTS polls POLL_SECONDS apart (10 minutes).
@@ -89,15 +90,11 @@ class _Template:
     body: bytes
     sha256: str
 
-    @property
-    def key(self) -> str:
-        """The content-addressed S3 key."""
-        return f"{KEY_PREFIX}{self.sha256}.json"
-
 
 @dataclass
 class _State:
-    """What already exists, gathered with read-only calls before any change."""
+    """What already exists, gathered with read-only calls before any change; then the URL of a new
+    version's template, once it is in the bucket."""
 
     portfolio_id: str | None = None
     product_id: str | None = None
@@ -107,7 +104,6 @@ class _State:
     has_launch_constraint: bool = False
     missing_principals: list[str] = field(default_factory=list)
     template_url: str | None = None
-    needs_upload: bool = False
 
 
 @dataclass
@@ -126,18 +122,18 @@ class _Changes:
         The line printed afterwards is in the past tense, with ``shown(result)`` in parentheses.
         """
         if self.dry_run:
-            self._say(f"would {action}")
+            self.say(f"would {action}")
             return None
         result = do()
         verb, _, rest = action.partition(" ")
         suffix = shown(result)
-        self._say(
+        self.say(
             f"{verb}{'d' if verb.endswith('e') else 'ed'} {rest}"
             + (f" ({suffix})" if suffix else "")
         )
         return result
 
-    def _say(self, line: str) -> None:
+    def say(self, line: str) -> None:
         """Record and print one line."""
         self.lines.append(line)
         self.out(line)
@@ -172,13 +168,10 @@ def publish(
 ) -> PublishResult:
     """Publish ``request.template`` as ``request.version`` of the product; create what's missing."""
     template = _read_template(request.template)
-    state = _inspect(request, template, sc, s3, sleep)
+    state = _inspect(request, template, sc, sleep)
     changes = _Changes(out, request.dry_run)
-    if state.needs_upload:
-        changes.make(
-            f"upload s3://{request.bucket}/{template.key}",
-            lambda: _upload(s3, request.bucket, template),
-        )
+    if state.version_id is None:  # a new version: its template must be in the bucket
+        state.template_url = _upload(request, template, changes, s3)
     if state.portfolio_id is None:
         state.portfolio_id = changes.make(
             f"create portfolio '{request.portfolio}'", lambda: _create_portfolio(sc, request), str
@@ -216,7 +209,6 @@ def _inspect(
     request: PublishRequest,
     template: _Template,
     sc: BaseClient,
-    s3: BaseClient,
     sleep: Callable[[float], None],
 ) -> _State:
     """Read what exists (read-only calls); raise on conflicts before anything is changed."""
@@ -235,10 +227,6 @@ def _inspect(
                 sc, state.portfolio_id, state.product_id, request.launch_role_name
             )
     state.missing_principals = _missing_principals(sc, state.portfolio_id, request.principals)
-    if state.version_id is None:
-        region = _bucket_region(s3, request.bucket)
-        state.template_url = f"https://{request.bucket}.s3.{region}.amazonaws.com/{template.key}"
-        state.needs_upload = not _is_uploaded(s3, request.bucket, template)
     return state
 
 
@@ -354,42 +342,14 @@ def _missing_principals(
     return [arn for arn in wanted if arn not in existing]
 
 
-def _bucket_region(s3: BaseClient, bucket: str) -> str:
-    """The bucket's region (for the template URL); a missing bucket is a clear error."""
+def _upload(request: PublishRequest, template: _Template, changes: _Changes, s3: BaseClient) -> str:
+    """Upload the template unless it is in the bucket already (a change); returns its URL."""
     try:
-        response = s3.head_bucket(Bucket=bucket)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchBucket"):
-            raise PublishError(f"bucket {bucket!r} does not exist (HeadBucket)") from None
-        if code in ("403", "AccessDenied"):
-            raise PublishError(f"access denied to bucket {bucket!r} (HeadBucket)") from None
-        raise
-    return response.get("BucketRegion") or s3.meta.region_name
-
-
-def _is_uploaded(s3: BaseClient, bucket: str, template: _Template) -> bool:
-    """Whether the content-addressed object already exists with the same content."""
-    try:
-        head = s3.head_object(Bucket=bucket, Key=template.key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
-            return False
-        raise
-    same_size = head.get("ContentLength") == len(template.body)
-    return same_size and head.get("Metadata", {}).get("sha256") == template.sha256
-
-
-def _upload(s3: BaseClient, bucket: str, template: _Template) -> None:
-    """Upload the template under its content-addressed key, encrypted at rest (SSE-S3)."""
-    s3.put_object(
-        Bucket=bucket,
-        Key=template.key,
-        Body=template.body,
-        ContentType="application/json",
-        ServerSideEncryption="AES256",
-        Metadata={"sha256": template.sha256},
-    )
+        return upload_template(
+            s3, request.bucket, template.body, out=changes.say, dry_run=request.dry_run
+        )
+    except TemplateUploadError as error:
+        raise PublishError(str(error)) from None
 
 
 def _create_portfolio(sc: BaseClient, request: PublishRequest) -> str:

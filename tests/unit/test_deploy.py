@@ -15,6 +15,7 @@ import botocore.session
 import pytest
 from botocore.credentials import CredentialResolver
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from mlflow_cfn import deploy as deploy_module
 from mlflow_cfn.deploy import (
@@ -33,6 +34,9 @@ from tests.conftest import TEMPLATES
 
 TEMPLATE = TEMPLATES / "mlflow.json"
 STACK = "mlflow"
+BUCKET = "mlflow-deploy-templates"
+BUCKET_REGION = "eu-west-1"
+"""The --s3-bucket bucket: in another region than the clients (us-east-1), as the URL shows."""
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/mlflow/11111111-2222-3333-4444"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/55555555-6666-7777"
 T0 = datetime(2025, 1, 2, 12, 0, 0, tzinfo=UTC)
@@ -72,6 +76,22 @@ def cfn():
         yield client, stubber
 
 
+@pytest.fixture
+def s3():
+    """A moto S3 client (us-east-1) with the --s3-bucket bucket (in BUCKET_REGION)."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": BUCKET_REGION}
+        )
+        yield client
+
+
+def uploaded_keys(s3) -> list[str]:
+    """The keys of the objects in the moto bucket."""
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
 def write_parameters(directory: Path, **overrides: str) -> Path:
     """A create-stack style parameters file with the required parameters (and overrides)."""
     values = {**REQUIRED, **overrides}
@@ -93,15 +113,22 @@ def expected_name(**overrides: str) -> str:
     return "mlflow-cfn-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+KEY = f"mlflow-cfn/templates/{hashlib.sha256(expected_body().encode()).hexdigest()}.json"
+"""The content-addressed key deploy uploads the compact template to."""
+URL = f"https://{BUCKET}.s3.{BUCKET_REGION}.amazonaws.com/{KEY}"
+"""The TemplateURL of the uploaded template: the bucket's own region."""
+
+
 class Run:
     """One deploy() call's collected stdout lines, stderr lines, sleeps and questions."""
 
-    def __init__(self, answer: bool | None = True) -> None:
+    def __init__(self, answer: bool | None = True, s3=None) -> None:
         self.out: list[str] = []
         self.err: list[str] = []
         self.sleeps: list[float] = []
         self.questions: list[str] = []
         self.answer = answer
+        self.s3 = s3
 
     def confirm(self, question: str) -> bool | None:
         self.questions.append(question)
@@ -111,6 +138,7 @@ class Run:
         return deploy(
             request,
             cfn=client,
+            s3=self.s3,
             out=self.out.append,
             err=self.err.append,
             sleep=self.sleeps.append,
@@ -119,12 +147,12 @@ class Run:
 
 
 def request(tmp_path: Path, **flags) -> DeployRequest:
-    """A DeployRequest for the committed template and the required parameters."""
+    """A DeployRequest for the committed template, the required parameters and --s3-bucket."""
     return DeployRequest(
         stack_name=STACK,
         parameters_path=write_parameters(tmp_path),
         template_path=TEMPLATE,
-        **flags,
+        **{"s3_bucket": BUCKET, **flags},
     )
 
 
@@ -185,19 +213,25 @@ def expect_stack(stubber: Stubber, status: str | None, **extra) -> None:
         )
 
 
-def expect_create(stubber: Stubber, kind: str, name: str | None = None) -> None:
-    name = name or expected_name()
+def expect_create(
+    stubber: Stubber,
+    kind: str,
+    name: str | None = None,
+    template: dict[str, str] | None = None,
+    parameters: dict[str, str] = REQUIRED,
+) -> None:
+    """create_change_set of `name` from `template` (default: the uploaded template's URL)."""
     stubber.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
         {
             "StackName": STACK,
-            "ChangeSetName": name,
+            "ChangeSetName": name or expected_name(),
             "ChangeSetType": kind,
-            "TemplateBody": expected_body(),
+            **(template or {"TemplateURL": URL}),
             "Parameters": [
                 {"ParameterKey": key, "ParameterValue": value}
-                for key, value in sorted(REQUIRED.items())
+                for key, value in sorted(parameters.items())
             ],
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             "Description": "created by mlflow-cfn deploy",
@@ -241,7 +275,7 @@ START = event(0, "UPDATE_COMPLETE", STACK, "AWS::CloudFormation::Stack")
 # --- the happy path ---------------------------------------------------------------------------
 
 
-def test_create_prints_the_change_set_executes_streams_events_and_prints_outputs(cfn, tmp_path):
+def test_create_prints_the_change_set_executes_streams_events_and_prints_outputs(cfn, s3, tmp_path):
     client, stubber = cfn
     name = expected_name()
     expect_stack(stubber, None)
@@ -295,15 +329,17 @@ def test_create_prints_the_change_set_executes_streams_events_and_prints_outputs
         ],
         token="events-2",
     )
-    run = Run(answer=True)
+    run = Run(answer=True, s3=s3)
 
     assert run(client, request(tmp_path)) == 0
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert run.questions == [QUESTION] == ["Execute this change set? [y/N]"]
     assert run.sleeps == [5.0, 5.0]
     assert run.err == []
     assert run.out == [
+        f"uploaded s3://{BUCKET}/{KEY}",
         f"creating change set {name} (CREATE of stack mlflow)",
         f"change set {name}: 3 change(s)",
         "  Add  ArtifactKey      AWS::KMS::Key        Replacement=-",
@@ -337,17 +373,18 @@ def test_the_change_set_name_is_deterministic_and_follows_the_inputs():
 
 
 @pytest.mark.parametrize("reason", [NO_CHANGES, "No updates are to be performed."])
-def test_an_update_without_changes_deletes_the_change_set_and_exits_0(cfn, tmp_path, reason):
+def test_an_update_without_changes_deletes_the_change_set_and_exits_0(cfn, s3, tmp_path, reason):
     client, stubber = cfn
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
     expect_change_set(stubber, "FAILED", StatusReason=reason)
     expect_delete(stubber)
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 0
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert (
         run.out[-1]
         == f"no changes: stack mlflow is up to date (change set {expected_name()} deleted)"
@@ -355,22 +392,23 @@ def test_an_update_without_changes_deletes_the_change_set_and_exits_0(cfn, tmp_p
     assert run.err == [] and run.questions == []
 
 
-def test_a_failed_change_set_prints_its_reason_is_deleted_and_exits_1(cfn, tmp_path):
+def test_a_failed_change_set_prints_its_reason_is_deleted_and_exits_1(cfn, s3, tmp_path):
     client, stubber = cfn
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
     reason = "Template error: instance of Fn::GetAtt references undefined resource Nope"
     expect_change_set(stubber, "FAILED", StatusReason=reason)
     expect_delete(stubber)
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert run.err == [f"change set {expected_name()} failed: {reason} (change set deleted)"]
 
 
-def test_an_existing_change_set_of_the_same_name_is_deleted_and_created_again(cfn, tmp_path):
+def test_an_existing_change_set_of_the_same_name_is_deleted_and_created_again(cfn, s3, tmp_path):
     client, stubber = cfn
     expect_stack(stubber, "REVIEW_IN_PROGRESS")
     stubber.add_client_error(
@@ -383,12 +421,14 @@ def test_an_existing_change_set_of_the_same_name_is_deleted_and_created_again(cf
     expect_change_set(
         stubber, "CREATE_COMPLETE", [change("Add", "LogGroup", "AWS::Logs::LogGroup")]
     )
-    run = Run(answer=False)
+    run = Run(answer=False, s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()
-    assert run.out[:2] == [
+    assert uploaded_keys(s3) == [KEY]
+    assert run.out[:3] == [
+        f"uploaded s3://{BUCKET}/{KEY}",
         f"creating change set {expected_name()} (CREATE of stack mlflow)",
         f"change set {expected_name()} exists already: deleting it and creating it again",
     ]
@@ -398,14 +438,15 @@ def test_an_existing_change_set_of_the_same_name_is_deleted_and_created_again(cf
     ]
 
 
-def test_a_stack_in_rollback_complete_must_be_deleted_first(cfn, tmp_path):
+def test_a_stack_in_rollback_complete_must_be_deleted_first(cfn, s3, tmp_path):
     client, stubber = cfn
     expect_stack(stubber, "ROLLBACK_COMPLETE")
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == []  # refused before the upload
     assert run.err == [
         "stack mlflow is in ROLLBACK_COMPLETE: its creation failed and it cannot be updated; "
         "delete it first (aws cloudformation delete-stack --stack-name mlflow), then deploy again"
@@ -428,7 +469,7 @@ REPLACE_CLUSTER = change(
 )
 
 
-def test_replacing_the_database_cluster_is_refused_without_allow_replacement(cfn, tmp_path):
+def test_replacing_the_database_cluster_is_refused_without_allow_replacement(cfn, s3, tmp_path):
     client, stubber = cfn
     name = expected_name()
     expect_stack(stubber, "UPDATE_COMPLETE")
@@ -439,11 +480,12 @@ def test_replacing_the_database_cluster_is_refused_without_allow_replacement(cfn
         [REPLACE_CLUSTER, change("Modify", "Service", "AWS::ECS::Service", Replacement="False")],
     )
     expect_delete(stubber)
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()  # and execute_change_set was never queued nor called
+    assert uploaded_keys(s3) == [KEY]
     assert run.out[-2:] == [
         "  Modify  DatabaseCluster  AWS::RDS::DBCluster  Replacement=True  "
         "properties: Engine, EngineVersion",
@@ -458,7 +500,7 @@ def test_replacing_the_database_cluster_is_refused_without_allow_replacement(cfn
     assert run.questions == []
 
 
-def test_replacing_the_database_cluster_goes_ahead_with_allow_replacement(cfn, tmp_path):
+def test_replacing_the_database_cluster_goes_ahead_with_allow_replacement(cfn, s3, tmp_path):
     client, stubber = cfn
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
@@ -470,11 +512,12 @@ def test_replacing_the_database_cluster_goes_ahead_with_allow_replacement(cfn, t
         stubber,
         [event(1, "UPDATE_COMPLETE", "DatabaseCluster", "AWS::RDS::DBCluster"), START],
     )
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path, allow_replacement=True, assume_yes=True)) == 0
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert (
         "warning (--allow-replacement): DatabaseCluster (AWS::RDS::DBCluster) would be replaced "
         "by a new, empty one (Replacement=True)"
@@ -501,33 +544,37 @@ def test_replacing_the_database_cluster_goes_ahead_with_allow_replacement(cfn, t
         ),
     ],
 )
-def test_removing_or_maybe_replacing_stateful_resources_is_refused(cfn, tmp_path, api_change, risk):
+def test_removing_or_maybe_replacing_stateful_resources_is_refused(
+    cfn, s3, tmp_path, api_change, risk
+):
     client, stubber = cfn
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
     expect_change_set(stubber, "CREATE_COMPLETE", [api_change])
     expect_delete(stubber)
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert run.err[1] == f"  {risk}"
     assert len(run.err) == 3
 
 
-def test_replacing_the_aurora_writer_instance_is_not_refused(cfn, tmp_path):
+def test_replacing_the_aurora_writer_instance_is_not_refused(cfn, s3, tmp_path):
     """DBInstance is not stateful: an Aurora instance's data lives in the cluster volume."""
     client, stubber = cfn
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
     writer = change("Modify", "DatabaseWriter", "AWS::RDS::DBInstance", Replacement="True")
     expect_change_set(stubber, "CREATE_COMPLETE", [writer])
-    run = Run(answer=False)
+    run = Run(answer=False, s3=s3)
 
     assert run(client, request(tmp_path)) == 1  # declined at the prompt, not refused
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert "AWS::RDS::DBInstance" not in STATEFUL_TYPES
     assert run.questions == [QUESTION]
     assert run.err[0].startswith("not executed; change set ")
@@ -536,7 +583,7 @@ def test_replacing_the_aurora_writer_instance_is_not_refused(cfn, tmp_path):
 # --- a failed deployment ----------------------------------------------------------------------
 
 
-def test_a_rollback_prints_the_first_failing_resource_and_its_reason_in_one_line(cfn, tmp_path):
+def test_a_rollback_prints_the_first_failing_resource_and_its_reason_in_one_line(cfn, s3, tmp_path):
     client, stubber = cfn
     expect_stack(stubber, None)
     expect_create(stubber, "CREATE")
@@ -578,11 +625,12 @@ def test_a_rollback_prints_the_first_failing_resource_and_its_reason_in_one_line
             event(4, "ROLLBACK_IN_PROGRESS", STACK, "AWS::CloudFormation::Stack"),
         ],
     )
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()
+    assert uploaded_keys(s3) == [KEY]
     assert run.err == [
         "stack mlflow: ROLLBACK_COMPLETE",
         f"failed: DatabaseCluster (AWS::RDS::DBCluster): {reason}",
@@ -644,26 +692,6 @@ def test_a_missing_parameters_file_is_refused_offline(cfn, tmp_path):
     assert run.err == [f"{missing}: cannot read: No such file or directory"]
 
 
-def test_a_template_over_the_template_body_limit_is_refused_offline(cfn, tmp_path):
-    client, _ = cfn
-    template = json.loads(TEMPLATE.read_text())
-    template["Metadata"]["Padding"] = "x" * 10_000
-    big = tmp_path / "big.json"
-    big.write_text(json.dumps(template))
-    path = write_parameters(tmp_path)
-    run = Run()
-
-    assert run(client, DeployRequest(STACK, parameters_path=path, template_path=big)) == 2
-
-    size = len(json.dumps(template, separators=(",", ":")))
-    assert size > 51_200
-    assert run.err == [
-        f"{big}: the template is {size} bytes even as compact JSON, over CloudFormation's "
-        "51200-byte TemplateBody limit; upload it to S3 and deploy it from its TemplateURL "
-        "(mlflow-cfn deploy does not upload)"
-    ]
-
-
 def test_check_ranges_skips_absent_pairs_and_takes_new_pairs_as_table_entries(monkeypatch):
     assert check_ranges({"DatabaseMinCapacity": "4", "DatabaseMaxCapacity": "4"}) == []
     assert check_ranges({"DatabaseMinCapacity": "0.5", "DatabaseMaxCapacity": "1"}) == []
@@ -682,11 +710,109 @@ def test_check_ranges_skips_absent_pairs_and_takes_new_pairs_as_table_entries(mo
     ]
 
 
+# --- where the template goes: TemplateURL (--s3-bucket) or TemplateBody -----------------------
+
+
+SMALL = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Parameters": {"TopicName": {"Type": "String"}},
+    "Resources": {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "TopicName"}}}
+    },
+}
+"""A template far below the TemplateBody limit."""
+
+
+def test_a_template_over_the_limit_without_s3_bucket_is_refused_offline_naming_the_flag(
+    cfn, s3, tmp_path
+):
+    client, _ = cfn  # no response queued: any AWS call would fail the test
+    path = write_parameters(tmp_path)
+    run = Run(s3=s3)
+
+    code = run(client, DeployRequest(STACK, parameters_path=path, template_path=TEMPLATE))
+
+    size = len(expected_body().encode())
+    assert size > 51_200
+    assert (code, run.out) == (2, [])
+    assert run.err == [
+        f"{TEMPLATE}: the template is {size} bytes even as compact JSON, over CloudFormation's "
+        "51200-byte TemplateBody limit; pass --s3-bucket BUCKET to upload it to S3 and deploy it "
+        "from its TemplateURL"
+    ]
+    assert uploaded_keys(s3) == []
+
+
+def test_a_small_template_without_s3_bucket_is_sent_as_template_body(cfn, s3, tmp_path):
+    client, stubber = cfn
+    template = tmp_path / "small.json"
+    template.write_text(json.dumps(SMALL, indent=2))
+    parameters = {"TopicName": "mlflow-events"}
+    path = tmp_path / "small-parameters.json"
+    path.write_text(json.dumps(parameters))
+    body = json.dumps(SMALL, separators=(",", ":"))
+    name = change_set_name(body, parameters)
+    expect_stack(stubber, "UPDATE_COMPLETE")
+    expect_create(stubber, "UPDATE", name, {"TemplateBody": body}, parameters)
+    stubber.add_response(
+        "describe_change_set",
+        {"ChangeSetName": name, "StackName": STACK, "Status": "FAILED", "StatusReason": NO_CHANGES},
+        {"ChangeSetName": name, "StackName": STACK},
+    )
+    stubber.add_response("delete_change_set", {}, {"ChangeSetName": name, "StackName": STACK})
+    run = Run(s3=s3)
+
+    assert run(client, DeployRequest(STACK, parameters_path=path, template_path=template)) == 0
+
+    stubber.assert_no_pending_responses()
+    assert run.out[0] == f"creating change set {name} (UPDATE of stack mlflow)"
+    assert uploaded_keys(s3) == []
+
+
+def test_the_upload_is_skipped_when_the_template_is_in_the_bucket_already(cfn, tmp_path):
+    client, stubber = cfn
+    s3 = boto3.client("s3", region_name="us-east-1")
+    body = expected_body().encode()
+    with Stubber(s3) as bucket:  # no put_object queued: an upload would fail the test
+        bucket.add_response("head_bucket", {"BucketRegion": BUCKET_REGION}, {"Bucket": BUCKET})
+        bucket.add_response(
+            "head_object",
+            {"ContentLength": len(body), "Metadata": {"sha256": hashlib.sha256(body).hexdigest()}},
+            {"Bucket": BUCKET, "Key": KEY},
+        )
+        expect_stack(stubber, "UPDATE_COMPLETE")
+        expect_create(stubber, "UPDATE")
+        expect_change_set(stubber, "FAILED", StatusReason=NO_CHANGES)
+        expect_delete(stubber)
+        run = Run(s3=s3)
+
+        assert run(client, request(tmp_path)) == 0
+
+        bucket.assert_no_pending_responses()
+    stubber.assert_no_pending_responses()
+    assert run.out[0] == f"creating change set {expected_name()} (UPDATE of stack mlflow)"
+
+
+def test_a_missing_bucket_is_one_line_exit_1_and_no_change_set_is_created(cfn, s3, tmp_path):
+    client, stubber = cfn
+    expect_stack(stubber, None)  # create_change_set is not queued: calling it would fail the test
+    run = Run(s3=s3)
+
+    assert run(client, request(tmp_path, s3_bucket="no-such-bucket")) == 1
+
+    stubber.assert_no_pending_responses()
+    assert run.err == [
+        "cannot upload the template: bucket 'no-such-bucket' does not exist (HeadBucket)"
+    ]
+    assert run.out == []
+    assert uploaded_keys(s3) == []
+
+
 # --- asking -----------------------------------------------------------------------------------
 
 
 def test_without_yes_and_without_a_terminal_the_change_set_is_left_and_exit_is_1(
-    cfn, tmp_path, monkeypatch
+    cfn, s3, tmp_path, monkeypatch
 ):
     client, stubber = cfn
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # input is there, but no terminal
@@ -697,10 +823,11 @@ def test_without_yes_and_without_a_terminal_the_change_set_is_left_and_exit_is_1
     )
     errors: list[str] = []
 
-    code = deploy(request(tmp_path), cfn=client, out=lambda line: None, err=errors.append)
+    code = deploy(request(tmp_path), cfn=client, s3=s3, out=lambda line: None, err=errors.append)
 
     assert code == 1
     stubber.assert_no_pending_responses()  # neither deleted nor executed
+    assert uploaded_keys(s3) == [KEY]
     name = expected_name()
     assert errors == [
         "stdin is not a terminal and --yes was not given: not executing",
@@ -748,17 +875,19 @@ def test_ask_reads_the_answer_on_a_terminal(monkeypatch, capsys, typed, answer):
     ],
 )
 def test_aws_errors_end_with_a_one_line_cause_and_exit_1(
-    cfn, tmp_path, operation, code, message, line
+    cfn, s3, tmp_path, operation, code, message, line
 ):
     client, stubber = cfn
     if operation == "create_change_set":
         expect_stack(stubber, None)
     stubber.add_client_error(operation, service_error_code=code, service_message=message)
-    run = Run()
+    run = Run(s3=s3)
 
     assert run(client, request(tmp_path)) == 1
 
     stubber.assert_no_pending_responses()
+    uploaded = operation == "create_change_set"  # after the upload
+    assert uploaded_keys(s3) == ([KEY] if uploaded else [])
     assert run.err == [line]
 
 
@@ -778,7 +907,16 @@ def test_the_parser_has_the_documented_flags_and_defaults():
         Path("templates/mlflow.json"),
         5.0,
     )
-    assert (args.allow_replacement, args.yes, args.region) == (False, False, None)
+    assert (args.allow_replacement, args.yes, args.region, args.s3_bucket) == (
+        False,
+        False,
+        None,
+        None,
+    )
+    assert (
+        parse(["deploy", "--stack-name", "m", "--parameters", "p", "--s3-bucket", BUCKET]).s3_bucket
+        == BUCKET
+    )
     assert parse(["deploy", "--stack-name", "a" * 128, "--parameters", "p"]).stack_name == "a" * 128
 
 
@@ -813,14 +951,16 @@ def test_bad_flags_are_refused_naming_the_flag(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_run_deploy_builds_the_client_from_the_flags_and_deploys(
-    cfn, tmp_path, monkeypatch, capsys
+def test_run_deploy_builds_the_clients_from_the_flags_and_deploys(
+    cfn, s3, tmp_path, monkeypatch, capsys
 ):
     client, stubber = cfn
     regions: list[str | None] = []
+    s3_regions: list[str | None] = []
     monkeypatch.setattr(
         deploy_module, "cloudformation_client", lambda region: regions.append(region) or client
     )
+    monkeypatch.setattr(deploy_module, "s3_client", lambda region: s3_regions.append(region) or s3)
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
     expect_change_set(stubber, "FAILED", StatusReason=NO_CHANGES)
@@ -836,6 +976,8 @@ def test_run_deploy_builds_the_client_from_the_flags_and_deploys(
             str(TEMPLATE),
             "--region",
             "eu-west-1",
+            "--s3-bucket",
+            BUCKET,
             "--yes",
         ]
     )
@@ -844,6 +986,8 @@ def test_run_deploy_builds_the_client_from_the_flags_and_deploys(
 
     stubber.assert_no_pending_responses()
     assert regions == ["eu-west-1"]
+    assert s3_regions == ["us-east-1"]  # the CloudFormation client's (here: the stubbed one's)
+    assert uploaded_keys(s3) == [KEY]
     assert (
         capsys.readouterr()
         .out.splitlines()[-1]
@@ -851,7 +995,9 @@ def test_run_deploy_builds_the_client_from_the_flags_and_deploys(
     )
 
 
-def test_run_deploy_without_credentials_prints_one_line_and_exits_1(tmp_path, monkeypatch, capsys):
+def test_run_deploy_without_credentials_prints_one_line_and_exits_1(
+    s3, tmp_path, monkeypatch, capsys
+):
     def client_without_credentials(region: str | None):
         """A client that has no credentials (an empty provider chain) and an endpoint that
         nothing answers on: signing fails before anything is sent."""
@@ -873,11 +1019,14 @@ def test_run_deploy_without_credentials_prints_one_line_and_exits_1(tmp_path, mo
             str(TEMPLATE),
             "--region",
             "us-east-1",
+            "--s3-bucket",
+            BUCKET,
             "--yes",
         ]
     )
 
     assert run_deploy(args) == 1
+    assert uploaded_keys(s3) == []  # DescribeStacks, before the upload, failed
 
     assert capsys.readouterr().err == (
         "no AWS credentials found: configure a profile (AWS_PROFILE), environment variables or "
