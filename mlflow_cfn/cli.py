@@ -8,8 +8,9 @@ from pathlib import Path
 
 from mlflow_cfn.cost import add_cost_parser
 from mlflow_cfn.deploy import add_deploy_parser
-from mlflow_cfn.options import OptionsError, StackOptions
-from mlflow_cfn.plan import add_plan_parser
+from mlflow_cfn.evaluate import EvaluationError
+from mlflow_cfn.options import SIDECAR_PRESETS, OptionsError, StackOptions
+from mlflow_cfn.plan import add_plan_parser, read_template
 from mlflow_cfn.service_catalog import add_publish_parser
 from mlflow_cfn.template import build_template, render
 from mlflow_cfn.versions import __version__
@@ -21,18 +22,33 @@ class CliError(Exception):
 
 def _synth(args: argparse.Namespace) -> int:
     if args.portfolio:
-        from mlflow_cfn.portfolio import portfolio_template_from_file  # needs cfn-lint's schemas
+        from mlflow_cfn.portfolio import build_portfolio_template  # reads cfn-lint's schemas
 
-        template = portfolio_template_from_file(args.portfolio_product)
+        try:
+            product = read_template(args.portfolio_product, "--portfolio-product")
+        except EvaluationError as exc:
+            raise CliError("; ".join(exc.errors)) from None
+        template = build_portfolio_template(product)
     else:
-        template = build_template(StackOptions(ingress_cidr_slots=args.ingress_cidr_slots))
+        template = build_template(
+            StackOptions(
+                ingress_cidr_slots=args.ingress_cidr_slots,
+                sidecar=args.sidecar,
+                sidecar_environment_slots=args.sidecar_environment_slots,
+            )
+        )
     text = render(template, args.format)
     if args.output:
         path = Path(args.output)
         if path.is_dir():
             raise CliError(f"--output {args.output} is a directory; give a file path")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        except OSError as exc:
+            raise CliError(
+                f"--output {args.output}: cannot write it: {exc.strerror or exc}"
+            ) from None
     else:
         sys.stdout.write(text)
     return 0
@@ -64,6 +80,18 @@ def parser() -> argparse.ArgumentParser:
         default=StackOptions.ingress_cidr_slots,
         metavar="N",
         help="how many CIDRs LoadBalancerIngressCidrs accepts (default: %(default)s)",
+    )
+    synth.add_argument(
+        "--sidecar",
+        choices=SIDECAR_PRESETS,
+        help="add a sidecar preset to every task (templates/mlflow-datadog.json is this)",
+    )
+    synth.add_argument(
+        "--sidecar-environment-slots",
+        type=_positive_int,
+        default=StackOptions.sidecar_environment_slots,
+        metavar="N",
+        help="how many NAME=value pairs SidecarEnvironment accepts (default: %(default)s)",
     )
     synth.add_argument(
         "--portfolio",

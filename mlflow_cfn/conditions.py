@@ -6,6 +6,7 @@ from troposphere import And, Equals, If, Not, Or, Ref, Select, Split, Sub
 
 from mlflow_cfn import names
 from mlflow_cfn.context import Context
+from mlflow_cfn.engines import engine_mapping
 
 #: Regions whose load balancers deliver access logs as an ELB-owned account (regions opened
 #: later use the logdelivery.elasticloadbalancing.amazonaws.com service principal instead).
@@ -70,11 +71,68 @@ def ingress_condition(slot: int) -> str | None:
     return None if slot == 0 else names.has_ingress_cidr(slot)
 
 
+def sidecar_variable(ctx: Context, slot: int) -> Select:
+    """The NAME=value pair at ``slot`` of SidecarEnvironment, or "" past its end."""
+    padding = "," * (ctx.options.sidecar_environment_slots - 1)
+    padded = Sub(f"${{{names.SIDECAR_ENVIRONMENT}}}{padding}")
+    return Select(slot, Split(",", padded))
+
+
+def _given(ctx: Context, name: str) -> Not:
+    """The Parameter ``name`` is not empty."""
+    return Not(Equals(ctx.ref(name), ""))
+
+
+def _condition(name: str) -> dict:
+    return {"Condition": name}
+
+
 def add_conditions(ctx: Context) -> None:
     """Add every Condition and Mapping of the template."""
     t = ctx.template
-    t.add_condition(names.HAS_CERTIFICATE, Not(Equals(ctx.ref(names.CERTIFICATE_ARN), "")))
-    t.add_condition(names.HAS_DOMAIN_NAME, Not(Equals(ctx.ref(names.DOMAIN_NAME), "")))
+    t.add_condition(names.HAS_CERTIFICATE, _given(ctx, names.CERTIFICATE_ARN))
+    t.add_condition(names.HAS_DOMAIN_NAME, _given(ctx, names.DOMAIN_NAME))
+    t.add_condition(names.CREATE_ARTIFACT_BUCKET, Equals(ctx.ref(names.ARTIFACT_BUCKET_NAME), ""))
+    t.add_condition(
+        names.USE_ARTIFACT_BUCKET_KMS_KEY, _given(ctx, names.ARTIFACT_BUCKET_KMS_KEY_ARN)
+    )
+    t.add_condition(names.HAS_READ_ONLY_BUCKETS, _given(ctx, names.ARTIFACT_READ_ONLY_BUCKET_ARNS))
+    t.add_condition(names.USE_AUTH, Not(Equals(ctx.ref(names.AUTH_MODE), "none")))
+    t.add_condition(names.USE_COGNITO_AUTH, Equals(ctx.ref(names.AUTH_MODE), "cognito"))
+    t.add_condition(
+        names.CREATE_COGNITO_USER_POOL,
+        And(
+            _condition(names.USE_COGNITO_AUTH),
+            Equals(ctx.ref(names.COGNITO_USER_POOL_ARN), ""),
+        ),
+    )
+    t.add_condition(names.HAS_SIDECAR, _given(ctx, names.SIDECAR_IMAGE))
+    t.add_condition(
+        names.HAS_SIDECAR_SECRET,
+        And(_condition(names.HAS_SIDECAR), _given(ctx, names.SIDECAR_SECRET_ARN)),
+    )
+    for slot in range(ctx.options.sidecar_environment_slots):
+        t.add_condition(
+            names.has_sidecar_variable(slot), Not(Equals(sidecar_variable(ctx, slot), ""))
+        )
+    t.add_condition(names.ENABLE_AUTOSCALING, Not(Equals(ctx.ref(names.SCALING_METRIC), "none")))
+    t.add_condition(
+        names.USE_REQUEST_COUNT_SCALING, Equals(ctx.ref(names.SCALING_METRIC), "requests")
+    )
+    t.add_condition(names.ENABLE_SCHEDULE, _given(ctx, names.SCALE_UP_SCHEDULE))
+    t.add_condition(
+        names.USE_SCALABLE_TARGET,
+        Or(_condition(names.ENABLE_AUTOSCALING), _condition(names.ENABLE_SCHEDULE)),
+    )
+    t.add_condition(names.USE_MYSQL, Equals(ctx.ref(names.DATABASE_ENGINE), "aurora-mysql"))
+    t.add_condition(
+        names.ENABLE_DATABASE_HIGH_AVAILABILITY,
+        Equals(ctx.ref(names.DATABASE_HIGH_AVAILABILITY), "true"),
+    )
+    t.add_condition(
+        names.CREATE_DNS_RECORD,
+        And(_condition(names.HAS_DOMAIN_NAME), _given(ctx, names.HOSTED_ZONE_ID)),
+    )
     t.add_condition(
         names.USE_ELB_LOG_DELIVERY_ACCOUNT,
         _any_of([Equals(Ref("AWS::Region"), r) for r in ELB_LOG_DELIVERY_ACCOUNTS]),
@@ -83,10 +141,7 @@ def add_conditions(ctx: Context) -> None:
         t.add_condition(names.has_ingress_cidr(slot), Not(Equals(ingress_cidr(ctx, slot), "")))
         t.add_condition(
             names.has_https_ingress_cidr(slot),
-            And(
-                {"Condition": names.HAS_CERTIFICATE},
-                {"Condition": names.has_ingress_cidr(slot)},
-            ),
+            And(_condition(names.HAS_CERTIFICATE), _condition(names.has_ingress_cidr(slot))),
         )
     t.add_mapping(
         names.MAP_ELB_LOG_DELIVERY,
@@ -95,6 +150,7 @@ def add_conditions(ctx: Context) -> None:
     t.add_mapping(
         names.MAP_WORKERS, {cpu: {"Workers": n} for cpu, n in WORKERS_BY_TASK_CPU.items()}
     )
+    t.add_mapping(names.MAP_DATABASE_ENGINES, engine_mapping())
 
 
 def if_certificate(with_certificate: object, without: object) -> If:

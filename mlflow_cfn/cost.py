@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_cfn import names
-from mlflow_cfn.evaluate import Evaluated, EvaluationError, evaluate, load_parameters
+from mlflow_cfn.evaluate import Evaluated, EvaluationError, load_parameters
+from mlflow_cfn.plan import evaluate_checked
 
 __all__ = [
     "Comparison",
@@ -682,7 +683,7 @@ def _stack(template_path: str, parameters_path: str | None) -> Evaluated:
     given = _placeholders(template)
     if parameters_path:
         given.update(load_parameters(parameters_path))
-    return evaluate(template, given)
+    return evaluate_checked(template, given)
 
 
 def _managed_secrets(stack: Evaluated) -> int:

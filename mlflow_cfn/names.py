@@ -26,11 +26,72 @@ DATABASE_DELETION_PROTECTION = "DatabaseDeletionProtection"
 ARTIFACT_PREFIX = "ArtifactPrefix"
 ARTIFACT_NONCURRENT_VERSION_DAYS = "ArtifactNoncurrentVersionDays"
 LOG_RETENTION_DAYS = "LogRetentionDays"
+# Own artifact root
+ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
+ARTIFACT_BUCKET_KMS_KEY_ARN = "ArtifactBucketKmsKeyArn"
+ARTIFACT_READ_ONLY_BUCKET_ARNS = "ArtifactReadOnlyBucketArns"
+# Login on the load balancer
+AUTH_MODE = "AuthMode"
+COGNITO_USER_POOL_ARN = "CognitoUserPoolArn"
+COGNITO_USER_POOL_CLIENT_ID = "CognitoUserPoolClientId"
+COGNITO_USER_POOL_DOMAIN = "CognitoUserPoolDomain"
+OIDC_ISSUER = "OidcIssuer"
+OIDC_AUTHORIZATION_ENDPOINT = "OidcAuthorizationEndpoint"
+OIDC_TOKEN_ENDPOINT = "OidcTokenEndpoint"
+OIDC_USER_INFO_ENDPOINT = "OidcUserInfoEndpoint"
+OIDC_JWKS_ENDPOINT = "OidcJwksEndpoint"
+OIDC_CLIENT_ID = "OidcClientId"
+OIDC_CLIENT_SECRET_ARN = "OidcClientSecretArn"
+OIDC_TOKEN_AUDIENCE = "OidcTokenAudience"
+# Sidecar
+SIDECAR_IMAGE = "SidecarImage"
+SIDECAR_NAME = "SidecarName"
+SIDECAR_ENVIRONMENT = "SidecarEnvironment"
+SIDECAR_SECRET_ARN = "SidecarSecretArn"
+SIDECAR_SECRET_VARIABLE = "SidecarSecretVariable"
+SIDECAR_CPU = "SidecarCpu"
+SIDECAR_MEMORY = "SidecarMemory"
+DATADOG_API_KEY_SECRET_ARN = "DatadogApiKeySecretArn"
+DATADOG_SITE = "DatadogSite"
+# Autoscaling
+MIN_TASKS = "MinTasks"
+MAX_TASKS = "MaxTasks"
+SCALING_METRIC = "ScalingMetric"
+SCALING_TARGET = "ScalingTarget"
+SCHEDULE_TIMEZONE = "ScheduleTimezone"
+SCALE_UP_SCHEDULE = "ScaleUpSchedule"
+SCALE_DOWN_SCHEDULE = "ScaleDownSchedule"
+SCALE_DOWN_TASKS = "ScaleDownTasks"
+# Database engine and availability
+DATABASE_ENGINE = "DatabaseEngine"
+DATABASE_HIGH_AVAILABILITY = "DatabaseHighAvailability"
+# Custom domain
+HOSTED_ZONE_ID = "HostedZoneId"
 
 # --- Conditions -------------------------------------------------------------------------------
 HAS_CERTIFICATE = "HasCertificate"
 HAS_DOMAIN_NAME = "HasDomainName"
 USE_ELB_LOG_DELIVERY_ACCOUNT = "UseElbLogDeliveryAccount"
+CREATE_ARTIFACT_BUCKET = "CreateArtifactBucket"
+USE_ARTIFACT_BUCKET_KMS_KEY = "UseArtifactBucketKmsKey"
+HAS_READ_ONLY_BUCKETS = "HasReadOnlyArtifactBuckets"
+USE_AUTH = "UseAuth"
+USE_COGNITO_AUTH = "UseCognitoAuth"
+CREATE_COGNITO_USER_POOL = "CreateCognitoUserPool"
+HAS_SIDECAR = "HasSidecar"
+HAS_SIDECAR_SECRET = "HasSidecarSecret"
+ENABLE_AUTOSCALING = "EnableAutoscaling"
+USE_REQUEST_COUNT_SCALING = "UseRequestCountScaling"
+ENABLE_SCHEDULE = "EnableSchedule"
+USE_SCALABLE_TARGET = "UseScalableTarget"
+USE_MYSQL = "UseMysql"
+ENABLE_DATABASE_HIGH_AVAILABILITY = "EnableDatabaseHighAvailability"
+CREATE_DNS_RECORD = "CreateDnsRecord"
+
+
+def has_sidecar_variable(slot: int) -> str:
+    """Condition: the sidecar environment list has an entry at ``slot`` (0-based)."""
+    return f"HasSidecarEnvironment{slot + 1}"
 
 
 def has_ingress_cidr(slot: int) -> str:
@@ -46,6 +107,15 @@ def has_https_ingress_cidr(slot: int) -> str:
 # --- Rules ------------------------------------------------------------------------------------
 RULE_INTERNET_FACING_NEEDS_CERTIFICATE = "InternetFacingNeedsCertificate"
 RULE_INTERNET_FACING_NEEDS_ALLOW_LIST = "InternetFacingNeedsAllowList"
+RULE_AUTH_NEEDS_CERTIFICATE = "AuthNeedsCertificate"
+RULE_OIDC_NEEDS_ENDPOINTS = "OidcNeedsEndpoints"
+RULE_EXISTING_COGNITO_POOL_IS_COMPLETE = "ExistingCognitoUserPoolIsComplete"
+RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET = "ArtifactKmsKeyNeedsOwnBucket"
+RULE_SCALE_UP_NEEDS_SCALE_DOWN = "ScaleUpScheduleNeedsScaleDown"
+RULE_SCALE_DOWN_NEEDS_SCALE_UP = "ScaleDownScheduleNeedsScaleUp"
+RULE_HOSTED_ZONE_NEEDS_DOMAIN = "HostedZoneNeedsDomainName"
+RULE_SIDECAR_NEEDS_MEMORY = "SidecarNeedsTaskMemory"
+RULE_SIDECAR_SECRET_NEEDS_VARIABLE = "SidecarSecretNeedsVariable"
 
 
 def rule_task_size(cpu: str) -> str:
@@ -56,6 +126,7 @@ def rule_task_size(cpu: str) -> str:
 # --- Mappings ---------------------------------------------------------------------------------
 MAP_WORKERS = "WorkersByTaskCpu"
 MAP_ELB_LOG_DELIVERY = "ElbLogDeliveryAccounts"
+MAP_DATABASE_ENGINES = "DatabaseEngines"
 
 # --- Resources: keys --------------------------------------------------------------------------
 ARTIFACT_KEY = "ArtifactKey"
@@ -97,6 +168,7 @@ DATABASE_CLUSTER_PARAMETER_GROUP = "DatabaseClusterParameterGroup"
 DATABASE_CLUSTER = "DatabaseCluster"
 DATABASE_WRITER = "DatabaseWriter"
 DATABASE_MONITORING_ROLE = "DatabaseMonitoringRole"
+DATABASE_READER = "DatabaseReader"
 
 # --- Resources: load balancer -----------------------------------------------------------------
 LOAD_BALANCER = "LoadBalancer"
@@ -104,6 +176,20 @@ TARGET_GROUP = "TargetGroup"
 HTTP_LISTENER = "HttpListener"
 HTTPS_LISTENER = "HttpsListener"
 LISTENERS_READY = "ListenersReady"
+LOAD_BALANCER_TO_IDENTITY_PROVIDER_EGRESS = "LoadBalancerToIdentityProviderEgress"
+BEARER_TOKEN_RULE = "BearerTokenListenerRule"
+DNS_RECORD = "DnsRecord"
+
+# --- Resources: login -------------------------------------------------------------------------
+COGNITO_USER_POOL = "CognitoUserPool"
+COGNITO_USER_POOL_DOMAIN_RESOURCE = "CognitoUserPoolDomainResource"
+COGNITO_BROWSER_CLIENT = "CognitoBrowserClient"
+COGNITO_RESOURCE_SERVER = "CognitoResourceServer"
+COGNITO_MACHINE_CLIENT = "CognitoMachineClient"
+
+# --- Resources: scaling -----------------------------------------------------------------------
+SCALABLE_TARGET = "ScalableTarget"
+SCALING_POLICY = "ScalingPolicy"
 
 # --- Resources: service -----------------------------------------------------------------------
 LOG_GROUP = "LogGroup"
@@ -123,6 +209,11 @@ OUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
 OUT_CLUSTER_NAME = "ClusterName"
 OUT_SERVICE_NAME = "ServiceName"
 OUT_TASK_ROLE_ARN = "TaskRoleArn"
+OUT_COGNITO_USER_POOL_ID = "CognitoUserPoolId"
+OUT_COGNITO_TOKEN_URL = "CognitoTokenUrl"
+OUT_COGNITO_MACHINE_CLIENT_ID = "CognitoMachineClientId"
+OUT_TOKEN_SCOPE = "TokenScope"
 
 # --- Container --------------------------------------------------------------------------------
 MLFLOW_CONTAINER = "mlflow"
+DATADOG_CONTAINER = "datadog-agent"

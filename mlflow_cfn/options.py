@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 #: How many CIDRs ``LoadBalancerIngressCidrs`` may hold: one security-group rule pair per slot.
 MAX_INGRESS_CIDR_SLOTS = 20
+#: How many NAME=value pairs ``SidecarEnvironment`` may hold.
+MAX_SIDECAR_ENVIRONMENT_SLOTS = 20
+#: Sidecar presets chosen at build time (each adds its container and its Parameters).
+SIDECAR_PRESETS = ("datadog",)
 
 
 class OptionsError(ValueError):
@@ -23,22 +27,31 @@ class StackOptions:
 
     ingress_cidr_slots: how many comma-separated CIDRs the ``LoadBalancerIngressCidrs`` parameter
         accepts (CloudFormation has no loops, so each slot is a pair of conditional ingress rules).
+    sidecar: a sidecar preset ("datadog") added to every task, or None.
+    sidecar_environment_slots: how many NAME=value pairs ``SidecarEnvironment`` accepts.
     """
 
     ingress_cidr_slots: int = 5
+    sidecar: str | None = None
+    sidecar_environment_slots: int = 5
 
     def validate(self) -> list[str]:
         """Return every problem with these options (empty when they are usable)."""
-        errors = []
-        slots = self.ingress_cidr_slots
-        if isinstance(slots, bool) or not isinstance(slots, int):
-            errors.append(
-                f"ingress_cidr_slots must be a whole number from 1 to {MAX_INGRESS_CIDR_SLOTS}, "
-                f"got {slots!r}"
+        errors = [
+            error
+            for error in (
+                _slot_error("ingress_cidr_slots", self.ingress_cidr_slots, MAX_INGRESS_CIDR_SLOTS),
+                _slot_error(
+                    "sidecar_environment_slots",
+                    self.sidecar_environment_slots,
+                    MAX_SIDECAR_ENVIRONMENT_SLOTS,
+                ),
             )
-        elif not 1 <= slots <= MAX_INGRESS_CIDR_SLOTS:
+            if error
+        ]
+        if self.sidecar is not None and self.sidecar not in SIDECAR_PRESETS:
             errors.append(
-                f"ingress_cidr_slots must be from 1 to {MAX_INGRESS_CIDR_SLOTS}, got {slots}"
+                f"sidecar must be one of {', '.join(SIDECAR_PRESETS)} or None, got {self.sidecar!r}"
             )
         return errors
 
@@ -46,3 +59,12 @@ class StackOptions:
         """Raise :class:`OptionsError` listing every problem, if there is any."""
         if errors := self.validate():
             raise OptionsError(errors)
+
+
+def _slot_error(name: str, value: object, maximum: int) -> str | None:
+    """The problem with a slot count, if any."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{name} must be a whole number from 1 to {maximum}, got {value!r}"
+    if not 1 <= value <= maximum:
+        return f"{name} must be from 1 to {maximum}, got {value}"
+    return None

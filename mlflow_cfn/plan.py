@@ -6,11 +6,9 @@ import argparse
 import json
 import sys
 from collections import defaultdict
-from decimal import InvalidOperation
 from pathlib import Path
 
 from mlflow_cfn import names
-from mlflow_cfn.deploy import check_ranges
 from mlflow_cfn.evaluate import (
     Evaluated,
     EvaluationError,
@@ -18,36 +16,43 @@ from mlflow_cfn.evaluate import (
     evaluate,
     load_parameters,
 )
+from mlflow_cfn.parameters import offline_checks
 
 DEFAULT_TEMPLATE = "templates/mlflow.json"
 
 
-def evaluate_file(template_path: str | Path, parameters_path: str | Path) -> Evaluated:
-    """Evaluate a template file for a parameter file; EvaluationError lists every refusal,
-    including a minimum above its maximum (which template Rules cannot compare)."""
-    path = Path(template_path)
+def read_template(path: str | Path, flag: str = "--template") -> dict:
+    """A template file as JSON data; EvaluationError naming ``flag`` and the path otherwise."""
     try:
-        template = json.loads(path.read_text())
+        template = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise EvaluationError([f"--template {path}: no such file"]) from None
-    except json.JSONDecodeError as exc:
-        raise EvaluationError([f"--template {path}: not JSON ({exc})"]) from None
-    given = load_parameters(parameters_path)
+        raise EvaluationError([f"{flag} {path}: no such file"]) from None
+    except OSError as exc:
+        raise EvaluationError([f"{flag} {path}: cannot read it: {exc.strerror or exc}"]) from None
+    except ValueError as exc:
+        raise EvaluationError([f"{flag} {path}: not JSON ({exc})"]) from None
+    if not isinstance(template, dict):
+        raise EvaluationError([f"{flag} {path}: a template must be a JSON object"])
+    return template
+
+
+def evaluate_checked(template: dict, given: dict[str, str], **kwargs) -> Evaluated:
+    """Evaluate as CloudFormation would, plus the checks it cannot make (`offline_checks`);
+    EvaluationError lists every refusal at once."""
     try:
-        evaluated = evaluate(template, given)
-    except ParameterError as exc:  # report the ranges too, where the values are numbers
+        evaluated = evaluate(template, given, **kwargs)
+    except ParameterError as exc:  # report the offline checks too, where values allow it
         defaults = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
-        raise EvaluationError(exc.errors + _range_errors({**defaults, **given})) from None
-    if errors := check_ranges(evaluated.parameters):
+        values = {k: v for k, v in {**defaults, **given}.items() if v is not None}
+        raise EvaluationError(exc.errors + offline_checks(values)) from None
+    if errors := offline_checks(evaluated.parameters):
         raise EvaluationError(errors)
     return evaluated
 
 
-def _range_errors(values: dict[str, object]) -> list[str]:
-    try:
-        return check_ranges({k: v for k, v in values.items() if v is not None})
-    except (InvalidOperation, ValueError):
-        return []  # a non-number is already reported by its own constraint
+def evaluate_file(template_path: str | Path, parameters_path: str | Path) -> Evaluated:
+    """Evaluate a template file for a parameter file (see `evaluate_checked`)."""
+    return evaluate_checked(read_template(template_path), load_parameters(parameters_path))
 
 
 def _action(action: dict) -> str:

@@ -24,9 +24,10 @@ from awacs.aws import (
     StringEquals,
     StringLike,
 )
-from troposphere import AWSHelperFn, Sub
+from troposphere import AWSHelperFn, If, Join, Ref, Split, Sub
 
 VERSION = "2012-10-17"
+NO_VALUE = Ref("AWS::NoValue")
 ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
 
 
@@ -123,12 +124,14 @@ def alb_log_delivery(log_bucket_arn: AWSHelperFn, prefix: str, principal: Princi
 
 
 def execution_role_policy(
-    log_group_arn: AWSHelperFn, secret_arn: AWSHelperFn, secret_key_arn: AWSHelperFn
-) -> PolicyDocument:
-    """What ECS needs to start the task: pull the image, write its logs, read its one secret."""
-    return PolicyDocument(
-        Version=VERSION,
-        Statement=[
+    log_group_arn: AWSHelperFn,
+    secret_arn: AWSHelperFn,
+    secret_key_arn: AWSHelperFn,
+    sidecar_secrets: list[tuple[str, str | None, AWSHelperFn]],
+) -> dict:
+    """What ECS needs to start the task: pull the images, write the logs, read the database
+    secret and each sidecar's secret (statement id, condition or None, ARN)."""
+    return document(
             Statement(
                 Sid="PullImagesFromThisAccountsEcr",
                 Effect=Allow,
@@ -162,43 +165,86 @@ def execution_role_policy(
                 Resource=[secret_key_arn],
                 Condition=_via("secretsmanager"),
             ),
-        ],
+            *[
+                only_if(condition, Statement(Sid=sid, Effect=Allow,
+                                             Action=[secretsmanager.GetSecretValue],
+                                             Resource=[arn]))
+                for sid, condition, arn in sidecar_secrets
+            ],
     )  # fmt: skip
+
+
+def only_if(condition: str | None, statement: Statement) -> Statement | If:
+    """``statement`` when ``condition`` holds (always when it is None)."""
+    return If(condition, statement, NO_VALUE) if condition else statement
 
 
 def artifact_access(
-    bucket_arn: AWSHelperFn, prefix: AWSHelperFn, key_arn: AWSHelperFn
-) -> PolicyDocument:
-    """Read/write only under ``prefix`` of the artifact bucket, encrypting with its key."""
-    return PolicyDocument(
-        Version=VERSION,
-        Statement=[
+    bucket_arn: AWSHelperFn,
+    prefix: AWSHelperFn,
+    *,
+    key_statements: list[tuple[str, str, AWSHelperFn]],
+    read_only_buckets: AWSHelperFn,
+    read_only_condition: str,
+) -> dict:
+    """Read/write only under ``prefix`` of the artifact bucket, list only that prefix, use only
+    its key (``key_statements``: statement id, condition, key ARN) and read, never write, the
+    read-only buckets."""
+    objects_of = Split(",", Sub("${Arns}/*", Arns=Join("/*,", Split(",", read_only_buckets))))
+    return document(
+        Statement(
+            Sid="ReadWriteArtifactsUnderThePrefix",
+            Effect=Allow,
+            Action=[s3.GetObject, s3.PutObject, s3.DeleteObject, s3.AbortMultipartUpload,
+                    s3.ListMultipartUploadParts],
+            Resource=[Sub("${Arn}/${Prefix}/*", Arn=bucket_arn, Prefix=prefix)],
+        ),
+        Statement(
+            Sid="ListOnlyThePrefix",
+            Effect=Allow,
+            Action=[s3.ListBucket],
+            Resource=[bucket_arn],
+            Condition=Condition(StringLike("s3:prefix", [
+                prefix, Sub("${Prefix}/*", Prefix=prefix)])),
+        ),
+        *[
+            If(
+                condition,
+                Statement(
+                    Sid=sid,
+                    Effect=Allow,
+                    Action=[kms.Decrypt, kms.GenerateDataKey],
+                    Resource=[key_arn],
+                    Condition=_via("s3"),
+                ),
+                NO_VALUE,
+            )
+            for sid, condition, key_arn in key_statements
+        ],
+        If(
+            read_only_condition,
             Statement(
-                Sid="ReadWriteArtifactsUnderThePrefix",
+                Sid="ReadObjectsOfReadOnlyBuckets",
                 Effect=Allow,
-                Action=[s3.GetObject, s3.PutObject, s3.DeleteObject, s3.AbortMultipartUpload,
-                        s3.ListMultipartUploadParts],
-                Resource=[Sub("${Arn}/${Prefix}/*", Arn=bucket_arn, Prefix=prefix)],
+                Action=[s3.GetObject],
+                Resource=objects_of,
             ),
+            NO_VALUE,
+        ),
+        If(
+            read_only_condition,
             Statement(
-                Sid="ListOnlyThePrefix",
+                Sid="ListReadOnlyBuckets",
                 Effect=Allow,
                 Action=[s3.ListBucket],
-                Resource=[bucket_arn],
-                Condition=Condition(StringLike("s3:prefix", [
-                    prefix, Sub("${Prefix}/*", Prefix=prefix)])),
+                Resource=Split(",", read_only_buckets),
             ),
-            Statement(
-                Sid="EncryptArtifactsWithTheirKey",
-                Effect=Allow,
-                Action=[kms.Decrypt, kms.GenerateDataKey],
-                Resource=[key_arn],
-                Condition=_via("s3"),
-            ),
-        ],
+            NO_VALUE,
+        ),
     )  # fmt: skip
 
 
-def document(*statements: Statement) -> PolicyDocument:
-    """A policy document of ``statements``."""
-    return PolicyDocument(Version=VERSION, Statement=list(statements))
+def document(*statements: Statement | If) -> dict:
+    """A policy document of awacs ``statements``, some of them chosen by Fn::If (which awacs'
+    own PolicyDocument does not accept)."""
+    return {"Version": VERSION, "Statement": list(statements)}

@@ -1,18 +1,21 @@
 """The Service Catalog portfolio template: a portfolio, the MLflow product and its launch role.
 
 A platform team deploys it once. The launch role's policy is derived from the product template it
-offers: for each resource type, the permissions its create/read/update/delete handlers list in the
-resource provider schemas bundled with cfn-lint (so the policy changes only with the cfn-lint
-pin), plus what launching needs besides. Actions are scoped to the ARNs a provisioned product's
-resources can have; actions that IAM defines on no resource get ``*`` and are listed with their
-reason in WILDCARD_RESOURCE_EXCEPTIONS.
+offers (or from several variants of it: the role then covers each): for each resource type, the
+permissions its create/read/update/delete handlers list in the resource provider schemas bundled
+with cfn-lint (so the policy changes only with the cfn-lint pin), plus what launching needs
+besides: the checks of AWS-specific Parameter types and the dynamic references CloudFormation
+resolves with the caller's permissions. Actions are scoped to the ARNs a provisioned product's
+resources can have (ACTION_SCOPES where one action needs other ARNs than the rest of its
+service); actions that IAM defines on no resource get ``*`` and are listed with their reason in
+WILDCARD_RESOURCE_EXCEPTIONS.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +32,7 @@ from awacs.aws import (
     PolicyDocument,
     Statement,
     StringEquals,
+    StringLike,
 )
 from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
@@ -117,6 +121,12 @@ EXTRA_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
         "the first load balancer of an account creates the Elastic Load Balancing service-linked "
         "role with the caller's permissions",
     ),
+    "AWS::ApplicationAutoScaling::ScalableTarget": (
+        ("ecs:DescribeServices", "ecs:UpdateService"),
+        "registering an ECS service as a scalable target needs the caller's permission to "
+        "describe and update that service (Amazon ECS Developer Guide, 'IAM permissions required "
+        "for Amazon ECS service auto scaling')",
+    ),
 }
 
 #: CloudFormation validates AWS-specific Parameter types against the account with the caller's
@@ -125,6 +135,13 @@ PARAMETER_TYPE_ACTIONS: dict[str, str] = {
     "AWS::EC2::SecurityGroup::Id": "ec2:DescribeSecurityGroups",
     "AWS::EC2::Subnet::Id": "ec2:DescribeSubnets",
     "AWS::EC2::VPC::Id": "ec2:DescribeVpcs",
+}
+
+#: CloudFormation resolves the product's dynamic references ``{{resolve:<service>:...}}`` with
+#: the caller's permissions: the action that reads each service's values. Where it may read is in
+#: ACTION_SCOPES.
+DYNAMIC_REFERENCE_ACTIONS: dict[str, str] = {
+    "secretsmanager": "secretsmanager:GetSecretValue",
 }
 
 #: What Service Catalog does with the launch role besides the resources: run the stack.
@@ -144,16 +161,31 @@ LAUNCH_ACTIONS = (
     "s3:GetObject",
 )
 
-#: Service-linked roles the product's resource types may create, by type namespace.
+#: Service-linked roles the product's resource types may create, by type namespace: for
+#: Application Auto Scaling the role of ECS services (the only scalable target of the product), for
+#: Cognito the role that sends a user pool's email with Amazon SES (Cognito's other role serves
+#: Amazon Pinpoint analytics, which no client of the product configures).
 SERVICE_LINKED_ROLE_SERVICES: dict[str, str] = {
+    "AWS::ApplicationAutoScaling": "ecs.application-autoscaling.amazonaws.com",
+    "AWS::Cognito": "email.cognito-idp.amazonaws.com",
     "AWS::ECS": "ecs.amazonaws.com",
     "AWS::ElasticLoadBalancingV2": "elasticloadbalancing.amazonaws.com",
     "AWS::RDS": "rds.amazonaws.com",
 }
 
-#: Services that use the product's keys with the caller's permissions: RDS (storage, Performance
-#: Insights) and Secrets Manager (the RDS-managed master user secret).
-KEY_USE_VIA_SERVICES = ("rds", "secretsmanager")
+#: The KMS actions that use a key's material: granted only through KEY_USE_VIA_SERVICES.
+KEY_USE_ACTIONS = (
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+#: Services that use keys with the caller's permissions: RDS (storage, Performance Insights),
+#: Secrets Manager (the RDS-managed master user secret, a customer secret that a dynamic reference
+#: reads) and Cognito (whose user pool and domain handlers list key use for the keys a pool names).
+KEY_USE_VIA_SERVICES = ("cognito-idp", "rds", "secretsmanager")
 
 _ACCOUNT_REGION = (
     "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
@@ -174,10 +206,17 @@ ACCOUNT_KEYS = _arn("kms", "key/*")
 #: Where a scoped action may act, per IAM service prefix. Names CloudFormation generates start
 #: with the stack name, so roles and log groups start with ``SC-`` and buckets (lower-cased) with
 #: ``sc-``; KMS aliases are named after the stack by the product. Other services' names are
-#: truncated or are AWS defaults (RDS default parameter and option groups): those are scoped to
-#: this account and region, by resource type where IAM has one.
+#: truncated, random (user pools, scalable targets) or AWS defaults (RDS default parameter and
+#: option groups): those are scoped to this account and region, by resource type where IAM has
+#: one. CloudWatch alarms are named by Application Auto Scaling. The product has no Lambda
+#: functions: the provisioned-concurrency calls the scalable target's handlers list may only reach
+#: functions a Service Catalog stack named. Route 53 ARNs name no account (hosted zones are global)
+#: and Route 53 has no resource-based policies, so an identity policy reaches only this account's
+#: zones: record changes are limited to hosted zones, the zone the user gives.
 RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
+    "application-autoscaling": (_arn("application-autoscaling", "scalable-target/*"),),
     "cloudformation": (_arn("cloudformation", "stack/SC-*"),),
+    "cloudwatch": (_arn("cloudwatch", "alarm:*"),),
     "cognito-idp": (_arn("cognito-idp", "userpool/*"),),
     "ec2": tuple(
         _arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
@@ -193,11 +232,29 @@ RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "firehose": (_arn("firehose", "deliverystream/*"),),
     "iam": (PRODUCT_ROLES,),
     "kms": (ACCOUNT_KEYS, _arn("kms", "alias/SC-*")),
+    "lambda": (_arn("lambda", "function:SC-*"),),
     "logs": (_arn("logs", "log-group:SC-*"),),
     "rds": (_arn("rds", "*"), "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:*"),
+    "route53": ("arn:${AWS::Partition}:route53:::hostedzone/*",),
     "s3": ("arn:${AWS::Partition}:s3:::sc-*", "arn:${AWS::Partition}:s3:::sc-*/*"),
     "s3tables": (_arn("s3tables", "bucket/*"),),
     "secretsmanager": (_arn("secretsmanager", "secret:rds!*"),),
+}
+
+#: Actions scoped apart from the rest of their service in RESOURCE_SCOPES, with the reason.
+ACTION_SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "route53:GetChange": (
+        ("arn:${AWS::Partition}:route53:::change/*",),
+        "the record set handlers wait for the change they submitted; IAM defines GetChange on "
+        "changes only, which the hosted-zone scope of Route 53 does not match",
+    ),
+    "secretsmanager:GetSecretValue": (
+        (_arn("secretsmanager", "secret:*"),),
+        "CloudFormation resolves the product's {{resolve:secretsmanager:...}} references (the "
+        "OIDC client secret) with the caller's permissions; the user names the secret, so any "
+        "secret of this account and region may be read, while every other Secrets Manager action "
+        "stays on the RDS-managed secrets",
+    ),
 }
 
 
@@ -218,6 +275,17 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
         "account and bucket no one can name in advance; limited to objects tagged "
         "servicecatalog:provisioning=true, as the Service Catalog Administrator Guide documents"
     ),
+    "application-autoscaling:DescribeScalableTargets": _no_resource("scalable target handlers"),
+    "application-autoscaling:DescribeScalingPolicies": _no_resource("scaling policy handlers"),
+    "application-autoscaling:DescribeScheduledActions": _no_resource(
+        "scalable target handlers (the schedule's scaled-up and scaled-down actions)"
+    ),
+    "cloudwatch:GetMetricData": (
+        "scaling policy create/update reads the target-tracking metric; IAM scopes it only to "
+        "CloudWatch datasets, and a request for metrics names none, so it is authorized on '*'"
+    ),
+    "cognito-idp:CreateUserPool": _no_resource("user pool create (the pool does not exist yet)"),
+    "cognito-idp:DescribeUserPoolDomain": _no_resource("user pool domain handlers"),
     "ec2:DescribeAccountAttributes": _no_resource("RDS DB instance create/read/update"),
     "ec2:DescribeAvailabilityZones": _no_resource("RDS DB instance create/read/update"),
     "ec2:DescribeInstances": _no_resource("security group delete (checks for attached instances)"),
@@ -234,6 +302,7 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "elasticloadbalancing:DescribeCapacityReservation": _no_resource("load balancer read"),
     "elasticloadbalancing:DescribeListenerAttributes": _no_resource("listener read/update"),
     "elasticloadbalancing:DescribeListeners": _no_resource("listener handlers"),
+    "elasticloadbalancing:DescribeRules": _no_resource("listener rule handlers"),
     "elasticloadbalancing:DescribeLoadBalancerAttributes": _no_resource("load balancer read"),
     "elasticloadbalancing:DescribeLoadBalancers": _no_resource("load balancer handlers"),
     "elasticloadbalancing:DescribeTags": _no_resource("load balancer, listener, target group"),
@@ -254,6 +323,7 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "rds:DescribeDBEngineVersions": _no_resource("RDS DB instance update"),
     "rds:DescribeEngineDefaultClusterParameters": _no_resource("cluster parameter group handlers"),
     "rds:DescribeEvents": _no_resource("RDS DB cluster and instance create/update"),
+    "route53:ListHostedZones": _no_resource("record set handlers"),
 }
 
 
@@ -317,22 +387,57 @@ def resource_actions(resource_type: str) -> frozenset[str]:
     return frozenset(actions)
 
 
-def action_table(product_template: dict) -> dict[str, frozenset[str]]:
-    """Resource type -> the actions its handlers need, for every type in the product template."""
-    types = sorted({r["Type"] for r in product_template["Resources"].values()})
+#: The product template, or several variants of it (e.g. with and without a sidecar) that one
+#: launch role serves.
+ProductTemplates = dict[str, Any] | Sequence[dict[str, Any]]
+
+
+def _variants(product_templates: ProductTemplates) -> tuple[dict[str, Any], ...]:
+    """``product_templates`` as a tuple of templates; ValueError when there is none."""
+    if isinstance(product_templates, dict):
+        return (product_templates,)
+    variants = tuple(product_templates)
+    if not variants:
+        raise ValueError("no product template given")
+    return variants
+
+
+def action_table(product_templates: ProductTemplates) -> dict[str, frozenset[str]]:
+    """Resource type -> the actions its handlers need, for every type of the product template(s)."""
+    types = sorted(
+        {r["Type"] for t in _variants(product_templates) for r in t["Resources"].values()}
+    )
     return {t: resource_actions(t) for t in types}
 
 
-def _parameter_actions(product_template: dict) -> set[str]:
+def _parameter_actions(variants: tuple[dict[str, Any], ...]) -> set[str]:
     """The describe calls that check the product's AWS-specific Parameter values."""
     actions = set()
-    for name, parameter in product_template.get("Parameters", {}).items():
-        kind = re.sub(r"^List<(.*)>$", r"\1", parameter["Type"])
-        if kind.startswith("AWS::"):
-            if kind not in PARAMETER_TYPE_ACTIONS:
-                raise ValueError(f"Parameter {name}: add its type {kind} to PARAMETER_TYPE_ACTIONS")
-            actions.add(PARAMETER_TYPE_ACTIONS[kind])
+    for variant in variants:
+        for name, parameter in variant.get("Parameters", {}).items():
+            kind = re.sub(r"^List<(.*)>$", r"\1", parameter["Type"])
+            if kind.startswith("AWS::"):
+                if kind not in PARAMETER_TYPE_ACTIONS:
+                    raise ValueError(
+                        f"Parameter {name}: add its type {kind} to PARAMETER_TYPE_ACTIONS"
+                    )
+                actions.add(PARAMETER_TYPE_ACTIONS[kind])
     return actions
+
+
+def _dynamic_reference_actions(variants: tuple[dict[str, Any], ...]) -> set[str]:
+    """The actions that read the values of the product's dynamic references."""
+    services = {
+        service
+        for variant in variants
+        for service in re.findall(r"\{\{resolve:([^:}]+):", json.dumps(variant))
+    }
+    missing = sorted(services - DYNAMIC_REFERENCE_ACTIONS.keys())
+    if missing:
+        raise ValueError(
+            f"dynamic references to {', '.join(missing)}: add them to DYNAMIC_REFERENCE_ACTIONS"
+        )
+    return {DYNAMIC_REFERENCE_ACTIONS[s] for s in services}
 
 
 def _portable(value: Any, where: str) -> Any:
@@ -346,19 +451,20 @@ def _portable(value: Any, where: str) -> Any:
     raise ValueError(f"{where}: {json.dumps(value)} refers to the product's own template")
 
 
-def _roles(product_template: dict) -> dict[str, dict]:
-    """The product's IAM roles by logical id."""
-    return {
-        logical_id: resource.get("Properties", {})
-        for logical_id, resource in product_template["Resources"].items()
+def _roles(variants: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str, Any]]]:
+    """The product's IAM roles (logical id, properties), of every variant."""
+    return [
+        (logical_id, resource.get("Properties", {}))
+        for variant in variants
+        for logical_id, resource in variant["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
-    }
+    ]
 
 
-def _passed_role_services(product_template: dict) -> list[Any]:
+def _passed_role_services(variants: tuple[dict[str, Any], ...]) -> list[Any]:
     """The service principals the product's roles trust: the only services roles go to."""
     services = []
-    for logical_id, props in _roles(product_template).items():
+    for logical_id, props in _roles(variants):
         for statement in props["AssumeRolePolicyDocument"]["Statement"]:
             principal = statement.get("Principal", {}).get("Service", [])
             for service in principal if isinstance(principal, list) else [principal]:
@@ -366,11 +472,11 @@ def _passed_role_services(product_template: dict) -> list[Any]:
     return _unique(services)
 
 
-def _attached_policy_arns(product_template: dict) -> list[Any]:
+def _attached_policy_arns(variants: tuple[dict[str, Any], ...]) -> list[Any]:
     """The managed policies the product's roles attach: the only ones the launch role may."""
     arns = [
         _portable(arn, f"{logical_id} ManagedPolicyArns")
-        for logical_id, props in _roles(product_template).items()
+        for logical_id, props in _roles(variants)
         for arn in props.get("ManagedPolicyArns", [])
     ]
     return _unique(arns)
@@ -406,24 +512,29 @@ class _Grant:
 
 
 def _conditioned_grants(
-    product_template: dict, table: dict[str, frozenset[str]]
+    variants: tuple[dict[str, Any], ...], table: dict[str, frozenset[str]]
 ) -> tuple[_Grant, ...]:
     """The actions that are only safe with a condition, each with its condition."""
     via = tuple(Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in KEY_USE_VIA_SERVICES)
     return (
         _Grant("PassProductRolesOnlyToTheServicesTheyTrust", ("iam:PassRole",), (PRODUCT_ROLES,),
-               StringEquals, "iam:PassedToService",
-               tuple(_passed_role_services(product_template))),
+               StringEquals, "iam:PassedToService", tuple(_passed_role_services(variants))),
         _Grant("CreateOnlyTheProductsServiceLinkedRoles", ("iam:CreateServiceLinkedRole",),
                ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*",),
                StringEquals, "iam:AWSServiceName", tuple(_linked_role_services(table))),
         _Grant("AttachOnlyThePoliciesTheProductAttaches",
                ("iam:AttachRolePolicy", "iam:DetachRolePolicy"), (PRODUCT_ROLES,),
-               ArnEquals, "iam:PolicyARN", tuple(_attached_policy_arns(product_template))),
+               ArnEquals, "iam:PolicyARN", tuple(_attached_policy_arns(variants))),
         _Grant("GrantKeysOnlyToAwsServices", ("kms:CreateGrant",), (ACCOUNT_KEYS,),
                Bool, "kms:GrantIsForAWSResource", (True,)),
-        _Grant("UseKeysOnlyThroughRdsAndSecretsManager", ("kms:Decrypt", "kms:GenerateDataKey"),
-               (ACCOUNT_KEYS,), StringEquals, "kms:ViaService", via),
+        _Grant("UseKeysOnlyThroughTheProductsServices", KEY_USE_ACTIONS, (ACCOUNT_KEYS,),
+               StringEquals, "kms:ViaService", via),
+        # The user pool domain handlers list it for custom domains (the product's is a prefix
+        # domain): only distributions CloudFormation tagged as made by a Service Catalog stack,
+        # and the product makes none.
+        _Grant("UpdateOnlyDistributionsOfServiceCatalogStacks", ("cloudfront:UpdateDistribution",),
+               ("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*",),
+               StringLike, "aws:ResourceTag/aws:cloudformation:stack-name", ("SC-*",)),
         _Grant("ReadServiceCatalogsCopyOfTheProductTemplate", ("s3:GetObject",), ("*",),
                StringEquals, "s3:ExistingObjectTag/servicecatalog:provisioning", ("true",)),
     )  # fmt: skip
@@ -439,19 +550,26 @@ def _resources(patterns: Iterable[str]) -> list[Any]:
     return [p if p == "*" else Sub(p) for p in patterns]
 
 
-def launch_statements(product_template: dict) -> list[Statement]:
-    """The launch role's statements: what the product's resources and Parameters need, and the
-    launch itself, in a stable order.
+def launch_statements(product_templates: ProductTemplates) -> list[Statement]:
+    """The launch role's statements: what the resources, Parameters and dynamic references of the
+    product template(s) need, and the launch itself, in a stable order.
 
     Raises ValueError when a needed action can only be granted on ``*`` but has no entry in
-    WILDCARD_RESOURCE_EXCEPTIONS, or belongs to a service without RESOURCE_SCOPES.
+    WILDCARD_RESOURCE_EXCEPTIONS, belongs to a service without RESOURCE_SCOPES, or reads a
+    dynamic reference DYNAMIC_REFERENCE_ACTIONS does not cover.
     """
-    table = action_table(product_template)
-    required = set().union(*table.values(), _parameter_actions(product_template), LAUNCH_ACTIONS)
+    variants = _variants(product_templates)
+    table = action_table(variants)
+    required = set().union(
+        *table.values(),
+        _parameter_actions(variants),
+        _dynamic_reference_actions(variants),
+        LAUNCH_ACTIONS,
+    )
     needed = {a.lower(): a for a in sorted(required)}
     statements = []
-    for grant in _conditioned_grants(product_template, table):
-        actions = [needed.pop(a.lower()) for a in grant.actions if a.lower() in needed]
+    for grant in _conditioned_grants(variants, table):
+        actions = [a for a in grant.actions if needed.pop(a.lower(), None)]
         if actions and grant.values:
             values = list(grant.values) if len(grant.values) > 1 else grant.values[0]
             statements.append(
@@ -475,18 +593,26 @@ def launch_statements(product_template: dict) -> list[Statement]:
             f"{', '.join(unscopable)} can only be granted on '*': add each to "
             "WILDCARD_RESOURCE_EXCEPTIONS with its reason"
         )
-    by_service: dict[tuple[str, bool], list[str]] = {}
+    action_scopes = {a.lower(): (a.split(":", 1)[1], s) for a, (s, _) in ACTION_SCOPES.items()}
+    groups: dict[tuple[str, str], tuple[tuple[str, ...], list[str]]] = {}
     for key, action in needed.items():
-        by_service.setdefault((key.split(":")[0], key in wildcard), []).append(action)
-    for (service, on_any), actions in sorted(by_service.items()):
-        if not on_any and service not in RESOURCE_SCOPES:
+        service = key.split(":")[0]
+        if key in wildcard:
+            label, patterns = "WithoutResourceLevelPermissions", ("*",)
+        elif key in action_scopes:
+            label, patterns = action_scopes[key]
+        else:
+            label, patterns = "Scoped", RESOURCE_SCOPES.get(service, ())
+        groups.setdefault((service, label), (patterns, []))[1].append(action)
+    for (service, label), (patterns, actions) in sorted(groups.items()):
+        if not patterns:
             raise ValueError(f"{', '.join(actions)}: add {service!r} to RESOURCE_SCOPES")
         statements.append(
             Statement(
-                Sid=_pascal(service) + ("WithoutResourceLevelPermissions" if on_any else "Scoped"),
+                Sid=_pascal(service) + label,
                 Effect=Allow,
                 Action=[Action(*a.split(":", 1)) for a in actions],
-                Resource=_resources(["*"] if on_any else RESOURCE_SCOPES[service]),
+                Resource=_resources(patterns),
             )
         )
     return statements
@@ -498,10 +624,10 @@ def policy_chars(document: PolicyDocument) -> int:
     return len(json.dumps(encode_to_dict(document), separators=(",", ":")))
 
 
-def launch_policy_documents(product_template: dict) -> list[PolicyDocument]:
+def launch_policy_documents(product_templates: ProductTemplates) -> list[PolicyDocument]:
     """The launch statements packed, in order, into documents of managed-policy size."""
     documents: list[list[Statement]] = [[]]
-    for statement in launch_statements(product_template):
+    for statement in launch_statements(product_templates):
         if policy_chars(PolicyDocument(Version=VERSION, Statement=[statement])) >= (
             MANAGED_POLICY_MAX_CHARS
         ):
@@ -593,9 +719,9 @@ def _add_parameters(template: Template, specs: list[ParameterSpec]) -> dict[str,
     return refs
 
 
-def _add_launch_role(template: Template, product_template: dict) -> iam.Role:
+def _add_launch_role(template: Template, product_templates: ProductTemplates) -> iam.Role:
     """The launch role, trusted by Service Catalog, with its managed policies attached."""
-    documents = launch_policy_documents(product_template)
+    documents = launch_policy_documents(product_templates)
     policies = [
         template.add_resource(
             iam.ManagedPolicy(
@@ -619,11 +745,15 @@ def _add_launch_role(template: Template, product_template: dict) -> iam.Role:
     )
 
 
-def build_portfolio_template(product_template: dict) -> Template:
-    """The portfolio template offering ``product_template`` (the committed templates/mlflow.json).
+def build_portfolio_template(product_templates: ProductTemplates) -> Template:
+    """The portfolio template offering the product: ``product_templates`` is its template (the
+    committed templates/mlflow.json) or several variants of it (e.g. with
+    templates/mlflow-datadog.json), which the launch role then all covers; the product's
+    description is the first one's.
 
     Raises ValueError when the product uses something the launch-role tables do not cover.
     """
+    variants = _variants(product_templates)
     template = Template(
         Description=(
             f"Service Catalog portfolio offering the MLflow product, with its launch role "
@@ -645,7 +775,7 @@ def build_portfolio_template(product_template: dict) -> Template:
             PRODUCT,
             Name=params[PRODUCT_NAME],
             Owner=params[PRODUCT_OWNER],
-            Description=product_template.get("Description", "MLflow tracking server"),
+            Description=variants[0].get("Description", "MLflow tracking server"),
             ProvisioningArtifactParameters=[
                 servicecatalog.ProvisioningArtifactProperties(
                     Name=params[PRODUCT_VERSION_NAME],
@@ -669,7 +799,7 @@ def build_portfolio_template(product_template: dict) -> Template:
             PrincipalType="IAM",
         )
     )
-    role = _add_launch_role(template, product_template)
+    role = _add_launch_role(template, variants)
     template.add_resource(
         servicecatalog.LaunchRoleConstraint(
             LAUNCH_ROLE_CONSTRAINT,
@@ -694,6 +824,7 @@ def build_portfolio_template(product_template: dict) -> Template:
     return template
 
 
-def portfolio_template_from_file(path: str | Path) -> Template:
-    """The portfolio template offering the product template stored as JSON at ``path``."""
-    return build_portfolio_template(json.loads(Path(path).read_text()))
+def portfolio_template_from_file(path: str | Path, *variants: str | Path) -> Template:
+    """The portfolio template offering the product template stored as JSON at ``path``, its launch
+    role also covering the product's ``variants`` stored beside it."""
+    return build_portfolio_template([json.loads(Path(p).read_text()) for p in (path, *variants)])

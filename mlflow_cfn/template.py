@@ -7,17 +7,19 @@ import json
 import yaml
 from troposphere import Template
 
+from mlflow_cfn.components.auth import add_login
 from mlflow_cfn.components.database import add_database
 from mlflow_cfn.components.keys import add_keys
-from mlflow_cfn.components.load_balancer import add_load_balancer
+from mlflow_cfn.components.load_balancer import add_listeners, add_load_balancer
 from mlflow_cfn.components.network import add_security_groups
+from mlflow_cfn.components.scaling import add_scaling
 from mlflow_cfn.components.service import add_service
 from mlflow_cfn.components.storage import add_storage
 from mlflow_cfn.conditions import add_conditions
 from mlflow_cfn.context import Context
-from mlflow_cfn.options import StackOptions
-from mlflow_cfn.parameters import add_parameters, parameter_specs
-from mlflow_cfn.rules import add_rules
+from mlflow_cfn.options import OptionsError, StackOptions
+from mlflow_cfn.parameters import add_parameters, check_ranges, parameter_specs
+from mlflow_cfn.rules import add_mode_rules, add_rules
 from mlflow_cfn.versions import MLFLOW_VERSION, __version__
 
 
@@ -36,25 +38,32 @@ def build_template(options: StackOptions | None = None) -> Template:
         )
     )
     template.set_version("2010-09-09")
-    ctx = Context(
-        template=template,
-        options=options,
-        parameters=add_parameters(template, parameter_specs(options)),
-    )
+    specs = parameter_specs(options)
+    defaults = {spec.name: spec.default for spec in specs if spec.default is not None}
+    if errors := check_ranges(defaults):  # a table edit that would make the defaults unusable
+        raise OptionsError([f"parameter defaults: {e}" for e in errors])
+    ctx = Context(template=template, options=options, parameters=add_parameters(template, specs))
     add_conditions(ctx)
     add_rules(ctx)
+    add_mode_rules(ctx)
     keys = add_keys(ctx)
     storage = add_storage(ctx, keys=keys)
     security_groups = add_security_groups(ctx)
     database = add_database(ctx, keys=keys, security_groups=security_groups)
     load_balancing = add_load_balancer(ctx, storage=storage, security_groups=security_groups)
-    add_service(
+    login = add_login(ctx, security_groups=security_groups)
+    listeners = add_listeners(ctx, load_balancing=load_balancing, login=login)
+    service = add_service(
         ctx,
         keys=keys,
         storage=storage,
         database=database,
         security_groups=security_groups,
         load_balancing=load_balancing,
+        listeners=listeners,
+    )
+    add_scaling(
+        ctx, cluster=service.cluster, service=service.service, load_balancing=load_balancing
     )
     return template
 

@@ -20,7 +20,7 @@ from mlflow_cfn import names, policies
 from mlflow_cfn.components.keys import Keys
 from mlflow_cfn.components.network import SecurityGroups
 from mlflow_cfn.context import Context
-from mlflow_cfn.engines import DEFAULT_ENGINE
+from mlflow_cfn.engines import AURORA_MYSQL, AURORA_POSTGRESQL, engine_choice, engine_setting
 
 #: Fixed, never a Parameter: both are create-only (a change would replace the cluster).
 DATABASE_NAME = "mlflow"
@@ -43,7 +43,6 @@ class Database:
 def add_database(ctx: Context, *, keys: Keys, security_groups: SecurityGroups) -> Database:
     """Add the subnet group, the TLS-only parameter group, the cluster and its writer."""
     t = ctx.template
-    engine = DEFAULT_ENGINE
     subnet_group = t.add_resource(
         DBSubnetGroup(
             names.DATABASE_SUBNET_GROUP,
@@ -55,22 +54,22 @@ def add_database(ctx: Context, *, keys: Keys, security_groups: SecurityGroups) -
         DBClusterParameterGroup(
             names.DATABASE_CLUSTER_PARAMETER_GROUP,
             Description=Sub("MLflow database, TLS only (stack ${AWS::StackName})"),
-            Family=engine.parameter_group_family,
-            Parameters=engine.tls_parameters,
+            Family=engine_setting(ctx, "Family"),
+            Parameters=engine_choice(AURORA_POSTGRESQL.tls_parameters, AURORA_MYSQL.tls_parameters),
         )
     )
     cluster = t.add_resource(
         DBCluster(
             names.DATABASE_CLUSTER,
-            Engine=engine.name,
-            EngineVersion=engine.version,
+            Engine=ctx.ref(names.DATABASE_ENGINE),
+            EngineVersion=engine_setting(ctx, "EngineVersion"),
             DatabaseName=DATABASE_NAME,
             MasterUsername=MASTER_USERNAME,
             ManageMasterUserPassword=True,
             MasterUserSecret=MasterUserSecret(KmsKeyId=Ref(keys.database)),
             StorageEncrypted=True,
             KmsKeyId=Ref(keys.database),
-            Port=engine.port,
+            Port=engine_setting(ctx, "Port"),
             DBSubnetGroupName=Ref(subnet_group),
             DBClusterParameterGroupName=Ref(parameter_group),
             VpcSecurityGroupIds=[GetAtt(security_groups.database, "GroupId")],
@@ -83,7 +82,7 @@ def add_database(ctx: Context, *, keys: Keys, security_groups: SecurityGroups) -
             BackupRetentionPeriod=ctx.ref(names.DATABASE_BACKUP_RETENTION_DAYS),
             CopyTagsToSnapshot=True,
             DeletionProtection=ctx.ref(names.DATABASE_DELETION_PROTECTION),
-            EnableCloudwatchLogsExports=list(engine.log_exports),
+            EnableCloudwatchLogsExports=engine_setting(ctx, "LogExports"),
             EnableIAMDatabaseAuthentication=True,
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
@@ -102,22 +101,29 @@ def add_database(ctx: Context, *, keys: Keys, security_groups: SecurityGroups) -
             ],
         )
     )
-    writer = t.add_resource(
+    instance = {
+        "DBClusterIdentifier": Ref(cluster),
+        "DBInstanceClass": "db.serverless",
+        "Engine": ctx.ref(names.DATABASE_ENGINE),
+        "PubliclyAccessible": False,
+        "AutoMinorVersionUpgrade": True,
+        "MonitoringInterval": 60,
+        "MonitoringRoleArn": GetAtt(monitoring_role, "Arn"),
+        "EnablePerformanceInsights": True,
+        "PerformanceInsightsKMSKeyId": Ref(keys.database),
+        "PerformanceInsightsRetentionPeriod": 7,  # the free tier
+        # The data lives in the cluster (snapshotted); an Aurora instance holds none.
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+    }
+    writer = t.add_resource(DBInstance(names.DATABASE_WRITER, PromotionTier=0, **instance))
+    # A reader in the cluster's subnets; Aurora fails over to it if the writer's zone fails.
+    t.add_resource(
         DBInstance(
-            names.DATABASE_WRITER,
-            DBClusterIdentifier=Ref(cluster),
-            DBInstanceClass="db.serverless",
-            Engine=engine.name,
-            PubliclyAccessible=False,
-            AutoMinorVersionUpgrade=True,
-            MonitoringInterval=60,
-            MonitoringRoleArn=GetAtt(monitoring_role, "Arn"),
-            EnablePerformanceInsights=True,
-            PerformanceInsightsKMSKeyId=Ref(keys.database),
-            PerformanceInsightsRetentionPeriod=7,  # the free tier
-            # The data lives in the cluster (snapshotted); an Aurora instance holds none.
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
+            names.DATABASE_READER,
+            Condition=names.ENABLE_DATABASE_HIGH_AVAILABILITY,
+            PromotionTier=1,
+            **instance,
         )
     )
     t.add_output(

@@ -13,17 +13,21 @@ from mlflow_cfn.context import Context
 
 @dataclass(frozen=True)
 class Keys:
-    """The keys this stack encrypts with."""
+    """The keys this stack encrypts with (``artifacts`` only when it creates the bucket)."""
 
     artifacts: Key
     database: Key
     logs: Key
 
 
-def _key(ctx: Context, logical_id: str, alias_id: str, purpose: str, policy) -> Key:
+def _key(
+    ctx: Context, logical_id: str, alias_id: str, purpose: str, policy, condition: str | None = None
+) -> Key:
+    only_if = {"Condition": condition} if condition else {}
     key = ctx.template.add_resource(
         Key(
             logical_id,
+            **only_if,
             Description=Sub(f"MLflow {purpose} (stack ${{AWS::StackName}})"),
             EnableKeyRotation=True,
             PendingWindowInDays=30,
@@ -38,6 +42,7 @@ def _key(ctx: Context, logical_id: str, alias_id: str, purpose: str, policy) -> 
             alias_id,
             AliasName=Sub(f"alias/${{AWS::StackName}}/{purpose.replace(' ', '-')}"),
             TargetKeyId=Ref(key),
+            **only_if,
         )
     )
     return key
@@ -46,8 +51,14 @@ def _key(ctx: Context, logical_id: str, alias_id: str, purpose: str, policy) -> 
 def add_keys(ctx: Context) -> Keys:
     """Add the three keys, rotation on, retained on delete and replace."""
     return Keys(
+        # Only for a bucket the stack creates; the user's own bucket has its own key (or none).
         artifacts=_key(
-            ctx, names.ARTIFACT_KEY, names.ARTIFACT_KEY_ALIAS, "artifacts", policies.key_policy()
+            ctx,
+            names.ARTIFACT_KEY,
+            names.ARTIFACT_KEY_ALIAS,
+            "artifacts",
+            policies.key_policy(),
+            names.CREATE_ARTIFACT_BUCKET,
         ),
         database=_key(
             ctx, names.DATABASE_KEY, names.DATABASE_KEY_ALIAS, "database", policies.key_policy()

@@ -10,7 +10,10 @@ from troposphere.cloudformation import WaitConditionHandle
 from troposphere.elasticloadbalancingv2 import (
     Action,
     Certificate,
+    HttpHeaderConfig,
     Listener,
+    ListenerRule,
+    ListenerRuleAction,
     LoadBalancer,
     LoadBalancerAttributes,
     Matcher,
@@ -18,12 +21,16 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroup,
     TargetGroupAttribute,
 )
+from troposphere.elasticloadbalancingv2 import Condition as RuleCondition
+from troposphere.route53 import AliasTarget, RecordSetType
 
 from mlflow_cfn import names
+from mlflow_cfn.components.auth import Login
 from mlflow_cfn.components.network import CONTAINER_PORT, SecurityGroups
 from mlflow_cfn.components.storage import ALB_LOG_PREFIX, Storage
 from mlflow_cfn.conditions import if_certificate
 from mlflow_cfn.context import Context
+from mlflow_cfn.policies import NO_VALUE
 
 #: TLS 1.3 and 1.2 only (omitting SslPolicy gives a 2016 policy that still allows TLS 1.0).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -38,17 +45,25 @@ _PLAIN_HTTP_REASON = (
 
 @dataclass(frozen=True)
 class LoadBalancing:
-    """The load balancer, its target group and a handle that exists once the listeners do."""
+    """The load balancer and its target group."""
 
     load_balancer: LoadBalancer
     target_group: TargetGroup
-    listeners_ready: WaitConditionHandle
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The listeners and a handle that exists once the one forwarding to the service does."""
+
+    http: Listener
+    https: Listener
+    ready: WaitConditionHandle
 
 
 def add_load_balancer(
     ctx: Context, *, storage: Storage, security_groups: SecurityGroups
 ) -> LoadBalancing:
-    """Add the load balancer, the target group and the listeners."""
+    """Add the load balancer, its target group, the DNS record (with HostedZoneId), outputs."""
     t = ctx.template
     lb = t.add_resource(
         LoadBalancer(
@@ -92,7 +107,47 @@ def add_load_balancer(
             ],
         )
     )
-    forward = Action(Type="forward", TargetGroupArn=Ref(target_group))
+    t.add_resource(
+        RecordSetType(
+            names.DNS_RECORD,
+            Condition=names.CREATE_DNS_RECORD,
+            HostedZoneId=ctx.ref(names.HOSTED_ZONE_ID),
+            Name=ctx.ref(names.DOMAIN_NAME),
+            Type="A",
+            AliasTarget=AliasTarget(
+                DNSName=GetAtt(lb, "DNSName"),
+                HostedZoneId=GetAtt(lb, "CanonicalHostedZoneID"),
+                EvaluateTargetHealth=True,
+            ),
+        )
+    )
+    t.add_output(
+        Output(
+            names.OUT_LOAD_BALANCER_DNS_NAME,
+            Description="DNS name of the load balancer (point your domain's record at it)",
+            Value=GetAtt(lb, "DNSName"),
+        )
+    )
+    t.add_output(
+        Output(
+            names.OUT_TRACKING_URI,
+            Description="MLFLOW_TRACKING_URI for clients and the address of the UI",
+            Value=Sub(
+                "${Scheme}://${Host}",
+                Scheme=if_certificate("https", "http"),
+                Host=If(names.HAS_DOMAIN_NAME, ctx.ref(names.DOMAIN_NAME), GetAtt(lb, "DNSName")),
+            ),
+        )
+    )
+    return LoadBalancing(load_balancer=lb, target_group=target_group)
+
+
+def add_listeners(ctx: Context, *, load_balancing: LoadBalancing, login: Login) -> Listeners:
+    """Add port 80 (forward, or only redirect with a certificate), port 443 (login first when
+    AuthMode is set, then forward) and the rule that lets validated bearer tokens through."""
+    t = ctx.template
+    lb = load_balancing.load_balancer
+    forward = Action(Type="forward", TargetGroupArn=Ref(load_balancing.target_group), Order=2)
     redirect = Action(
         Type="redirect",
         RedirectConfig=RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
@@ -123,7 +178,32 @@ def add_load_balancer(
             Protocol="HTTPS",
             SslPolicy=TLS_POLICY,
             Certificates=[Certificate(CertificateArn=ctx.ref(names.CERTIFICATE_ARN))],
-            DefaultActions=[forward],
+            DefaultActions=[If(names.USE_AUTH, login.authenticate, NO_VALUE), forward],
+        )
+    )
+    # Programmatic clients cannot log in in a browser: requests that carry a bearer token are
+    # let through only after the load balancer has validated the token (signature, issuer,
+    # expiry, and the scope or audience meant for MLflow); a bad token gets 401.
+    t.add_resource(
+        ListenerRule(
+            names.BEARER_TOKEN_RULE,
+            Condition=names.USE_AUTH,
+            ListenerArn=Ref(https),
+            Priority=1,
+            Conditions=[
+                RuleCondition(
+                    Field="http-header",
+                    HttpHeaderConfig=HttpHeaderConfig(
+                        HttpHeaderName="Authorization", Values=["Bearer *"]
+                    ),
+                )
+            ],
+            Actions=[
+                login.validate_token,
+                ListenerRuleAction(
+                    Type="forward", TargetGroupArn=Ref(load_balancing.target_group), Order=2
+                ),
+            ],
         )
     )
     # ECS refuses a target group that no listener uses yet. The service waits on this handle,
@@ -134,22 +214,4 @@ def add_load_balancer(
             Metadata={"ForwardingListener": if_certificate(Ref(https), Ref(http))},
         )
     )
-    t.add_output(
-        Output(
-            names.OUT_LOAD_BALANCER_DNS_NAME,
-            Description="DNS name of the load balancer (point your domain's record at it)",
-            Value=GetAtt(lb, "DNSName"),
-        )
-    )
-    t.add_output(
-        Output(
-            names.OUT_TRACKING_URI,
-            Description="MLFLOW_TRACKING_URI for clients and the address of the UI",
-            Value=Sub(
-                "${Scheme}://${Host}",
-                Scheme=if_certificate("https", "http"),
-                Host=If(names.HAS_DOMAIN_NAME, ctx.ref(names.DOMAIN_NAME), GetAtt(lb, "DNSName")),
-            ),
-        )
-    )
-    return LoadBalancing(load_balancer=lb, target_group=target_group, listeners_ready=ready)
+    return Listeners(http=http, https=https, ready=ready)

@@ -10,7 +10,7 @@ from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIng
 from mlflow_cfn import names
 from mlflow_cfn.conditions import https_ingress_condition, ingress_cidr, ingress_condition
 from mlflow_cfn.context import Context
-from mlflow_cfn.engines import DEFAULT_ENGINE
+from mlflow_cfn.engines import engine_setting
 
 CONTAINER_PORT = 5000
 
@@ -59,7 +59,7 @@ def add_security_groups(ctx: Context) -> SecurityGroups:
         ],
     )
     database = _group(ctx, names.DATABASE_SECURITY_GROUP, "MLflow database", [_NO_EGRESS])
-    port = DEFAULT_ENGINE.port
+    port = engine_setting(ctx, "Port")
     for slot in range(ctx.options.ingress_cidr_slots):
         cidr = ingress_cidr(ctx, slot)
         http = SecurityGroupIngress(

@@ -35,11 +35,18 @@ from troposphere.logs import LogGroup
 from mlflow_cfn import names, policies
 from mlflow_cfn.components.database import DATABASE_NAME, Database
 from mlflow_cfn.components.keys import Keys
-from mlflow_cfn.components.load_balancer import LoadBalancing
+from mlflow_cfn.components.load_balancer import Listeners, LoadBalancing
 from mlflow_cfn.components.network import CONTAINER_PORT, SecurityGroups
+from mlflow_cfn.components.sidecars import (
+    datadog_sidecar,
+    generic_sidecar,
+    sidecar_secret_arns,
+    sidecar_volumes,
+)
 from mlflow_cfn.components.storage import Storage
 from mlflow_cfn.context import Context
-from mlflow_cfn.engines import DEFAULT_ENGINE
+from mlflow_cfn.engines import engine_setting
+from mlflow_cfn.policies import NO_VALUE
 
 #: Seconds between SIGTERM and SIGKILL: the server drains in 5-14 s.
 STOP_TIMEOUT = 30
@@ -67,17 +74,21 @@ def entrypoint_source() -> str:
 
 
 def _mlflow_container(
-    ctx: Context, *, storage: Storage, database: Database, load_balancing: LoadBalancing, log_group
+    ctx: Context,
+    *,
+    storage: Storage,
+    database: Database,
+    load_balancing: LoadBalancing,
+    log_options: dict,
 ) -> ContainerDefinition:
-    engine = DEFAULT_ENGINE
     lb_dns = GetAtt(load_balancing.load_balancer, "DNSName")
     environment = {
         # Read by the start-up script, which builds the backend store URI from them.
-        "MLFLOW_CFN_DB_DIALECT": engine.dialect,
+        "MLFLOW_CFN_DB_DIALECT": engine_setting(ctx, "Dialect"),
         "MLFLOW_CFN_DB_HOST": GetAtt(database.cluster, "Endpoint.Address"),
         "MLFLOW_CFN_DB_PORT": GetAtt(database.cluster, "Endpoint.Port"),
         "MLFLOW_CFN_DB_NAME": DATABASE_NAME,
-        "MLFLOW_CFN_DB_QUERY": engine.query,
+        "MLFLOW_CFN_DB_QUERY": engine_setting(ctx, "Query"),
         "MLFLOW_CFN_ALLOWED_HOSTS": If(
             names.HAS_DOMAIN_NAME, Join(",", [lb_dns, ctx.ref(names.DOMAIN_NAME)]), lb_dns
         ),
@@ -88,7 +99,7 @@ def _mlflow_container(
         "MLFLOW_SERVE_ARTIFACTS": "true",
         "MLFLOW_ARTIFACTS_DESTINATION": Sub(
             "s3://${Bucket}/${Prefix}",
-            Bucket=Ref(storage.artifact_bucket),
+            Bucket=storage.artifact_bucket_name,
             Prefix=ctx.ref(names.ARTIFACT_PREFIX),
         ),
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -133,12 +144,7 @@ def _mlflow_container(
             Capabilities=KernelCapabilities(Drop=["ALL"]), InitProcessEnabled=True
         ),
         LogConfiguration=LogConfiguration(
-            LogDriver="awslogs",
-            Options={
-                "awslogs-group": Ref(log_group),
-                "awslogs-region": Ref("AWS::Region"),
-                "awslogs-stream-prefix": "mlflow",
-            },
+            LogDriver="awslogs", Options={**log_options, "awslogs-stream-prefix": "mlflow"}
         ),
     )
 
@@ -151,6 +157,7 @@ def add_service(
     database: Database,
     security_groups: SecurityGroups,
     load_balancing: LoadBalancing,
+    listeners: Listeners,
 ) -> MlflowService:
     """Add the log group, the ECS cluster, the two roles, the task definition and the service."""
     t = ctx.template
@@ -178,7 +185,10 @@ def add_service(
                 Policy(
                     PolicyName="start-mlflow-task",
                     PolicyDocument=policies.execution_role_policy(
-                        GetAtt(log_group, "Arn"), database.secret_arn, GetAtt(keys.database, "Arn")
+                        GetAtt(log_group, "Arn"),
+                        database.secret_arn,
+                        GetAtt(keys.database, "Arn"),
+                        sidecar_secret_arns(ctx),
                     ),
                 )
             ],
@@ -193,14 +203,28 @@ def add_service(
                 Policy(
                     PolicyName="artifact-store",
                     PolicyDocument=policies.artifact_access(
-                        GetAtt(storage.artifact_bucket, "Arn"),
+                        storage.artifact_bucket_arn,
                         ctx.ref(names.ARTIFACT_PREFIX),
-                        GetAtt(keys.artifacts, "Arn"),
+                        key_statements=[
+                            (
+                                "EncryptArtifactsWithTheStacksKey",
+                                names.CREATE_ARTIFACT_BUCKET,
+                                GetAtt(keys.artifacts, "Arn"),
+                            ),
+                            (
+                                "EncryptArtifactsWithTheBucketsKey",
+                                names.USE_ARTIFACT_BUCKET_KMS_KEY,
+                                ctx.ref(names.ARTIFACT_BUCKET_KMS_KEY_ARN),
+                            ),
+                        ],
+                        read_only_buckets=ctx.ref(names.ARTIFACT_READ_ONLY_BUCKET_ARNS),
+                        read_only_condition=names.HAS_READ_ONLY_BUCKETS,
                     ),
                 )
             ],
         )
     )
+    log_options = {"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region")}
     task_definition = t.add_resource(
         TaskDefinition(
             names.TASK_DEFINITION,
@@ -213,15 +237,17 @@ def add_service(
             ),
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             TaskRoleArn=GetAtt(task_role, "Arn"),
-            Volumes=[Volume(Name=TMP_VOLUME)],
+            Volumes=[Volume(Name=TMP_VOLUME), *sidecar_volumes(ctx)],
             ContainerDefinitions=[
                 _mlflow_container(
                     ctx,
                     storage=storage,
                     database=database,
                     load_balancing=load_balancing,
-                    log_group=log_group,
-                )
+                    log_options=log_options,
+                ),
+                generic_sidecar(ctx, log_options),
+                *([datadog_sidecar(ctx, log_options)] if ctx.options.sidecar == "datadog" else []),
             ],
         )
     )
@@ -232,7 +258,9 @@ def add_service(
             LaunchType="FARGATE",
             PlatformVersion="LATEST",
             TaskDefinition=Ref(task_definition),
-            DesiredCount=ctx.ref(names.DESIRED_COUNT),
+            # With autoscaling or a schedule, Application Auto Scaling owns the count: a stack
+            # update must not reset it (for example scale up at night).
+            DesiredCount=If(names.USE_SCALABLE_TARGET, NO_VALUE, ctx.ref(names.DESIRED_COUNT)),
             HealthCheckGracePeriodSeconds=HEALTH_CHECK_GRACE_PERIOD,
             DeploymentConfiguration=DeploymentConfiguration(
                 MaximumPercent=200,
@@ -255,7 +283,7 @@ def add_service(
             ),
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
-            DependsOn=[load_balancing.listeners_ready, database.writer],
+            DependsOn=[listeners.ready, database.writer],
         )
     )
     for name, description, value in (

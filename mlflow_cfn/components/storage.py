@@ -34,11 +34,13 @@ S3_ACCESS_LOG_PREFIX = "s3-access-logs/"
 
 @dataclass(frozen=True)
 class Storage:
-    """The buckets this stack made."""
+    """The buckets this stack made and where artifacts go (its bucket or the user's)."""
 
     log_bucket: Bucket
     log_bucket_policy: BucketPolicy
-    artifact_bucket: Bucket
+    artifact_bucket: Bucket  # exists only under CreateArtifactBucket
+    artifact_bucket_name: If
+    artifact_bucket_arn: If
 
 
 def _private_bucket_settings() -> dict:
@@ -109,6 +111,7 @@ def add_storage(ctx: Context, *, keys: Keys) -> Storage:
     artifact_bucket = t.add_resource(
         Bucket(
             names.ARTIFACT_BUCKET,
+            Condition=names.CREATE_ARTIFACT_BUCKET,
             BucketEncryption=BucketEncryption(
                 ServerSideEncryptionConfiguration=[
                     ServerSideEncryptionRule(
@@ -173,7 +176,13 @@ def add_storage(ctx: Context, *, keys: Keys) -> Storage:
                 "Version": policies.VERSION,
                 "Statement": [
                     policies.tls_only(log_arn),
-                    policies.s3_access_log_delivery(log_arn, artifact_arn, S3_ACCESS_LOG_PREFIX),
+                    If(
+                        names.CREATE_ARTIFACT_BUCKET,
+                        policies.s3_access_log_delivery(
+                            log_arn, artifact_arn, S3_ACCESS_LOG_PREFIX
+                        ),
+                        policies.NO_VALUE,
+                    ),
                     If(names.USE_ELB_LOG_DELIVERY_ACCOUNT, elb_account, elb_service),
                 ],
             },
@@ -182,15 +191,19 @@ def add_storage(ctx: Context, *, keys: Keys) -> Storage:
     t.add_resource(
         BucketPolicy(
             names.ARTIFACT_BUCKET_POLICY,
+            Condition=names.CREATE_ARTIFACT_BUCKET,
             Bucket=Ref(artifact_bucket),
             PolicyDocument=policies.document(policies.tls_only(artifact_arn)),
         )
+    )
+    bucket_name = If(
+        names.CREATE_ARTIFACT_BUCKET, Ref(artifact_bucket), ctx.ref(names.ARTIFACT_BUCKET_NAME)
     )
     t.add_output(
         Output(
             names.OUT_ARTIFACT_BUCKET_NAME,
             Description="S3 bucket holding the artifacts",
-            Value=Ref(artifact_bucket),
+            Value=bucket_name,
         )
     )
     t.add_output(
@@ -200,11 +213,19 @@ def add_storage(ctx: Context, *, keys: Keys) -> Storage:
             "mlflow-artifacts:/ URIs and need no AWS credentials)",
             Value=Sub(
                 "s3://${Bucket}/${Prefix}",
-                Bucket=Ref(artifact_bucket),
+                Bucket=bucket_name,
                 Prefix=ctx.ref(names.ARTIFACT_PREFIX),
             ),
         )
     )
     return Storage(
-        log_bucket=log_bucket, log_bucket_policy=log_bucket_policy, artifact_bucket=artifact_bucket
+        log_bucket=log_bucket,
+        log_bucket_policy=log_bucket_policy,
+        artifact_bucket=artifact_bucket,
+        artifact_bucket_name=bucket_name,
+        artifact_bucket_arn=If(
+            names.CREATE_ARTIFACT_BUCKET,
+            artifact_arn,
+            Sub(f"arn:${{AWS::Partition}}:s3:::${{{names.ARTIFACT_BUCKET_NAME}}}"),
+        ),
     )

@@ -19,8 +19,30 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 #: IAM's size limit of a managed policy document, whitespace not counted.
 IAM_MANAGED_POLICY_LIMIT = 6_144
 PRODUCT_FILE = TEMPLATES / "mlflow.json"
+#: The launch role serves the product alone, or the product and its variants together.
+PRODUCT_VARIANTS = {
+    "mlflow": (PRODUCT_FILE,),
+    "mlflow+datadog": (PRODUCT_FILE, TEMPLATES / "mlflow-datadog.json"),
+}
 #: Wildcard exceptions IAM does define on resources, whose requests still name none we can write.
-SCOPABLE_BUT_UNNAMEABLE = {"s3:GetObject", "cloudformation:GetTemplateSummary"}
+SCOPABLE_BUT_UNNAMEABLE = {
+    "s3:GetObject",
+    "cloudformation:GetTemplateSummary",
+    "cloudwatch:GetMetricData",
+}
+#: The types of the optional modes (authentication, autoscaling, DNS): the tests below check
+#: their grants, so the product must still have them.
+OPTIONAL_MODE_TYPES = {
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolResourceServer",
+    "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "AWS::Route53::RecordSet",
+}
+HOSTED_ZONES = "arn:${AWS::Partition}:route53:::hostedzone/*"
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +51,16 @@ def product() -> dict:
     return json.loads(PRODUCT_FILE.read_text())
 
 
+@pytest.fixture(scope="module", params=sorted(PRODUCT_VARIANTS))
+def variants(request: pytest.FixtureRequest) -> list[dict]:
+    """The product template(s) one launch role serves."""
+    return [json.loads(path.read_text()) for path in PRODUCT_VARIANTS[request.param]]
+
+
 @pytest.fixture(scope="module")
-def template(product: dict) -> dict:
-    """The portfolio template for the committed product, as JSON data."""
-    return to_dict(portfolio.build_portfolio_template(product))
+def template(variants: list[dict]) -> dict:
+    """The portfolio template for the committed product (and variant), as JSON data."""
+    return to_dict(portfolio.build_portfolio_template(variants))
 
 
 def resources_of(template: dict, kind: str) -> dict[str, dict]:
@@ -47,6 +75,35 @@ def statements(template: dict) -> list[dict]:
         for policy in resources_of(template, "AWS::IAM::ManagedPolicy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
+
+
+def statements_with(template: dict, action: str) -> list[dict]:
+    """The statements that allow ``action`` (case-insensitive)."""
+    return [
+        statement
+        for statement in statements(template)
+        if action.lower() in {a.lower() for a in statement["Action"]}
+    ]
+
+
+def arns(statement: dict) -> list[str]:
+    """The statement's resources: ``*`` or the Fn::Sub ARN patterns."""
+    return [r if r == "*" else r["Fn::Sub"] for r in statement["Resource"]]
+
+
+def scope_of(template: dict, service: str) -> dict[str, list[str]]:
+    """Each granted action of IAM service prefix ``service`` -> the resources it is granted on."""
+    return {
+        action: arns(statement)
+        for statement in statements(template)
+        for action in statement["Action"]
+        if action.split(":")[0] == service
+    }
+
+
+def product_types(variants: list[dict]) -> set[str]:
+    """The resource types of every product variant."""
+    return {r["Type"] for variant in variants for r in variant["Resources"].values()}
 
 
 def granted(template: dict) -> set[str]:
@@ -102,9 +159,9 @@ def test_checkov_has_no_failed_check(template, tmp_path):
 # --- The action table ------------------------------------------------------------------------
 
 
-def test_every_product_resource_type_has_actions_or_a_reason_for_none(product):
-    table = portfolio.action_table(product)
-    assert set(table) == {r["Type"] for r in product["Resources"].values()}
+def test_every_product_resource_type_has_actions_or_a_reason_for_none(variants):
+    table = portfolio.action_table(variants)
+    assert set(table) == product_types(variants)
     for resource_type, actions in table.items():
         if resource_type in portfolio.NO_HANDLER_TYPES:
             assert actions == frozenset()
@@ -114,10 +171,10 @@ def test_every_product_resource_type_has_actions_or_a_reason_for_none(product):
             assert actions, resource_type
 
 
-def test_every_handler_permission_of_the_schemas_is_granted(product, template):
+def test_every_handler_permission_of_the_schemas_is_granted(variants, template):
     allowed = granted(template)
     missing = {}
-    for resource_type in {r["Type"] for r in product["Resources"].values()}:
+    for resource_type in product_types(variants):
         for permission in schema_permissions(resource_type, ("create", "read", "update", "delete")):
             if permission in portfolio.SCHEMA_PERMISSIONS_NOT_IAM:
                 continue
@@ -178,6 +235,26 @@ def test_an_unscoped_action_without_a_written_exception_is_refused(product, monk
         portfolio.build_portfolio_template(product)
 
 
+def test_a_service_linked_role_the_table_does_not_name_is_refused(product, monkeypatch):
+    services = dict(portfolio.SERVICE_LINKED_ROLE_SERVICES)
+    del services["AWS::Cognito"]
+    monkeypatch.setattr(portfolio, "SERVICE_LINKED_ROLE_SERVICES", services)
+    with pytest.raises(ValueError, match="add AWS::Cognito to SERVICE_LINKED_ROLE_SERVICES"):
+        portfolio.build_portfolio_template(product)
+
+
+def test_a_dynamic_reference_the_table_does_not_cover_is_refused(product):
+    resources = {
+        **product["Resources"],
+        "Thing": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": "{{resolve:ssm:/x}}"},
+        },
+    }
+    with pytest.raises(ValueError, match=r"dynamic references to ssm: add them to DYNAMIC_REF"):
+        portfolio.build_portfolio_template({**product, "Resources": resources})
+
+
 def test_an_unknown_aws_parameter_type_is_refused(product):
     changed = {**product, "Parameters": {"Key": {"Type": "AWS::EC2::KeyPair::KeyName"}}}
     with pytest.raises(ValueError, match="AWS::EC2::KeyPair::KeyName"):
@@ -218,15 +295,29 @@ def test_every_wildcard_exception_is_used_reasoned_and_unscopable(template):
 
 
 def test_scoped_statements_stay_in_this_account_or_on_the_products_buckets(template):
+    # Route 53 ARNs name no account, and Route 53 has no resource-based policies: only this
+    # account's hosted zones and changes can match.
+    global_arns = (
+        "arn:${AWS::Partition}:s3:::sc-",
+        HOSTED_ZONES,
+        "arn:${AWS::Partition}:route53:::change/*",
+    )
     for statement in statements(template):
-        for resource in statement["Resource"]:
-            if resource == "*":
+        for arn in arns(statement):
+            if arn == "*":
                 continue
-            arn = resource["Fn::Sub"]
             assert arn.startswith("arn:${AWS::Partition}:"), arn
-            assert "${AWS::AccountId}" in arn or arn.startswith("arn:${AWS::Partition}:s3:::sc-"), (
-                arn
-            )
+            assert "${AWS::AccountId}" in arn or arn.startswith(global_arns), arn
+            if "${AWS::AccountId}" in arn and ":iam::" not in arn and ":cloudfront::" not in arn:
+                assert "${AWS::Region}" in arn or ":global-cluster:" in arn, arn
+
+
+def test_action_scopes_are_reasoned_and_used_alone(template):
+    for action, (patterns, reason) in portfolio.ACTION_SCOPES.items():
+        assert len(reason) > 30, action
+        (statement,) = statements_with(template, action)
+        assert statement["Action"] == [action]
+        assert arns(statement) == list(patterns)
 
 
 def test_roles_go_only_to_the_services_the_products_roles_trust(template):
@@ -250,8 +341,8 @@ def test_conditioned_actions_appear_only_with_their_condition(template):
         "iam:attachrolepolicy": "iam:PolicyARN",
         "iam:detachrolepolicy": "iam:PolicyARN",
         "kms:creategrant": "kms:GrantIsForAWSResource",
-        "kms:decrypt": "kms:ViaService",
-        "kms:generatedatakey": "kms:ViaService",
+        **{action.lower(): "kms:ViaService" for action in portfolio.KEY_USE_ACTIONS},
+        "cloudfront:updatedistribution": "aws:ResourceTag/aws:cloudformation:stack-name",
         "s3:getobject": "s3:ExistingObjectTag/servicecatalog:provisioning",
     }
     seen = set()
@@ -262,6 +353,35 @@ def test_conditioned_actions_appear_only_with_their_condition(template):
                 keys = {k for test in statement["Condition"].values() for k in test}
                 assert keys == {expected_keys[action.lower()]}, statement["Sid"]
     assert seen == set(expected_keys)
+
+
+def test_keys_are_used_only_through_the_products_services(template):
+    (statement,) = statements_with(template, "kms:Decrypt")
+    assert statement["Action"] == list(portfolio.KEY_USE_ACTIONS)
+    assert arns(statement) == [portfolio.ACCOUNT_KEYS]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": [
+                {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}
+                for service in ("cognito-idp", "rds", "secretsmanager")
+            ]
+        }
+    }
+
+
+def test_service_linked_roles_are_only_those_of_the_products_services(template):
+    (statement,) = statements_with(template, "iam:CreateServiceLinkedRole")
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "iam:AWSServiceName": [
+                "ecs.amazonaws.com",
+                "ecs.application-autoscaling.amazonaws.com",
+                "elasticloadbalancing.amazonaws.com",
+                "email.cognito-idp.amazonaws.com",
+                "rds.amazonaws.com",
+            ]
+        }
+    }
 
 
 def test_managed_policies_fit_iams_size_limit(template):
@@ -286,6 +406,81 @@ def test_launch_role_trusts_only_service_catalog_for_this_account(template):
             "Condition": {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}},
         }
     ]
+
+
+# --- The optional modes: authentication, autoscaling, DNS ------------------------------------
+
+
+def test_the_product_has_the_optional_modes_types(variants):
+    assert product_types(variants) >= OPTIONAL_MODE_TYPES
+
+
+def test_route53_changes_only_hosted_zones(template):
+    route53 = scope_of(template, "route53")
+    assert route53 == {
+        "route53:ChangeResourceRecordSets": [HOSTED_ZONES],
+        "route53:GetChange": ["arn:${AWS::Partition}:route53:::change/*"],
+        "route53:GetHostedZone": [HOSTED_ZONES],
+        "route53:ListHostedZones": ["*"],
+        "route53:ListResourceRecordSets": [HOSTED_ZONES],
+    }
+
+
+def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template):
+    targets = "arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:"
+    scaling = scope_of(template, "application-autoscaling")
+    assert {"application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:PutScheduledAction",
+            "application-autoscaling:DeregisterScalableTarget"} <= set(scaling)  # fmt: skip
+    for action, resources in scaling.items():
+        if action.split(":")[1].startswith("Describe"):
+            assert resources == ["*"], action
+        else:
+            assert resources == [f"{targets}scalable-target/*"], action
+    alarms = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+    assert scope_of(template, "cloudwatch") == {
+        "cloudwatch:DeleteAlarms": [alarms],
+        "cloudwatch:DescribeAlarms": [alarms],
+        "cloudwatch:GetMetricData": ["*"],
+        "cloudwatch:PutMetricAlarm": [alarms],
+    }
+    # Registering an ECS service needs the caller's permission on that service.
+    ecs = scope_of(template, "ecs")
+    for action in ("ecs:DescribeServices", "ecs:UpdateService"):
+        assert "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*" in ecs[action]
+    functions = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:SC-*"
+    provisioned_concurrency = scope_of(template, "lambda")
+    assert provisioned_concurrency
+    assert all(resources == [functions] for resources in provisioned_concurrency.values())
+
+
+def test_cognito_acts_on_this_accounts_user_pools(template):
+    pools = "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"
+    cognito = scope_of(template, "cognito-idp")
+    assert {"cognito-idp:CreateUserPool", "cognito-idp:CreateUserPoolClient",
+            "cognito-idp:CreateUserPoolDomain", "cognito-idp:CreateResourceServer",
+            "cognito-idp:DescribeUserPoolClient"} <= set(cognito)  # fmt: skip
+    unscoped = {a for a, resources in cognito.items() if resources == ["*"]}
+    assert unscoped == {"cognito-idp:CreateUserPool", "cognito-idp:DescribeUserPoolDomain"}
+    assert all(resources == [pools] for a, resources in cognito.items() if a not in unscoped)
+    # The domain handlers list CloudFront for custom domains: only Service Catalog stacks' ones.
+    (statement,) = statements_with(template, "cloudfront:UpdateDistribution")
+    assert statement["Action"] == ["cloudfront:UpdateDistribution"]
+    assert arns(statement) == ["arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"]
+    assert statement["Condition"] == {
+        "StringLike": {"aws:ResourceTag/aws:cloudformation:stack-name": "SC-*"}
+    }
+
+
+def test_the_oidc_client_secret_is_readable_in_this_account_and_region_only(variants, template):
+    assert all("{{resolve:secretsmanager:" in json.dumps(variant) for variant in variants)
+    secretsmanager = scope_of(template, "secretsmanager")
+    secrets = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    assert secretsmanager.pop("secretsmanager:GetSecretValue") == [f"{secrets}*"]
+    # Everything else the product does with secrets stays on the RDS-managed ones.
+    assert secretsmanager
+    assert all(resources == [f"{secrets}rds!*"] for resources in secretsmanager.values())
 
 
 # --- Portfolio, product and constraint -------------------------------------------------------
@@ -397,13 +592,32 @@ def test_parameter_patterns(template, name, value, valid):
 # --- The API ---------------------------------------------------------------------------------
 
 
-def test_from_file_equals_from_dict(product, template, tmp_path):
-    path = tmp_path / "product.json"
-    path.write_text(json.dumps(product))
-    assert to_dict(portfolio.portfolio_template_from_file(path)) == template
-    assert to_dict(portfolio.portfolio_template_from_file(str(path))) == template
+def test_from_file_equals_from_dict(variants, template, tmp_path):
+    paths = []
+    for i, variant in enumerate(variants):
+        paths.append(tmp_path / f"product{i}.json")
+        paths[-1].write_text(json.dumps(variant))
+    assert to_dict(portfolio.portfolio_template_from_file(*paths)) == template
+    assert to_dict(portfolio.portfolio_template_from_file(*map(str, paths))) == template
 
 
-def test_the_build_is_stable(product, template):
-    again = to_dict(portfolio.build_portfolio_template(json.loads(json.dumps(product))))
+def test_one_template_is_the_same_as_a_list_of_it(product):
+    alone = to_dict(portfolio.build_portfolio_template(product))
+    assert to_dict(portfolio.build_portfolio_template([product])) == alone
+
+
+def test_every_variant_gets_the_actions_of_its_types(variants, template):
+    allowed = granted(template)
+    for variant in variants:
+        for resource_type, actions in portfolio.action_table(variant).items():
+            assert {a.lower() for a in actions} <= allowed, resource_type
+
+
+def test_no_product_template_is_refused():
+    with pytest.raises(ValueError, match="no product template"):
+        portfolio.build_portfolio_template([])
+
+
+def test_the_build_is_stable(variants, template):
+    again = to_dict(portfolio.build_portfolio_template(json.loads(json.dumps(variants))))
     assert json.dumps(again, sort_keys=True) == json.dumps(template, sort_keys=True)

@@ -4,13 +4,17 @@ import difflib
 
 import pytest
 
-from mlflow_cfn import build_template
+from mlflow_cfn import StackOptions, build_template
 from mlflow_cfn.portfolio import portfolio_template_from_file
 from mlflow_cfn.template import render
 from tests.conftest import TEMPLATES
 
 EMITTERS = {
     "mlflow.json": ("mlflow-cfn synth --output templates/mlflow.json", build_template),
+    "mlflow-datadog.json": (
+        "mlflow-cfn synth --sidecar datadog --output templates/mlflow-datadog.json",
+        lambda: build_template(StackOptions(sidecar="datadog")),
+    ),
     "portfolio.json": (
         "mlflow-cfn synth --portfolio --output templates/portfolio.json",
         lambda: portfolio_template_from_file(TEMPLATES / "mlflow.json"),

@@ -60,9 +60,10 @@ def test_allowed_hosts_cover_case_and_ports():
 
 
 def test_the_template_embeds_exactly_this_script(default_template):
-    (container,) = default_template["Resources"]["TaskDefinition"]["Properties"][
+    containers = default_template["Resources"]["TaskDefinition"]["Properties"][
         "ContainerDefinitions"
     ]
+    (container,) = [c for c in containers if c.get("Name") == "mlflow"]
     assert container["EntryPoint"] == ["python", "-c"]
     assert container["Command"] == [entrypoint_source()]
     compile(entrypoint_source(), "entrypoint.py", "exec")
