@@ -75,4 +75,26 @@ if ! port_open 3306; then
   fi
   wait_port 3306 || log "MariaDB did not come up"
 fi
+# Aurora MySQL runs with require_secure_transport=ON, so the container's URI asks for TLS; the
+# local MariaDB needs a certificate for the MySQL runtime test (its test users REQUIRE SSL).
+if port_open 3306 && command -v mysql >/dev/null; then
+  my() { mysql -h 127.0.0.1 -uroot -NBe "$1"; }
+  if [ "$(my "SHOW VARIABLES LIKE 'have_ssl'" | cut -f2)" != YES ] && [ -x /usr/sbin/mariadbd ] && [ "$(id -u)" = 0 ]; then
+    log "enabling TLS on the local MariaDB (self-signed certificate, restart)"
+    tls_dir=/etc/mysql/mlflow-cfn-test-tls
+    mkdir -p "$tls_dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=127.0.0.1 \
+      -keyout "$tls_dir/server.key" -out "$tls_dir/server.crt" 2>/dev/null
+    chown -R mysql:mysql "$tls_dir" && chmod 600 "$tls_dir/server.key"
+    if ! grep -q mlflow-cfn-test-tls /etc/mysql/my.cnf; then
+      printf '\n[mysqld]\n# mlflow-cfn runtime tests\nssl-cert = %s/server.crt\nssl-key = %s/server.key\n' \
+        "$tls_dir" "$tls_dir" >> /etc/mysql/my.cnf
+    fi
+    mysqladmin -h 127.0.0.1 -uroot shutdown || true
+    for _ in $(seq 1 60); do pgrep -x mariadbd >/dev/null || break; sleep 1; done
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_port 3306 || log "MariaDB did not come back"
+  fi
+fi
 log "ready"

@@ -35,6 +35,26 @@ class LocalDatabase:
     name: str
     user: str
     password: str
+    engine: str = "aurora-postgresql"  # the DatabaseEngine it stands in for
+
+    @property
+    def url(self):
+        """A SQLAlchemy URL for this database, as the container builds it (TLS on)."""
+        import sqlalchemy
+
+        if self.engine == "aurora-mysql":
+            drivername, query = "mysql+pymysql", {"ssl_check_hostname": "false"}
+        else:
+            drivername, query = "postgresql+psycopg2", {"sslmode": "require"}
+        return sqlalchemy.URL.create(
+            drivername,
+            username=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            database=self.name,
+            query=query,
+        )
 
 
 def _pg_admin():
@@ -121,3 +141,73 @@ def s3_client(endpoint: str):
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+@pytest.fixture(scope="session")
+def mysql_admin():
+    import pymysql
+
+    if not port_open(3306):
+        unavailable("MySQL/MariaDB is not listening on 127.0.0.1:3306")
+    try:
+        conn = pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", autocommit=True
+        )
+    except pymysql.MySQLError as exc:
+        unavailable(f"cannot connect to MySQL/MariaDB on 127.0.0.1:3306 as root: {exc}")
+    with conn.cursor() as cur:
+        cur.execute("SHOW VARIABLES LIKE 'have_ssl'")
+        row = cur.fetchone()
+        if not row or row[1] != "YES":
+            unavailable("the local MySQL/MariaDB has no TLS; Aurora MySQL requires it")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def mysql_database(mysql_admin) -> Iterator[LocalDatabase]:
+    """A new database and a user (for localhost and 127.0.0.1: an anonymous ''@'localhost'
+    would shadow a '%' user) who must use TLS, like Aurora's require_secure_transport."""
+    import pymysql
+
+    suffix = secrets.token_hex(4)
+    db = LocalDatabase(
+        "127.0.0.1",
+        3306,
+        f"mlflow_rt_{suffix}",
+        f"mlflow_rt_{suffix}",
+        HOSTILE_PASSWORD,
+        engine="aurora-mysql",
+    )
+    hosts = ("localhost", "127.0.0.1")
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db.name}` CHARACTER SET utf8mb4")
+        for host in hosts:
+            cur.execute(
+                f"CREATE USER '{db.user}'@'{host}' IDENTIFIED BY %s REQUIRE SSL", (db.password,)
+            )
+            cur.execute(f"GRANT ALL PRIVILEGES ON `{db.name}`.* TO '{db.user}'@'{host}'")
+    # A wrong password over TLS, and the right one in plain text, must both be refused.
+    for password, tls in (
+        ("wrong", {"ssl": {"check_hostname": False}}),
+        (db.password, {"ssl_disabled": True}),
+    ):
+        try:
+            pymysql.connect(
+                host=db.host, port=db.port, user=db.user, password=password, database=db.name, **tls
+            ).close()
+        except pymysql.MySQLError:
+            continue
+        unavailable("the local MariaDB accepts a wrong password or a plain-text connection")
+    yield db
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db.name}`")
+        for host in hosts:
+            cur.execute(f"DROP USER IF EXISTS '{db.user}'@'{host}'")
+
+
+@pytest.fixture(params=["aurora-postgresql", "aurora-mysql"])
+def database(request) -> LocalDatabase:
+    """A fresh local database for each engine the template supports."""
+    fixture = "pg_database" if request.param == "aurora-postgresql" else "mysql_database"
+    return request.getfixturevalue(fixture)

@@ -1,4 +1,5 @@
-"""The emitted container really runs MLflow against PostgreSQL and S3 (an emulator).
+"""The emitted container really runs MLflow against each engine (PostgreSQL, and MariaDB for
+Aurora MySQL) and S3 (an emulator).
 
 One test walks the life of a deployment: start, serve, store, survive a restart; the others
 check concurrent first starts and an image upgrade over an older schema.
@@ -40,7 +41,11 @@ PARAMETERS = {
 
 
 def container(db: LocalDatabase, s3_endpoint: str, **parameters: str) -> LocalContainer:
-    spec = render_container({**PARAMETERS, **parameters}, db_host=db.host, db_port=db.port)
+    spec = render_container(
+        {**PARAMETERS, "DatabaseEngine": db.engine, **parameters},
+        db_host=db.host,
+        db_port=db.port,
+    )
     return LocalContainer(
         spec=spec,
         secret_values={SECRET_ARN: {"username": db.user, "password": db.password}},
@@ -108,9 +113,9 @@ def host_status(url: str, host: str, path: str = "/api/2.0/mlflow/experiments/se
 
 
 def test_container_serves_stores_and_survives_a_restart(
-    pg_database, s3_endpoint, tmp_path, monkeypatch
+    database, s3_endpoint, tmp_path, monkeypatch
 ):
-    first = container(pg_database, s3_endpoint)
+    first = container(database, s3_endpoint)
     first.start()
     try:
         seconds = first.wait_healthy()
@@ -145,9 +150,9 @@ def test_container_serves_stores_and_survives_a_restart(
 
         # The password is in no process argument, raw or encoded.
         first.sample()
-        encoded = urllib.parse.quote(pg_database.password, safe="")
+        encoded = urllib.parse.quote(database.password, safe="")
         for line in first.command_lines():
-            assert pg_database.password not in line and encoded not in line, line
+            assert database.password not in line and encoded not in line, line
         assert len(first.command_lines()) >= 2  # the server and its worker(s) were inspected
         print(f"peak memory of all container processes: {first.peak_rss_bytes / 2**20:.0f} MiB")
     finally:
@@ -156,7 +161,7 @@ def test_container_serves_stores_and_survives_a_restart(
     assert stop_seconds < 30, "the server must drain within the task's stop timeout"
 
     # A new task (a restart or a redeploy) on the same database sees everything.
-    second = container(pg_database, s3_endpoint)
+    second = container(database, s3_endpoint)
     second.start()
     try:
         seconds = second.wait_healthy()
@@ -166,8 +171,8 @@ def test_container_serves_stores_and_survives_a_restart(
         second.stop()
 
 
-def test_two_tasks_starting_together_on_an_empty_database_both_serve(pg_database, s3_endpoint):
-    tasks = [container(pg_database, s3_endpoint) for _ in range(2)]
+def test_two_tasks_starting_together_on_an_empty_database_both_serve(database, s3_endpoint):
+    tasks = [container(database, s3_endpoint) for _ in range(2)]
     for task in tasks:
         task.start()
     try:
@@ -183,34 +188,29 @@ def test_two_tasks_starting_together_on_an_empty_database_both_serve(pg_database
 
 
 def test_an_image_upgrade_migrates_an_older_schema_without_a_person(
-    pg_database, s3_endpoint, tmp_path, monkeypatch
+    database, s3_endpoint, tmp_path, monkeypatch
 ):
-    """A database left at an older schema revision (as by the previous image) is upgraded."""
+    """A database at an older schema revision (as a previous MLflow image left it) is upgraded
+    by the new image's start, with nobody running `mlflow db upgrade`."""
     import sqlalchemy
     from alembic import command
-    from mlflow.store.db.utils import _get_alembic_config, _get_schema_version, _initialize_tables
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import _get_alembic_config
+    from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase
 
-    url = sqlalchemy.URL.create(
-        "postgresql+psycopg2",
-        username=pg_database.user,
-        password=pg_database.password,
-        host=pg_database.host,
-        port=pg_database.port,
-        database=pg_database.name,
-        query={"sslmode": "require"},
-    )
-    engine = sqlalchemy.create_engine(url)
-    _initialize_tables(engine)
-    head = _get_schema_version(engine)
+    url = database.url
     config = _get_alembic_config(url.render_as_string(hide_password=False))
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    older = script.get_revision(head).down_revision  # the schema one release back
+    engine = sqlalchemy.create_engine(url)
+    InitialBase.metadata.create_all(engine)  # what mlflow's first start does, one step short
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "-1")
-    older = _get_schema_version(engine)
+        command.upgrade(config, older)
     engine.dispose()
-    assert older != head
 
-    task = container(pg_database, s3_endpoint)
+    task = container(database, s3_endpoint)
     task.start()
     try:
         task.wait_healthy()
