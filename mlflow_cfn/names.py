@@ -187,6 +187,12 @@ COGNITO_BROWSER_CLIENT = "CognitoBrowserClient"
 COGNITO_RESOURCE_SERVER = "CognitoResourceServer"
 COGNITO_MACHINE_CLIENT = "CognitoMachineClient"
 
+# --- Resources: rotation ----------------------------------------------------------------------
+ROTATION_RULE = "DatabaseSecretRotationRule"
+ROTATION_REDEPLOY = "RotationRedeployStateMachine"
+ROTATION_REDEPLOY_ROLE = "RotationRedeployRole"
+ROTATION_EVENTS_ROLE = "RotationEventsRole"
+
 # --- Resources: scaling -----------------------------------------------------------------------
 SCALABLE_TARGET = "ScalableTarget"
 SCALING_POLICY = "ScalingPolicy"

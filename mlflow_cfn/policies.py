@@ -7,10 +7,12 @@ which AWS defines on no resource.
 from __future__ import annotations
 
 import awacs.ecr as ecr
+import awacs.ecs as ecs
 import awacs.kms as kms
 import awacs.logs as logs
 import awacs.s3 as s3
 import awacs.secretsmanager as secretsmanager
+import awacs.states as states
 import awacs.sts as sts
 from awacs.aws import (
     Allow,
@@ -248,3 +250,27 @@ def document(*statements: Statement | If) -> dict:
     """A policy document of awacs ``statements``, some of them chosen by Fn::If (which awacs'
     own PolicyDocument does not accept)."""
     return {"Version": VERSION, "Statement": list(statements)}
+
+
+def redeploy_service(service_arn: AWSHelperFn) -> dict:
+    """Force a new deployment of exactly one ECS service."""
+    return document(
+        Statement(
+            Sid="ForceNewDeploymentOfTheService",
+            Effect=Allow,
+            Action=[ecs.UpdateService],
+            Resource=[service_arn],
+        )
+    )
+
+
+def start_execution(state_machine_arn: AWSHelperFn) -> dict:
+    """Start exactly one state machine."""
+    return document(
+        Statement(
+            Sid="StartTheRedeployment",
+            Effect=Allow,
+            Action=[states.StartExecution],
+            Resource=[state_machine_arn],
+        )
+    )

@@ -6,9 +6,10 @@ permissions its create/read/update/delete handlers list in the resource provider
 with cfn-lint (so the policy changes only with the cfn-lint pin), plus what launching needs
 besides: the checks of AWS-specific Parameter types and the dynamic references CloudFormation
 resolves with the caller's permissions. Actions are scoped to the ARNs a provisioned product's
-resources can have (ACTION_SCOPES where one action needs other ARNs than the rest of its
-service); actions that IAM defines on no resource get ``*`` and are listed with their reason in
-WILDCARD_RESOURCE_EXCEPTIONS.
+resources can have (RESOURCE_SCOPES per service; for state machines, whose generated names do not
+start with the stack name, the names Step Functions derives from the product's logical ids;
+ACTION_SCOPES where one action needs other ARNs than the rest of its service); actions that IAM
+defines on no resource get ``*`` and are listed with their reason in WILDCARD_RESOURCE_EXCEPTIONS.
 """
 
 from __future__ import annotations
@@ -185,6 +186,9 @@ KEY_USE_ACTIONS = (
 #: Services that use keys with the caller's permissions: RDS (storage, Performance Insights),
 #: Secrets Manager (the RDS-managed master user secret, a customer secret that a dynamic reference
 #: reads) and Cognito (whose user pool and domain handlers list key use for the keys a pool names).
+#: Not Step Functions, whose state machine handlers list key use for an EncryptionConfiguration with
+#: a customer managed key: the product's state machines have none, so an AWS owned key encrypts
+#: them and no KMS call is made with the caller's permissions.
 KEY_USE_VIA_SERVICES = ("cognito-idp", "rds", "secretsmanager")
 
 _ACCOUNT_REGION = (
@@ -204,15 +208,23 @@ PRODUCT_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"
 ACCOUNT_KEYS = _arn("kms", "key/*")
 
 #: Where a scoped action may act, per IAM service prefix. Names CloudFormation generates start
-#: with the stack name, so roles and log groups start with ``SC-`` and buckets (lower-cased) with
-#: ``sc-``; KMS aliases are named after the stack by the product. Other services' names are
-#: truncated, random (user pools, scalable targets) or AWS defaults (RDS default parameter and
-#: option groups): those are scoped to this account and region, by resource type where IAM has
-#: one. CloudWatch alarms are named by Application Auto Scaling. The product has no Lambda
-#: functions: the provisioned-concurrency calls the scalable target's handlers list may only reach
-#: functions a Service Catalog stack named. Route 53 ARNs name no account (hosted zones are global)
-#: and Route 53 has no resource-based policies, so an identity policy reaches only this account's
-#: zones: record changes are limited to hosted zones, the zone the user gives.
+#: with the stack name, so roles, log groups and EventBridge rules start with ``SC-`` and buckets
+#: (lower-cased) with ``sc-``; KMS aliases are named after the stack by the product. A rule without
+#: Name gets such a name (CloudFormation User Guide, AWS::Events::Rule: "If you don't specify a
+#: name, CloudFormation generates a unique physical ID and uses that ID for the rule name"); cut to
+#: the 64 characters a rule name may have, it keeps at least the first 25 of the stack name's 32
+#: (13 characters go to the random suffix and its dash, 1 to the next dash, and the other 50 are
+#: split fairly between stack name and logical id, as the resource provider SDK's
+#: IdentifierUtils.generateResourceIdentifier does). The product's rules are on the default event
+#: bus, whose rule ARNs are ``rule/<name>`` (GENERATED_NAME_PROPERTIES keeps both so). Other
+#: services' names are truncated, random (user pools, scalable targets) or AWS defaults (RDS
+#: default parameter and option groups): those are scoped to this account and region, by resource
+#: type where IAM has one. CloudWatch alarms are named by Application Auto Scaling. The product has
+#: no Lambda functions: the provisioned-concurrency calls the scalable target's handlers list may
+#: only reach functions a Service Catalog stack named. Route 53 ARNs name no account (hosted zones
+#: are global) and Route 53 has no resource-based policies, so an identity policy reaches only this
+#: account's zones: record changes are limited to hosted zones, the zone the user gives. State
+#: machines are not here: their scope is derived from the product, see STATE_MACHINE_NAME_MAX.
 RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "application-autoscaling": (_arn("application-autoscaling", "scalable-target/*"),),
     "cloudformation": (_arn("cloudformation", "stack/SC-*"),),
@@ -229,6 +241,7 @@ RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
         _arn("elasticloadbalancing", f"{kind}/*")
         for kind in ("listener", "listener-rule", "loadbalancer", "targetgroup")
     ),
+    "events": (_arn("events", "rule/SC-*"),),
     "firehose": (_arn("firehose", "deliverystream/*"),),
     "iam": (PRODUCT_ROLES,),
     "kms": (ACCOUNT_KEYS, _arn("kms", "alias/SC-*")),
@@ -254,6 +267,34 @@ ACTION_SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
         "OIDC client secret) with the caller's permissions; the user names the secret, so any "
         "secret of this account and region may be read, while every other Secrets Manager action "
         "stays on the RDS-managed secrets",
+    ),
+}
+
+
+#: Step Functions names a state machine without StateMachineName ``<logical id>-<12 random
+#: characters>``, at most this long (the logical id cut to fit): not after the stack, so unlike the
+#: services above its ARNs cannot be scoped to ``SC-*``. The Step Functions resource provider
+#: (aws-cloudformation-resource-providers-stepfunctions) calls
+#: IdentifierUtils.generateResourceIdentifier(logicalResourceId, clientRequestToken, 80). The
+#: launch role acts on ``stateMachine:<logical id>-*`` of each of the product's state machines
+#: instead: logical ids are never renamed once released (mlflow_cfn/names.py), so an update or
+#: termination of an older provisioned product still matches.
+STATE_MACHINE_NAME_MAX = 80
+#: The dash and the 12 random characters a generated name ends with.
+GENERATED_NAME_SUFFIX = 13
+
+#: Name properties the product must leave unset, by resource type, with the reason: its scope above
+#: assumes the names CloudFormation or the resource provider generates.
+GENERATED_NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "AWS::Events::Rule": (
+        ("Name", "EventBusName"),
+        "events actions are scoped to rules CloudFormation named after a Service Catalog stack "
+        "(rule/SC-*) on the default event bus (a custom bus's rule ARNs are rule/<bus>/<name>)",
+    ),
+    "AWS::StepFunctions::StateMachine": (
+        ("StateMachineName",),
+        "states actions are scoped to the names Step Functions generates from the product's "
+        "logical ids (stateMachine:<logical id>-*)",
     ),
 }
 
@@ -453,12 +494,7 @@ def _portable(value: Any, where: str) -> Any:
 
 def _roles(variants: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str, Any]]]:
     """The product's IAM roles (logical id, properties), of every variant."""
-    return [
-        (logical_id, resource.get("Properties", {}))
-        for variant in variants
-        for logical_id, resource in variant["Resources"].items()
-        if resource["Type"] == "AWS::IAM::Role"
-    ]
+    return _resources_of(variants, "AWS::IAM::Role")
 
 
 def _passed_role_services(variants: tuple[dict[str, Any], ...]) -> list[Any]:
@@ -480,6 +516,34 @@ def _attached_policy_arns(variants: tuple[dict[str, Any], ...]) -> list[Any]:
         for arn in props.get("ManagedPolicyArns", [])
     ]
     return _unique(arns)
+
+
+def _resources_of(variants: tuple[dict[str, Any], ...], kind: str) -> list[tuple[str, Any]]:
+    """The product's resources of type ``kind`` (logical id, properties), of every variant."""
+    return [
+        (logical_id, resource.get("Properties", {}))
+        for variant in variants
+        for logical_id, resource in variant["Resources"].items()
+        if resource["Type"] == kind
+    ]
+
+
+def _check_generated_names(variants: tuple[dict[str, Any], ...]) -> None:
+    """ValueError when the product names a resource whose scope assumes a generated name."""
+    for kind, (properties, reason) in GENERATED_NAME_PROPERTIES.items():
+        for logical_id, props in _resources_of(variants, kind):
+            named = [p for p in properties if p in props]
+            if named:
+                raise ValueError(f"{logical_id}: {', '.join(named)} must stay unset: {reason}")
+
+
+def _derived_scopes(variants: tuple[dict[str, Any], ...]) -> dict[str, tuple[str, ...]]:
+    """The scopes that depend on the product: its state machines' generated names."""
+    cut = STATE_MACHINE_NAME_MAX - GENERATED_NAME_SUFFIX
+    machines = sorted({i for i, _ in _resources_of(variants, "AWS::StepFunctions::StateMachine")})
+    if not machines:
+        return {}
+    return {"states": tuple(_arn("states", f"stateMachine:{i[:cut]}-*") for i in machines)}
 
 
 def _linked_role_services(table: dict[str, frozenset[str]]) -> list[str]:
@@ -555,10 +619,13 @@ def launch_statements(product_templates: ProductTemplates) -> list[Statement]:
     product template(s) need, and the launch itself, in a stable order.
 
     Raises ValueError when a needed action can only be granted on ``*`` but has no entry in
-    WILDCARD_RESOURCE_EXCEPTIONS, belongs to a service without RESOURCE_SCOPES, or reads a
-    dynamic reference DYNAMIC_REFERENCE_ACTIONS does not cover.
+    WILDCARD_RESOURCE_EXCEPTIONS, belongs to a service without RESOURCE_SCOPES (or a scope derived
+    from the product), or reads a dynamic reference DYNAMIC_REFERENCE_ACTIONS does not cover, and
+    when the product sets a name GENERATED_NAME_PROPERTIES keeps unset.
     """
     variants = _variants(product_templates)
+    _check_generated_names(variants)
+    scopes = {**RESOURCE_SCOPES, **_derived_scopes(variants)}
     table = action_table(variants)
     required = set().union(
         *table.values(),
@@ -602,7 +669,7 @@ def launch_statements(product_templates: ProductTemplates) -> list[Statement]:
         elif key in action_scopes:
             label, patterns = action_scopes[key]
         else:
-            label, patterns = "Scoped", RESOURCE_SCOPES.get(service, ())
+            label, patterns = "Scoped", scopes.get(service, ())
         groups.setdefault((service, label), (patterns, []))[1].append(action)
     for (service, label), (patterns, actions) in sorted(groups.items()):
         if not patterns:

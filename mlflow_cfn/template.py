@@ -12,6 +12,7 @@ from mlflow_cfn.components.database import add_database
 from mlflow_cfn.components.keys import add_keys
 from mlflow_cfn.components.load_balancer import add_listeners, add_load_balancer
 from mlflow_cfn.components.network import add_security_groups
+from mlflow_cfn.components.rotation import add_rotation_redeploy
 from mlflow_cfn.components.scaling import add_scaling
 from mlflow_cfn.components.service import add_service
 from mlflow_cfn.components.storage import add_storage
@@ -65,6 +66,7 @@ def build_template(options: StackOptions | None = None) -> Template:
     add_scaling(
         ctx, cluster=service.cluster, service=service.service, load_balancing=load_balancing
     )
+    add_rotation_redeploy(ctx, database=database, service=service)
     return template
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from fnmatch import fnmatchcase
 
 import pytest
 from cfnlint.data import AdditionalSpecs
@@ -43,6 +44,13 @@ OPTIONAL_MODE_TYPES = {
     "AWS::Route53::RecordSet",
 }
 HOSTED_ZONES = "arn:${AWS::Partition}:route53:::hostedzone/*"
+#: The types that redeploy the service when its database secret rotates: the tests below check
+#: their grants, so the product must still have them.
+ROTATION_TYPES = {"AWS::Events::Rule", "AWS::StepFunctions::StateMachine"}
+#: The ARN prefix of this account's and region's resources of an IAM service prefix.
+ACCOUNT_REGION = "arn:${{AWS::Partition}}:{}:${{AWS::Region}}:${{AWS::AccountId}}:"
+#: A Service Catalog stack name as long as they get: ``SC-<account>-pp-<13-character id>``.
+SERVICE_CATALOG_STACK = "SC-123456789012-pp-abcdefghijklm"
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +122,48 @@ def granted(template: dict) -> set[str]:
         if statement["Effect"] == "Allow"
         for action in statement["Action"]
     }
+
+
+def product_resources(variants: list[dict], kind: str) -> dict[str, dict]:
+    """The properties of the product's resources of type ``kind``, by logical id."""
+    return {
+        logical_id: resource.get("Properties", {})
+        for variant in variants
+        for logical_id, resource in variant["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def trusted_services(variants: list[dict]) -> set[str]:
+    """The service principals the product's roles trust, read straight from the product."""
+    services = set()
+    for role in product_resources(variants, "AWS::IAM::Role").values():
+        for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+            principal = statement["Principal"]["Service"]
+            services.update(principal if isinstance(principal, list) else [principal])
+    return services
+
+
+def role_of(variants: list[dict], role_arn: dict) -> dict:
+    """The product role ``{"Fn::GetAtt": [<role>, "Arn"]}`` names."""
+    logical_id, attribute = role_arn["Fn::GetAtt"]
+    assert attribute == "Arn"
+    return product_resources(variants, "AWS::IAM::Role")[logical_id]
+
+
+def generated_name(stack: str, logical_id: str, max_length: int) -> str:
+    """The name CloudFormation generates (random part ``X``), as the resource provider SDK's
+    IdentifierUtils.generateResourceIdentifier(stackId, logicalId, token, maxLength) does: the
+    characters left by the random part and the dashes split fairly between the two names."""
+    requested, allocated, remaining = [len(stack), len(logical_id)], [0, 0], max_length - 14
+    while remaining > 0 and allocated != requested:
+        share = 1 if remaining < 2 else remaining // 2
+        for i in (0, 1):
+            grant = min(share, requested[i] - allocated[i], remaining)
+            allocated[i] += grant
+            remaining -= grant
+    prefix = f"{stack[: allocated[0]]}-{logical_id[: allocated[1]]}"
+    return f"{prefix[: max_length - 13]}-{'X' * 12}"
 
 
 def schema_permissions(resource_type: str, handlers: tuple[str, ...]) -> set[str]:
@@ -320,7 +370,7 @@ def test_action_scopes_are_reasoned_and_used_alone(template):
         assert arns(statement) == list(patterns)
 
 
-def test_roles_go_only_to_the_services_the_products_roles_trust(template):
+def test_roles_go_only_to_the_services_the_products_roles_trust(variants, template):
     pass_role = [s for s in statements(template) if "iam:PassRole" in s["Action"]]
     assert len(pass_role) == 1
     (statement,) = pass_role
@@ -328,11 +378,14 @@ def test_roles_go_only_to_the_services_the_products_roles_trust(template):
     assert statement["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"}
     ]
-    assert statement["Condition"] == {
-        "StringEquals": {
-            "iam:PassedToService": ["ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com"]
-        }
-    }
+    passed = [
+        "ecs-tasks.amazonaws.com",
+        "events.amazonaws.com",
+        "monitoring.rds.amazonaws.com",
+        "states.amazonaws.com",
+    ]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": passed}}
+    assert set(passed) == trusted_services(variants)  # derived from the trust policies
 
 
 def test_conditioned_actions_appear_only_with_their_condition(template):
@@ -481,6 +534,113 @@ def test_the_oidc_client_secret_is_readable_in_this_account_and_region_only(vari
     # Everything else the product does with secrets stays on the RDS-managed ones.
     assert secretsmanager
     assert all(resources == [f"{secrets}rds!*"] for resources in secretsmanager.values())
+
+
+# --- Redeployment on secret rotation: EventBridge and Step Functions -------------------------
+
+
+def test_the_product_has_the_rotation_types(variants):
+    assert product_types(variants) >= ROTATION_TYPES
+
+
+def test_eventbridge_acts_on_rules_service_catalog_stacks_named(variants, template):
+    rules = product_resources(variants, "AWS::Events::Rule")
+    assert rules
+    for logical_id, rule in rules.items():
+        # CloudFormation names the rule, on the default event bus (ARN rule/<name>).
+        assert "Name" not in rule and "EventBusName" not in rule, logical_id
+        name = generated_name(SERVICE_CATALOG_STACK, logical_id, 64)
+        assert len(name) <= 64 and name.startswith(SERVICE_CATALOG_STACK[:25]), name
+        assert fnmatchcase(f"rule/{name}", "rule/SC-*")
+    events = scope_of(template, "events")
+    assert {"events:PutRule", "events:PutTargets", "events:DescribeRule",
+            "events:RemoveTargets", "events:DeleteRule"} <= set(events)  # fmt: skip
+    rule_arns = [ACCOUNT_REGION.format("events") + "rule/SC-*"]
+    assert all(resources == rule_arns for resources in events.values()), events
+    assert set(events) == {
+        a for a in schema_permissions("AWS::Events::Rule", portfolio.HANDLERS)
+        if a.startswith("events:")
+    }  # fmt: skip
+
+
+def test_eventbridge_targets_get_only_roles_that_trust_eventbridge(variants, template):
+    for logical_id, rule in product_resources(variants, "AWS::Events::Rule").items():
+        for target in rule["Targets"]:
+            trust = role_of(variants, target["RoleArn"])["AssumeRolePolicyDocument"]
+            assert [s["Principal"] for s in trust["Statement"]] == [
+                {"Service": "events.amazonaws.com"}
+            ], logical_id
+    (statement,) = statements_with(template, "iam:PassRole")
+    assert "events.amazonaws.com" in statement["Condition"]["StringEquals"]["iam:PassedToService"]
+
+
+def test_step_functions_acts_on_the_products_state_machines_by_logical_id(variants, template):
+    machines = product_resources(variants, "AWS::StepFunctions::StateMachine")
+    assert machines
+    states = scope_of(template, "states")
+    assert {"states:CreateStateMachine", "states:UpdateStateMachine",
+            "states:DescribeStateMachine", "states:DeleteStateMachine"} <= set(states)  # fmt: skip
+    machine_arns = [
+        f"{ACCOUNT_REGION.format('states')}stateMachine:{i}-*" for i in sorted(machines)
+    ]
+    assert all(resources == machine_arns for resources in states.values()), states
+    for logical_id, machine in machines.items():
+        # Step Functions names it <logical id>-<12 random characters>, not after the stack.
+        assert "StateMachineName" not in machine, logical_id
+        assert len(logical_id) + portfolio.GENERATED_NAME_SUFFIX <= 80, logical_id
+        # Its role goes only to Step Functions.
+        trust = role_of(variants, machine["RoleArn"])["AssumeRolePolicyDocument"]
+        assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "states.amazonaws.com"}]
+
+
+def test_state_machines_use_no_key_or_definition_the_launch_role_cannot_reach(variants):
+    # The handlers list KMS key use and S3 reads for properties the product does not set: key use
+    # is granted only via KEY_USE_VIA_SERVICES (not Step Functions), S3 reads only on sc-* buckets
+    # and Service Catalog's copy of the template.
+    assert "states" not in portfolio.KEY_USE_VIA_SERVICES
+    for logical_id, machine in product_resources(
+        variants, "AWS::StepFunctions::StateMachine"
+    ).items():
+        assert "EncryptionConfiguration" not in machine, logical_id
+        assert "DefinitionS3Location" not in machine, logical_id
+        assert "DefinitionString" in machine, logical_id
+
+
+def test_a_long_state_machine_logical_id_is_cut_like_step_functions_cuts_it(product):
+    logical_id = "M" * 75
+    resources = {
+        **product["Resources"],
+        logical_id: product["Resources"]["RotationRedeployStateMachine"],
+    }
+    states = scope_of(
+        to_dict(portfolio.build_portfolio_template({**product, "Resources": resources})), "states"
+    )
+    prefix = f"{ACCOUNT_REGION.format('states')}stateMachine:"
+    assert states["states:CreateStateMachine"] == [
+        f"{prefix}{'M' * 67}-*",
+        f"{prefix}RotationRedeployStateMachine-*",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "name_property"),
+    [
+        ("DatabaseSecretRotationRule", "Name"),
+        ("DatabaseSecretRotationRule", "EventBusName"),
+        ("RotationRedeployStateMachine", "StateMachineName"),
+    ],
+)
+def test_a_name_the_scopes_do_not_expect_is_refused(product, logical_id, name_property):
+    resource = product["Resources"][logical_id]
+    named = {**resource, "Properties": {**resource["Properties"], name_property: "mlflow"}}
+    changed = {**product, "Resources": {**product["Resources"], logical_id: named}}
+    with pytest.raises(ValueError, match=f"{logical_id}: {name_property} must stay unset"):
+        portfolio.build_portfolio_template(changed)
+
+
+def test_generated_names_are_reasoned():
+    assert set(portfolio.GENERATED_NAME_PROPERTIES) == ROTATION_TYPES
+    assert all(len(reason) > 30 for _, reason in portfolio.GENERATED_NAME_PROPERTIES.values())
 
 
 # --- Portfolio, product and constraint -------------------------------------------------------
