@@ -106,13 +106,16 @@ def _mlflow_container(
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
         "AWS_DEFAULT_REGION": Ref("AWS::Region"),
+        # The root file system is read-only: everything the server writes goes to /tmp.
         "TMPDIR": "/tmp",
+        "HOME": "/tmp",
     }
     return ContainerDefinition(
         Name=names.MLFLOW_CONTAINER,
         Image=ctx.ref(names.MLFLOW_IMAGE),
         Essential=True,
         EntryPoint=["python", "-c"],
+        WorkingDirectory="/tmp",
         Command=[entrypoint_source()],
         PortMappings=[PortMapping(ContainerPort=CONTAINER_PORT, Protocol="tcp")],
         Environment=[Environment(Name=k, Value=v) for k, v in sorted(environment.items())],

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
-from tests.runtime.harness import BUCKET, HOSTILE_PASSWORD, moto_server, port_open
+from tests.runtime.harness import (
+    BUCKET,
+    HOSTILE_PASSWORD,
+    moto_server,
+    port_open,
+    read_only_root_available,
+)
 
 pytestmark = pytest.mark.runtime
 
@@ -211,3 +217,10 @@ def database(request) -> LocalDatabase:
     """A fresh local database for each engine the template supports."""
     fixture = "pg_database" if request.param == "aurora-postgresql" else "mysql_database"
     return request.getfixturevalue(fixture)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def read_only_root():
+    """The runtime tests run the container with a read-only root file system, as in ECS."""
+    if not read_only_root_available():
+        unavailable("cannot make a read-only root in a mount namespace here (unshare -m, as root)")

@@ -47,6 +47,28 @@ REQUIRED_PARAMETERS = {
 }
 
 
+#: Run the container's command as ECS would with ReadonlyRootFilesystem and the task volume at
+#: /tmp: in a private mount namespace every mount (but /proc, /sys, /dev) is read-only and /tmp
+#: is a fresh, empty, writable file system.
+READ_ONLY_ROOT = r"""
+for m in $(findmnt -rn -o TARGET | grep -Ev '^/(proc|sys|dev)(/|$)'); do
+  mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR && exec "$@"
+"""
+
+
+def read_only_root_available() -> bool:
+    """Whether this machine lets the tests make a read-only root in a mount namespace."""
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         "mount -o remount,bind,ro / && ! touch /.mlflow-cfn-probe 2>/dev/null"],
+        capture_output=True,
+    )  # fmt: skip
+    return probe.returncode == 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,6 +90,7 @@ class ContainerSpec:
     environment: dict[str, str]
     secrets: dict[str, str]  # variable name -> ValueFrom
     health_check: list[str]
+    working_directory: str
 
 
 def render_container(
@@ -94,6 +117,7 @@ def render_container(
         environment={e["Name"]: e["Value"] for e in container["Environment"]},
         secrets={s["Name"]: s["ValueFrom"] for s in container["Secrets"]},
         health_check=container["HealthCheck"]["Command"],
+        working_directory=container["WorkingDirectory"],
     )
 
 
@@ -129,7 +153,6 @@ class LocalContainer:
     def environment(self) -> dict[str, str]:
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.workdir),
             "LANG": "C.UTF-8",
             # Stand-ins for the task role's credentials (the S3 endpoint is the emulator).
             "AWS_ACCESS_KEY_ID": "testing",
@@ -140,12 +163,20 @@ class LocalContainer:
         env.update(self.overrides)
         return env
 
-    def start(self) -> None:
+    def start(self, read_only_root: bool = True) -> None:
+        """Start the container's command; with ``read_only_root`` as ECS runs it (read-only
+        root file system, an empty writable /tmp, the rendered working directory)."""
         self.log_path = self.workdir / f"mlflow-{self.port}.log"
         self.started_at = time.monotonic()
+        argv = [*self.spec.entry_point, *self.spec.command]
+        env = self.environment()
+        if read_only_root:
+            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT,
+                    "sh", *argv]  # fmt: skip
+            env["MLFLOW_CFN_WORKDIR"] = self.spec.working_directory
         self.process = subprocess.Popen(
-            [*self.spec.entry_point, *self.spec.command],
-            env=self.environment(),
+            argv,
+            env=env,
             cwd=self.workdir,
             stdout=self.log_path.open("wb"),
             stderr=subprocess.STDOUT,
@@ -196,6 +227,15 @@ class LocalContainer:
                 continue
         self.peak_rss_bytes = max(self.peak_rss_bytes, total)
         return total
+
+    def root_mount_options(self) -> set[str]:
+        """The mount options of / and /tmp as the server process sees them."""
+        options = {}
+        for line in Path(f"/proc/{self.process.pid}/mounts").read_text().splitlines():
+            _, target, fstype, opts, *_ = line.split()
+            if target in ("/", "/tmp"):
+                options[target] = f"{fstype}:{opts.split(',')[0]}"
+        return set(options.items())
 
     def command_lines(self) -> list[str]:
         """Every argument of every process of the container, as text."""

@@ -148,6 +148,10 @@ def test_container_serves_stores_and_survives_a_restart(
         assert host_status(first.url, f"{DOMAIN}.attacker.example.net") == 403
         assert host_status(first.url, f"127.0.0.1:{first.port}") == 403  # only through the ALB
 
+        # It ran as ECS runs it: read-only root file system, writable task volume on /tmp.
+        mounts = dict(first.root_mount_options())
+        assert mounts["/"].endswith(":ro") and mounts["/tmp"] == "tmpfs:rw", mounts
+
         # The password is in no process argument, raw or encoded.
         first.sample()
         encoded = urllib.parse.quote(database.password, safe="")

@@ -268,6 +268,9 @@ def test_every_container_is_hardened(t):  # SH ECS.4/5/9
     (mlflow,) = [c for c in containers(t) if c["Name"] == "mlflow"]
     assert mlflow["HealthCheck"]["Command"][-1].endswith("/health', timeout=4)")
     assert {m["ContainerPath"] for m in mlflow["MountPoints"]} == {"/tmp"}
+    assert mlflow["WorkingDirectory"] == "/tmp"
+    env = {e["Name"]: e["Value"] for e in mlflow["Environment"]}
+    assert env["HOME"] == env["TMPDIR"] == "/tmp"  # all it writes lands on the task volume
     assert mlflow["StopTimeout"] >= 15  # SIGTERM takes 5-14 s (MLFLOW-RUNTIME.md)
 
 
