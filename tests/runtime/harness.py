@@ -51,11 +51,16 @@ REQUIRED_PARAMETERS = {
 #: /tmp: in a private mount namespace every mount (but /proc, /sys, /dev) is read-only and /tmp
 #: is a fresh, empty, writable file system.
 READ_ONLY_ROOT = r"""
+keep="$MLFLOW_CFN_KEEP"  # a directory under /tmp the command needs (this checkout's venv)
+[ -z "$keep" ] || mount --bind /tmp /mnt
 for m in $(findmnt -rn -o TARGET | grep -Ev '^/(proc|sys|dev)(/|$)'); do
   mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR && exec "$@"
+if [ -n "$keep" ]; then
+  mkdir -p "$keep" && mount --bind "/mnt${keep#/tmp}" "$keep" && mount -o remount,bind,ro "$keep"
+fi
+cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR MLFLOW_CFN_KEEP && exec "$@"
 """
 
 
@@ -174,6 +179,9 @@ class LocalContainer:
             argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT,
                     "sh", *argv]  # fmt: skip
             env["MLFLOW_CFN_WORKDIR"] = self.spec.working_directory
+            venv = Path(sys.prefix)
+            if venv.is_relative_to("/tmp"):  # a checkout under /tmp, as CI's may be
+                env["MLFLOW_CFN_KEEP"] = str(venv)
         self.process = subprocess.Popen(
             argv,
             env=env,
