@@ -1,7 +1,8 @@
 """Every logical ID, Parameter, Condition, Rule, Mapping and Output name: the template's public API.
 
 Once released a name is never renamed or removed (a renamed resource is replaced; for the database
-that means a new, empty cluster). ``tests/template/test_replacement_safety.py`` keeps the released set (released.json).
+that means a new, empty cluster). ``tests/template/test_replacement_safety.py`` keeps the
+released set (``tests/template/released.json``).
 """
 
 # --- Parameters -------------------------------------------------------------------------------
