@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlflow_cfn.cost import add_cost_parser
 from mlflow_cfn.deploy import add_deploy_parser
+from mlflow_cfn.diagram import add_diagram_parser
 from mlflow_cfn.evaluate import EvaluationError
 from mlflow_cfn.options import SIDECAR_PRESETS, OptionsError, StackOptions
 from mlflow_cfn.plan import add_plan_parser, read_template
@@ -110,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     add_deploy_parser(commands)
     add_publish_parser(commands)
     add_cost_parser(commands)
+    add_diagram_parser(commands)
     return root
 
 

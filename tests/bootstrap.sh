@@ -27,6 +27,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Graphviz renders the architecture diagram (mlflow-cfn diagram and its test).
+command -v dot >/dev/null || apt_install graphviz || log "graphviz (dot) could not be installed"
+
 if ! port_open 5432; then
   log "PostgreSQL is not listening on 127.0.0.1:5432: starting it"
   command -v pg_ctlcluster >/dev/null || apt_install postgresql || true
