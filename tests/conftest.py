@@ -13,6 +13,27 @@ from mlflow_cfn.template import to_dict
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 
+#: Values for the Parameters that have no default: enough for any evaluation of the template.
+REQUIRED_PARAMETERS = {
+    "VpcId": "vpc-0123456789abcdef0",
+    "LoadBalancerSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
+    "ServiceSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
+    "DatabaseSubnetIds": "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
+    "LoadBalancerIngressCidrs": "10.0.0.0/8",
+}
+
+
+@pytest.fixture
+def no_real_aws(monkeypatch, tmp_path):
+    """Dummy credentials and no AWS configuration from the machine: nothing can reach AWS."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+
 
 @pytest.fixture(scope="session")
 def default_template() -> dict:

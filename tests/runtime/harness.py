@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlflow_cfn.evaluate import evaluate
+from tests.conftest import REQUIRED_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "mlflow.json"
@@ -37,14 +38,6 @@ DOMAIN = "mlflow.example.com"
 BUCKET = "mlflow-runtime-artifacts"
 #: Every character that breaks a URI if not encoded, plus both quotes.
 HOSTILE_PASSWORD = "p@ss:w/rd%#?&=+ 'q\"Z[]{}!$*,;~"
-
-REQUIRED_PARAMETERS = {
-    "VpcId": "vpc-0123456789abcdef0",
-    "LoadBalancerSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-    "ServiceSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-    "DatabaseSubnetIds": "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
-    "LoadBalancerIngressCidrs": "10.0.0.0/8",
-}
 
 
 #: Run the container's command as ECS would with ReadonlyRootFilesystem and the task volume at

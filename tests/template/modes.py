@@ -8,14 +8,8 @@ import itertools
 from mlflow_cfn import StackOptions, build_template
 from mlflow_cfn.evaluate import Evaluated, evaluate, render_template
 from mlflow_cfn.template import to_dict
+from tests.conftest import REQUIRED_PARAMETERS as REQUIRED
 
-REQUIRED = {
-    "VpcId": "vpc-0123456789abcdef0",
-    "LoadBalancerSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-    "ServiceSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-    "DatabaseSubnetIds": "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
-    "LoadBalancerIngressCidrs": "10.0.0.0/8",
-}
 HTTPS = {
     "CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789",
     "DomainName": "mlflow.example.com",

@@ -30,6 +30,7 @@ from mlflow_cfn.deploy import (
     deploy,
     run_deploy,
 )
+from tests.conftest import REQUIRED_PARAMETERS as REQUIRED
 from tests.conftest import TEMPLATES
 
 TEMPLATE = TEMPLATES / "mlflow.json"
@@ -40,13 +41,6 @@ BUCKET_REGION = "eu-west-1"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/mlflow/11111111-2222-3333-4444"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/55555555-6666-7777"
 T0 = datetime(2025, 1, 2, 12, 0, 0, tzinfo=UTC)
-REQUIRED = {
-    "VpcId": "vpc-0123456789abcdef0",
-    "LoadBalancerSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-    "ServiceSubnetIds": "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-    "DatabaseSubnetIds": "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
-    "LoadBalancerIngressCidrs": "10.0.0.0/8",
-}
 NO_CHANGES = (
     "The submitted information didn't contain changes. Submit different information to create "
     "a change set."
@@ -57,15 +51,8 @@ NO_CHANGES = (
 
 
 @pytest.fixture(autouse=True)
-def dummy_aws(monkeypatch, tmp_path):
-    """Dummy credentials and no AWS configuration from the machine."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
+def _no_real_aws(no_real_aws):
+    """Every test here runs without reaching AWS."""
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ import json
 import pytest
 
 from mlflow_cfn.cli import main
+from tests.conftest import REQUIRED_PARAMETERS
 
-REQUIRED = {
-    "VpcId": "vpc-0123456789abcdef0",
-    "LoadBalancerSubnetIds": "subnet-0a,subnet-0b",
-    "ServiceSubnetIds": "subnet-0a,subnet-0b",
-    "DatabaseSubnetIds": "subnet-0c,subnet-0d",
-    "LoadBalancerIngressCidrs": "10.0.0.0/8,192.168.0.0/16",
-}
+REQUIRED = {**REQUIRED_PARAMETERS, "LoadBalancerIngressCidrs": "10.0.0.0/8,192.168.0.0/16"}
 
 
 def write(tmp_path, data) -> str:

@@ -19,15 +19,8 @@ KEY = f"mlflow-cfn/templates/{SHA256}.json"
 
 
 @pytest.fixture(autouse=True)
-def dummy_aws(monkeypatch, tmp_path):
-    """Dummy credentials and no AWS configuration from the machine."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
+def _no_real_aws(no_real_aws):
+    """Every test here runs without reaching AWS."""
 
 
 @pytest.fixture
