@@ -77,12 +77,14 @@ def prepare_schema(uri):
                 raise SystemExit("mlflow-cfn: timed out waiting for the schema lock")
             unlock = ("SELECT RELEASE_LOCK(:n)", {"n": SCHEMA_LOCK_NAME})
         try:
+            # Only helpers every MLflow 2 and 3 release has (a newer image may drop others).
             current = utils._get_schema_version(engine)
             head = utils._get_latest_schema_revision()
-            if utils._is_empty_database(engine):
+            tables = sqlalchemy.inspect(engine).get_table_names()
+            if not [t for t in tables if not t.startswith("alembic_")]:
                 log("empty database: creating the MLflow schema")
                 utils._initialize_tables(engine)
-            elif current != head or not utils._all_tables_exist(engine):
+            elif current != head:
                 log(f"upgrading the MLflow schema from {current} to {head}")
                 utils._upgrade_db(engine)
             log(f"database schema is current ({head})")
