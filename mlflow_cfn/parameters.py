@@ -110,6 +110,17 @@ def offline_checks(values: dict[str, object]) -> list[str]:
             errors.append(
                 f"{name} needs subnets in at least two Availability Zones, got {len(subnets)}"
             )
+    cidrs = str(values.get(names.LOAD_BALANCER_INGRESS_CIDRS) or "").split(",")
+    if (
+        values.get(names.LOAD_BALANCER_SCHEME) == "internet-facing"
+        and values.get(names.AUTH_MODE, "none") == "none"
+        and "0.0.0.0/0" in cidrs
+        and len(cidrs) > 1  # the whole list being 0.0.0.0/0 is the template Rule's to refuse
+    ):
+        errors.append(
+            f"{names.LOAD_BALANCER_INGRESS_CIDRS} contains 0.0.0.0/0 on an internet-facing load "
+            f"balancer without {names.AUTH_MODE}: MLflow has no login of its own"
+        )
     with contextlib.suppress(ArithmeticError):  # a non-number is reported by its Type check
         errors += check_ranges(values)
     return errors

@@ -75,6 +75,12 @@ def test_plan_accepts_the_deploy_object_form_and_shows_https(tmp_path, capsys):
              "DatabaseMinCapacity (8) is greater than DatabaseMaxCapacity (4)"],
         ),
         ({"Nope": "1"}, ["Nope"]),
+        (
+            {"LoadBalancerScheme": "internet-facing",
+             "LoadBalancerIngressCidrs": "10.0.0.0/8,0.0.0.0/0",
+             "CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"},
+            ["LoadBalancerIngressCidrs contains 0.0.0.0/0 on an internet-facing load balancer"],
+        ),
     ],
 )  # fmt: skip
 def test_plan_refuses_bad_parameters_with_every_reason(tmp_path, capsys, overrides, messages):
