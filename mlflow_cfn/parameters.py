@@ -12,6 +12,7 @@ from decimal import Decimal
 from troposphere import Parameter, Template
 
 from mlflow_cfn import names
+from mlflow_cfn.engines import DEFAULT_ENGINE, ENGINES
 from mlflow_cfn.options import StackOptions
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 
@@ -828,8 +829,8 @@ def _database_mode_specs() -> list[ParameterSpec]:
             "replaces the database (a snapshot is kept, the new database is empty).",
             "Database engine",
             GROUP_DATABASE,
-            "aurora-postgresql",
-            ("aurora-postgresql", "aurora-mysql"),
+            DEFAULT_ENGINE.name,
+            tuple(engine.name for engine in ENGINES),
         ),
         _bool(
             names.DATABASE_HIGH_AVAILABILITY,
