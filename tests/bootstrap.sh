@@ -81,6 +81,11 @@ fi
 # Aurora MySQL runs with require_secure_transport=ON, so the container's URI asks for TLS; the
 # local MariaDB needs a certificate for the MySQL runtime test (its test users REQUIRE SSL).
 if port_open 3306 && command -v mysql >/dev/null; then
+  # The tests connect as root@127.0.0.1 without a password (as this machine type is set up); a
+  # fresh Debian install has only root@localhost over the socket: add the TCP account there.
+  if ! mysql -h 127.0.0.1 -uroot -e 'SELECT 1' >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    mysql -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION" || log "could not add root@127.0.0.1 to MariaDB"
+  fi
   my() { mysql -h 127.0.0.1 -uroot -NBe "$1"; }
   if [ "$(my "SHOW VARIABLES LIKE 'have_ssl'" | cut -f2)" != YES ] && [ -x /usr/sbin/mariadbd ] && [ "$(id -u)" = 0 ]; then
     log "enabling TLS on the local MariaDB (self-signed certificate, restart)"
