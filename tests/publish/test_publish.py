@@ -147,6 +147,18 @@ class Catalog:
             response,
         )
 
+    def new_version(self, sha: str, status: str, token: Any = ANY) -> None:
+        """CreateProvisioningArtifact for v0.2.0 of the template ``sha``, answering ``status``."""
+        self.expect(
+            "create_provisioning_artifact",
+            {
+                "ProductId": PROD_ID,
+                "Parameters": version_parameters("v0.2.0", sha),
+                "IdempotencyToken": token,
+            },
+            {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": status},
+        )
+
     def associated_portfolios(self, *ids: str) -> None:
         """ListPortfoliosForProduct."""
         details = [{"Id": pid, "DisplayName": PORTFOLIO} for pid in ids]
@@ -344,15 +356,7 @@ def test_new_version_deprecates_only_other_active_versions(
         version(PA_OLD, "v0.1.0"),
     )
     sc.associated_portfolios(PORT_ID)
-    sc.expect(
-        "create_provisioning_artifact",
-        {
-            "ProductId": PROD_ID,
-            "Parameters": version_parameters("v0.2.0", sha),
-            "IdempotencyToken": idempotency_token("version", PROD_ID, "v0.2.0", sha),
-        },
-        {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": "CREATING"},
-    )
+    sc.new_version(sha, "CREATING", idempotency_token("version", PROD_ID, "v0.2.0", sha))
     sc.describe_version(PA_NEW, "AVAILABLE")
     sc.expect(
         "update_provisioning_artifact",
@@ -500,15 +504,7 @@ def test_failed_version_is_deleted_and_reported(
     sc.products((PROD_ID, PRODUCT))
     sc.versions(version(PA_OLD, "v0.1.0"))
     sc.associated_portfolios(PORT_ID)
-    sc.expect(
-        "create_provisioning_artifact",
-        {
-            "ProductId": PROD_ID,
-            "Parameters": version_parameters("v0.2.0", sha),
-            "IdempotencyToken": ANY,
-        },
-        {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": "CREATING"},
-    )
+    sc.new_version(sha, "CREATING")
     sc.describe_version(PA_NEW, "CREATING")
     sc.describe_version(PA_NEW, "FAILED")
     sc.expect(
@@ -833,15 +829,7 @@ def test_template_already_in_the_bucket_is_not_uploaded_again(
     sc.products((PROD_ID, PRODUCT))
     sc.versions(version(PA_OLD, "v0.1.0"))
     sc.associated_portfolios(PORT_ID)
-    sc.expect(
-        "create_provisioning_artifact",
-        {
-            "ProductId": PROD_ID,
-            "Parameters": version_parameters("v0.2.0", sha),
-            "IdempotencyToken": ANY,
-        },
-        {"ProvisioningArtifactDetail": {"Id": PA_NEW, "Name": "v0.2.0"}, "Status": "AVAILABLE"},
-    )
+    sc.new_version(sha, "AVAILABLE")
     sc.describe_version(PA_NEW, "AVAILABLE")
     lines: list[str] = []
 
