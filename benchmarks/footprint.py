@@ -52,7 +52,7 @@ class Run:
 
 def task_memory_mib() -> int:
     """The task memory (MiB) of the default template's task definition."""
-    from mlflow_cfn.evaluate import evaluate
+    from mlflow_cfn.cfn.evaluate import evaluate
 
     evaluated = evaluate(json.loads(TEMPLATE.read_text()), REQUIRED_PARAMETERS)
     return int(evaluated.resource("TaskDefinition")["Properties"]["Memory"])

@@ -598,7 +598,7 @@ def _time_template(emit: Callable[[], Any]) -> tuple[float, float, int]:
     """Seconds to build one template, seconds to lint it, number of cfn-lint findings."""
     from cfnlint.api import lint
 
-    from mlflow_cfn.template import to_dict
+    from mlflow_cfn.cfn.render import to_dict
 
     began = time.perf_counter()
     text = json.dumps(to_dict(emit()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlflow_cfn.service_catalog import add_publish_arguments, run_publish
+from mlflow_cfn.catalog.publish import add_publish_arguments, run_publish
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_cfn import StackOptions, build_template
-from mlflow_cfn.template import to_dict
+from mlflow_cfn.cfn.render import to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"

@@ -12,8 +12,8 @@ from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from mlflow_cfn import portfolio
-from mlflow_cfn.template import to_dict
+from mlflow_cfn.catalog import portfolio
+from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import ROOT, TEMPLATES, lint
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"

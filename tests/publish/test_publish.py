@@ -16,8 +16,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from mlflow_cfn import service_catalog
-from mlflow_cfn.service_catalog import (
+from mlflow_cfn.catalog import publish as service_catalog
+from mlflow_cfn.catalog.publish import (
     DEFAULT_DESCRIPTION,
     PublishError,
     PublishRequest,

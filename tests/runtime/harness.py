@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlflow_cfn.evaluate import evaluate
+from mlflow_cfn.cfn.evaluate import evaluate
 from tests.conftest import REQUIRED_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]

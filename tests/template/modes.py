@@ -6,8 +6,8 @@ import functools
 import itertools
 
 from mlflow_cfn import StackOptions, build_template
-from mlflow_cfn.evaluate import Evaluated, evaluate, render_template
-from mlflow_cfn.template import to_dict
+from mlflow_cfn.cfn.evaluate import Evaluated, evaluate, render_template
+from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import REQUIRED_PARAMETERS as REQUIRED
 
 HTTPS = {

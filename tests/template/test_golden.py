@@ -5,8 +5,8 @@ import difflib
 import pytest
 
 from mlflow_cfn import StackOptions, build_template
-from mlflow_cfn.portfolio import portfolio_template_from_file
-from mlflow_cfn.template import render
+from mlflow_cfn.catalog.portfolio import portfolio_template_from_file
+from mlflow_cfn.cfn.render import render
 from tests.conftest import TEMPLATES
 
 EMITTERS = {

@@ -3,7 +3,7 @@
 import pytest
 
 from mlflow_cfn import StackOptions, build_template
-from mlflow_cfn.template import to_dict
+from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import lint
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlflow_cfn.evaluate import ParameterError
+from mlflow_cfn.cfn.evaluate import ParameterError
 from tests.template.modes import DATADOG, HTTPS, OIDC, OWN_BUCKET, SIDECAR, stack
 
 

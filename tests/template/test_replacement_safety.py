@@ -2,8 +2,8 @@
 
 ``released.json`` records what released templates have deployed (mlflow-cfn 0.1.0): logical IDs
 with their types, Parameter, Condition and Output names, and in ``createOnly`` the create-only
-property values of the guarded resources (`mlflow_cfn.create_only`). Add entries at each release;
-never remove or change one.
+property values of the guarded resources (`mlflow_cfn.cfn.create_only`). Add entries at each
+release; never remove or change one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlflow_cfn.create_only import (
+from mlflow_cfn.cfn.create_only import (
     create_only_changes,
     create_only_properties,
     create_only_snapshot,
@@ -32,8 +32,7 @@ WHY_KEEP = {
     "renamed one is a new resource: the old is deleted, the new starts empty)",
     "Parameters": "updates of deployed stacks and Service Catalog provisioned products that pass "
     "it, or keep its previous value, fail: the parameter does not exist in the template",
-    "Conditions": "condition names are public API (mlflow_cfn/names.py); tooling and documents "
-    "that name it break",
+    "Conditions": "condition names are public API; tooling and documents that name them break",
     "Outputs": "scripts and provisioned-product users that read the output break",
 }
 

@@ -12,7 +12,7 @@ SERVICE_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/mlflow-cluster/mlflow-
 
 
 def evaluated(**parameters):
-    from mlflow_cfn.evaluate import evaluate
+    from mlflow_cfn.cfn.evaluate import evaluate
     from tests.template.modes import REQUIRED, template
 
     return evaluate(

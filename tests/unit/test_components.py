@@ -3,11 +3,11 @@
 from troposphere import Template
 
 from mlflow_cfn import StackOptions
-from mlflow_cfn.components.keys import add_keys
-from mlflow_cfn.components.network import add_security_groups
-from mlflow_cfn.components.storage import add_storage
-from mlflow_cfn.context import Context
-from mlflow_cfn.parameters import add_parameters, parameter_specs
+from mlflow_cfn.stack.components.keys import add_keys
+from mlflow_cfn.stack.components.network import add_security_groups
+from mlflow_cfn.stack.components.storage import add_storage
+from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.parameters import add_parameters, parameter_specs
 
 
 def context() -> Context:

@@ -10,8 +10,9 @@ from datetime import date
 
 import pytest
 
-from mlflow_cfn import cost
-from mlflow_cfn.cost import (
+from mlflow_cfn.cfn.evaluate import evaluate
+from mlflow_cfn.cost import estimate as cost
+from mlflow_cfn.cost.estimate import (
     ASSUMPTION_KEYS,
     PRICE_KEYS,
     CostError,
@@ -25,7 +26,6 @@ from mlflow_cfn.cost import (
     terraform_reference,
     validate_prices,
 )
-from mlflow_cfn.evaluate import evaluate
 from tests.conftest import ROOT
 
 TEMPLATE = ROOT / "templates" / "mlflow.json"

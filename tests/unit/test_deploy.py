@@ -17,8 +17,8 @@ from botocore.credentials import CredentialResolver
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mlflow_cfn import deploy as deploy_module
-from mlflow_cfn.deploy import (
+from mlflow_cfn.cfn import deploy as deploy_module
+from mlflow_cfn.cfn.deploy import (
     QUESTION,
     STATEFUL_TYPES,
     DeployRequest,

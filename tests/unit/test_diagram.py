@@ -8,14 +8,14 @@ import shutil
 
 import pytest
 
-from mlflow_cfn import diagram as diagram_module
-from mlflow_cfn.diagram import (
+from mlflow_cfn.cfn.evaluate import Evaluated, evaluate
+from mlflow_cfn.stack import diagram as diagram_module
+from mlflow_cfn.stack.diagram import (
     PLACEHOLDER_PARAMETERS,
     add_diagram_parser,
     diagram,
     evaluate_stack,
 )
-from mlflow_cfn.evaluate import Evaluated, evaluate
 from tests.conftest import ROOT, TEMPLATES
 
 TEMPLATE = TEMPLATES / "mlflow.json"

@@ -9,10 +9,11 @@ from importlib import resources
 import pytest
 import sqlalchemy
 
-from mlflow_cfn.components.service import entrypoint_source
+from mlflow_cfn.stack.components.service import entrypoint_source
 
 script = runpy.run_path(
-    str(resources.files("mlflow_cfn.container") / "entrypoint.py"), run_name="entrypoint_under_test"
+    str(resources.files("mlflow_cfn.stack.container") / "entrypoint.py"),
+    run_name="entrypoint_under_test",
 )
 
 

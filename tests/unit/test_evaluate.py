@@ -1,4 +1,4 @@
-"""Unit tests of mlflow_cfn.evaluate on small hand-written templates."""
+"""Unit tests of mlflow_cfn.cfn.evaluate on small hand-written templates."""
 
 import base64
 import json
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlflow_cfn.evaluate import (
+from mlflow_cfn.cfn.evaluate import (
     EvaluationError,
     ParameterError,
     TemplateError,

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from mlflow_cfn import StackOptions
-from mlflow_cfn.parameters import GROUPS, parameter_specs
+from mlflow_cfn.stack.parameters import GROUPS, parameter_specs
 
 
 def spec(name: str, slots: int = 5):

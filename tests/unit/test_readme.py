@@ -1,6 +1,6 @@
 """README stays true: its test command is what CI runs, and its parameter table is the code's."""
 
-from mlflow_cfn.docs import parameters_table
+from mlflow_cfn.stack.docs import parameters_table
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -24,4 +24,4 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_lists_every_parameter_as_the_code_defines_it():
-    assert parameters_table() in README, "regenerate with mlflow_cfn.docs.parameters_table()"
+    assert parameters_table() in README, "regenerate with mlflow_cfn.stack.docs.parameters_table()"

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mlflow_cfn.template_upload import KEY_PREFIX, TemplateUploadError, upload_template
+from mlflow_cfn.cfn.upload import KEY_PREFIX, TemplateUploadError, upload_template
 
 BUCKET = "mlflow-cfn-uploads"
 BODY = b'{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}'

@@ -1,0 +1,100 @@
+"""``mlflow-cfn synth``: write the product template (or the Service Catalog portfolio template)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlflow_cfn.cfn.evaluate import EvaluationError
+from mlflow_cfn.cfn.render import render
+from mlflow_cfn.commands import CliError
+from mlflow_cfn.stack.options import SIDECAR_PRESETS, StackOptions
+from mlflow_cfn.stack.plan import read_template
+from mlflow_cfn.stack.template import build_template
+
+
+def _template(args: argparse.Namespace):
+    """The template the arguments ask for."""
+    if args.portfolio:
+        from mlflow_cfn.catalog.portfolio import (
+            build_portfolio_template,  # reads cfn-lint's schemas
+        )
+
+        try:
+            product = read_template(args.portfolio_product, "--portfolio-product")
+        except EvaluationError as exc:
+            raise CliError("; ".join(exc.errors)) from None
+        return build_portfolio_template(product)
+    return build_template(
+        StackOptions(
+            ingress_cidr_slots=args.ingress_cidr_slots,
+            sidecar=args.sidecar,
+            sidecar_environment_slots=args.sidecar_environment_slots,
+        )
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the template to --output or standard output."""
+    text = render(_template(args), args.format)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output)
+    if path.is_dir():
+        raise CliError(f"--output {args.output} is a directory; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise CliError(f"--output {args.output}: cannot write it: {exc.strerror or exc}") from None
+    return 0
+
+
+def _whole_number(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``synth`` command."""
+    synth = subparsers.add_parser("synth", help="write the CloudFormation template")
+    synth.add_argument("--output", "-o", metavar="PATH", help="file to write (default: stdout)")
+    synth.add_argument("--format", choices=("json", "yaml"), default="json")
+    synth.add_argument(
+        "--ingress-cidr-slots",
+        type=_whole_number,
+        default=StackOptions.ingress_cidr_slots,
+        metavar="N",
+        help="how many CIDRs LoadBalancerIngressCidrs accepts (default: %(default)s)",
+    )
+    synth.add_argument(
+        "--sidecar",
+        choices=SIDECAR_PRESETS,
+        help="add a sidecar preset to every task (templates/mlflow-datadog.json is this)",
+    )
+    synth.add_argument(
+        "--sidecar-environment-slots",
+        type=_whole_number,
+        default=StackOptions.sidecar_environment_slots,
+        metavar="N",
+        help="how many NAME=value pairs SidecarEnvironment accepts (default: %(default)s)",
+    )
+    synth.add_argument(
+        "--portfolio",
+        action="store_true",
+        help="write the Service Catalog portfolio template (portfolio, product, launch role) "
+        "instead of the product template",
+    )
+    synth.add_argument(
+        "--portfolio-product",
+        default="templates/mlflow.json",
+        metavar="PATH",
+        help="with --portfolio: the product template whose resources the launch role may manage",
+    )
+    synth.set_defaults(func=run)
+    return synth

@@ -1,0 +1,73 @@
+"""Checks CloudFormation cannot express but AWS enforces later: `plan`, `deploy` and
+build_template (for defaults) run them before anything is created."""
+
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+
+from mlflow_cfn.stack import names
+from mlflow_cfn.stack.options import StackOptions
+from mlflow_cfn.stack.parameters import parameter_specs
+
+#: (minimum, maximum) Number Parameters: the minimum must not exceed the maximum. Template Rules
+#: cannot compare two numbers, so `plan`, `deploy` and build_template (for defaults) check these.
+RANGE_PAIRS: tuple[tuple[str, str], ...] = (
+    (names.DATABASE_MIN_CAPACITY, names.DATABASE_MAX_CAPACITY),
+    (names.MIN_TASKS, names.MAX_TASKS),
+    (names.SCALE_DOWN_TASKS, names.MAX_TASKS),
+)
+
+
+#: List Parameters AWS needs in at least two Availability Zones (a load balancer and a DB subnet
+#: group refuse one subnet); Rules cannot count list items.
+TWO_ZONE_SUBNET_PARAMETERS = (names.LOAD_BALANCER_SUBNET_IDS, names.DATABASE_SUBNET_IDS)
+
+
+def offline_checks(values: dict[str, object]) -> list[str]:
+    """What CloudFormation's own checks cannot see but AWS refuses later: a minimum above its
+    maximum, a fraction for a count, fewer than two subnets where two zones are needed."""
+    errors = []
+    for spec in parameter_specs(StackOptions()):
+        value = values.get(spec.name)
+        if spec.type == "Number" and not spec.allowed_values and value not in (None, ""):
+            try:
+                whole = Decimal(str(value)) == Decimal(str(value)).to_integral_value()
+            except ArithmeticError:
+                continue  # not a number at all: its Type check says so
+            if not whole:
+                errors.append(f"{spec.name} must be a whole number, got {value}")
+    for name in TWO_ZONE_SUBNET_PARAMETERS:
+        subnets = values.get(name)
+        if isinstance(subnets, str):
+            subnets = [s for s in subnets.split(",") if s.strip()]
+        if isinstance(subnets, list) and 0 < len([s for s in subnets if s]) < 2:
+            errors.append(
+                f"{name} needs subnets in at least two Availability Zones, got {len(subnets)}"
+            )
+    cidrs = str(values.get(names.LOAD_BALANCER_INGRESS_CIDRS) or "").split(",")
+    if (
+        values.get(names.LOAD_BALANCER_SCHEME) == "internet-facing"
+        and values.get(names.AUTH_MODE, "none") == "none"
+        and "0.0.0.0/0" in cidrs
+        and len(cidrs) > 1  # the whole list being 0.0.0.0/0 is the template Rule's to refuse
+    ):
+        errors.append(
+            f"{names.LOAD_BALANCER_INGRESS_CIDRS} contains 0.0.0.0/0 on an internet-facing load "
+            f"balancer without {names.AUTH_MODE}: MLflow has no login of its own"
+        )
+    with contextlib.suppress(ArithmeticError):  # a non-number is reported by its Type check
+        errors += check_ranges(values)
+    return errors
+
+
+def check_ranges(parameters: dict[str, object]) -> list[str]:
+    """Messages for every `RANGE_PAIRS` minimum above its maximum; pairs not given are skipped."""
+    return [
+        f"{low} ({parameters[low]}) is greater than {high} ({parameters[high]}): "
+        "the minimum must not exceed the maximum"
+        for low, high in RANGE_PAIRS
+        if low in parameters
+        and high in parameters
+        and Decimal(str(parameters[low])) > Decimal(str(parameters[high]))
+    ]

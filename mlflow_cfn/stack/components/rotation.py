@@ -1,0 +1,134 @@
+"""Rotation-safe credentials. RDS rotates the master password (every 7 days by default) and ECS
+reads secrets only when a task starts, so running tasks would fail on their next new database
+connection. When the secret rotates, EventBridge starts a one-step state machine that forces a
+new deployment of the service: new tasks read the new password, old ones drain."""
+
+from __future__ import annotations
+
+import json
+
+from troposphere import GetAtt, Ref, Sub
+from troposphere.events import Rule, Target
+from troposphere.iam import Policy, Role
+from troposphere.stepfunctions import StateMachine
+
+from mlflow_cfn.stack import names, policies
+from mlflow_cfn.stack.components.database import Database
+from mlflow_cfn.stack.components.service import MlflowService
+from mlflow_cfn.stack.context import Context
+
+#: One task: ecs:UpdateService with forceNewDeployment, retried on throttling.
+DEFINITION = {
+    "Comment": "Restart the MLflow tasks so they read the rotated database password",
+    "StartAt": "ForceNewDeployment",
+    "States": {
+        "ForceNewDeployment": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:ecs:updateService",
+            "Parameters": {
+                "Cluster": "${Cluster}",
+                "Service": "${Service}",
+                "ForceNewDeployment": True,
+            },
+            "Retry": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "IntervalSeconds": 10,
+                    "MaxAttempts": 5,
+                    "BackoffRate": 2,
+                }
+            ],
+            "End": True,
+        }
+    },
+}
+
+_NO_LOGS_REASON = (
+    "A single ecs:UpdateService call a week; its executions stay in the state machine's history "
+    "for 90 days and failed invocations show in the rule's CloudWatch metrics. Logging or "
+    "tracing would need logs:*Delivery or xray permissions on '*' for this role."
+)
+
+
+def rotation_event_pattern(secret_arn) -> dict:
+    """Secrets Manager events that mean the database secret has a new current value: the
+    rotation finishing, or the value being put or updated, by RDS or by a person."""
+    return {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["secretsmanager.amazonaws.com"],
+            "$or": [
+                {
+                    "eventName": ["RotationSucceeded"],
+                    "additionalEventData": {"SecretId": [secret_arn]},
+                },
+                {
+                    "eventName": ["PutSecretValue", "UpdateSecret"],
+                    "requestParameters": {"secretId": [secret_arn]},
+                },
+            ],
+        },
+    }
+
+
+def add_rotation_redeploy(ctx: Context, *, database: Database, service: MlflowService) -> Rule:
+    """Add the state machine, its role, the events role and the rule; return the rule."""
+    t = ctx.template
+    redeploy_role = t.add_resource(
+        Role(
+            names.ROTATION_REDEPLOY_ROLE,
+            Description="Lets the rotation state machine redeploy the MLflow service, nothing else",
+            AssumeRolePolicyDocument=policies.assume_role("states.amazonaws.com"),
+            Policies=[
+                Policy(
+                    PolicyName="redeploy-mlflow",
+                    PolicyDocument=policies.redeploy_service(Ref(service.service)),
+                )
+            ],
+        )
+    )
+    machine = t.add_resource(
+        StateMachine(
+            names.ROTATION_REDEPLOY,
+            StateMachineType="STANDARD",
+            RoleArn=GetAtt(redeploy_role, "Arn"),
+            DefinitionString=json.dumps(DEFINITION, sort_keys=True),
+            DefinitionSubstitutions={
+                "Cluster": Ref(service.cluster),
+                "Service": GetAtt(service.service, "Name"),
+            },
+            Metadata={
+                "checkov": {
+                    "skip": [
+                        {"id": check, "comment": _NO_LOGS_REASON}
+                        for check in ("CKV_AWS_284", "CKV_AWS_285")
+                    ]
+                }
+            },
+        )
+    )
+    events_role = t.add_resource(
+        Role(
+            names.ROTATION_EVENTS_ROLE,
+            Description="Lets EventBridge start the rotation state machine, nothing else",
+            AssumeRolePolicyDocument=policies.assume_role("events.amazonaws.com"),
+            Policies=[
+                Policy(
+                    PolicyName="start-redeploy",
+                    PolicyDocument=policies.start_execution(Ref(machine)),
+                )
+            ],
+        )
+    )
+    return t.add_resource(
+        Rule(
+            names.ROTATION_RULE,
+            Description=Sub("Redeploy MLflow when its database secret rotates (${AWS::StackName})"),
+            State="ENABLED",
+            EventPattern=rotation_event_pattern(database.secret_arn),
+            Targets=[
+                Target(Id="redeploy-mlflow", Arn=Ref(machine), RoleArn=GetAtt(events_role, "Arn"))
+            ],
+        )
+    )
