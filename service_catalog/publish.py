@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlflow_cfn.catalog.publish import add_publish_arguments, run_publish
+from mlflow_cfn.commands.publish import add_arguments as add_publish_arguments
+from mlflow_cfn.commands.publish import run as run_publish
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ provider schemas bundled with cfn-lint (``createOnlyProperties`` and
 `IMMUTABLE_NOT_IN_SCHEMA`. Paths are schema pointers without ``/properties``: ``("DatabaseName",)``,
 ``("Tags", "*", "Key")`` where ``*`` is every item of a list.
 
-Guarded resources are the stateful ones (`mlflow_cfn.cfn.deploy.STATEFUL_TYPES`) and, transitively,
+Guarded resources are the stateful ones (`mlflow_cfn.cfn.changes.STATEFUL_TYPES`) and, transitively,
 every resource their create-only values refer to: ``DatabaseCluster.DBSubnetGroupName`` is
 ``Ref DatabaseSubnetGroup``, so replacing the subnet group replaces the cluster.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 from cfnlint.schema import ResourceNotFoundError
 
-from mlflow_cfn.cfn.deploy import STATEFUL_TYPES
+from mlflow_cfn.cfn.changes import STATEFUL_TYPES
 from mlflow_cfn.cfn.schemas import resource_schema
 
 __all__ = [

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-__all__ = ["KEY_PREFIX", "TemplateUploadError", "upload_template"]
+__all__ = ["KEY_PREFIX", "TEMPLATE_BODY_LIMIT", "TemplateUploadError", "upload_template"]
 
 KEY_PREFIX = "mlflow-cfn/templates/"
+TEMPLATE_BODY_LIMIT = 51_200
+"""The most bytes CloudFormation takes as ``TemplateBody``; a larger template needs a URL."""
 
 
 class TemplateUploadError(Exception):

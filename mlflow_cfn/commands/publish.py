@@ -1,7 +1,118 @@
-"""``mlflow-cfn publish``."""
+"""``mlflow-cfn publish``: the flags, and the one-line error a failed publish prints.
+
+The publishing itself is `mlflow_cfn.catalog.publish`; ``python -m service_catalog.publish`` runs
+the same flags and `run`.
+"""
 
 from __future__ import annotations
 
-from mlflow_cfn.catalog.publish import add_publish_parser as register
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
 
-__all__ = ["register"]
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from mlflow_cfn.catalog.publish import (
+    DEFAULT_OWNER,
+    DEFAULT_TEMPLATE,
+    PublishError,
+    PublishRequest,
+    make_clients,
+    publish,
+    read_template,
+)
+from mlflow_cfn.versions import __version__
+
+__all__ = ["add_arguments", "register", "run"]
+
+#: The command's description in ``--help``.
+DESCRIPTION = "Publish the CloudFormation template as a version of an AWS Service Catalog product."
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``publish`` command (``func=run``)."""
+    parser = subparsers.add_parser(
+        "publish",
+        help="publish the template as a Service Catalog product version",
+        description=DESCRIPTION,
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``publish`` flags to ``parser``."""
+    parser.add_argument("--portfolio", required=True, help="portfolio display name")
+    parser.add_argument("--product", required=True, help="product name")
+    parser.add_argument(
+        "--version", default=f"v{__version__}", help="version name (default: %(default)s)"
+    )
+    parser.add_argument("--bucket", required=True, help="S3 bucket for the template")
+    parser.add_argument(
+        "--template", type=Path, default=DEFAULT_TEMPLATE, help="default: %(default)s"
+    )
+    parser.add_argument("--owner", default=DEFAULT_OWNER, help="default: %(default)s")
+    parser.add_argument("--description", help="portfolio and product description")
+    parser.add_argument("--launch-role-name", help="IAM role name for a LAUNCH constraint")
+    parser.add_argument(
+        "--principal",
+        action="append",
+        help="IAM ARN to give access (repeatable; no account id = IAM_PATTERN)",
+    )
+    parser.add_argument(
+        "--deprecate-previous", action="store_true", help="deprecate the other active versions"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
+    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Publish from parsed arguments; on failure print a one-line cause and return 1."""
+    try:
+        request = _request(args)
+        read_template(request.template)  # report a bad template before any AWS configuration
+        sc, s3 = make_clients(args.region)
+        publish(request, sc=sc, s3=s3)
+        return 0
+    except PublishError as error:
+        cause = str(error)
+    except NoCredentialsError:
+        cause = "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+    except NoRegionError:
+        cause = "no AWS region configured (pass --region or set AWS_REGION)"
+    except ClientError as error:
+        cause = _describe_client_error(error)
+    except BotoCoreError as error:
+        cause = str(error)
+    print(f"mlflow-cfn publish: error: {' '.join(cause.split())}", file=sys.stderr)
+    return 1
+
+
+def _request(args: argparse.Namespace) -> PublishRequest:
+    """The PublishRequest for parsed ``publish`` arguments."""
+    return PublishRequest(
+        portfolio=args.portfolio,
+        product=args.product,
+        version=args.version,
+        bucket=args.bucket,
+        template=Path(args.template),
+        owner=args.owner,
+        description=args.description,
+        launch_role_name=args.launch_role_name,
+        principals=tuple(args.principal or ()),
+        deprecate_previous=args.deprecate_previous,
+        dry_run=args.dry_run,
+    )
+
+
+def _describe_client_error(error: ClientError) -> str:
+    """A one-line cause for an AWS error that remained after retries, naming the API call."""
+    details = error.response.get("Error", {})
+    code, message = details.get("Code", "Unknown"), details.get("Message", "")
+    if "AccessDenied" in code or code == "403":
+        return f"access denied calling {error.operation_name} ({code}): {message}"
+    if code == "NoSuchBucket":
+        return f"bucket does not exist ({error.operation_name}): {message}"
+    return f"{error.operation_name} failed ({code}): {message}"

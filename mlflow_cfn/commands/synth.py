@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from mlflow_cfn.cfn.evaluate import EvaluationError
 from mlflow_cfn.cfn.render import render
 from mlflow_cfn.commands import CliError
+from mlflow_cfn.commands.output import write_file
 from mlflow_cfn.stack.options import SIDECAR_PRESETS, StackOptions
 from mlflow_cfn.stack.plan import read_template
 from mlflow_cfn.stack.template import build_template
@@ -39,17 +39,10 @@ def _template(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Write the template to --output or standard output."""
     text = render(_template(args), args.format)
-    if not args.output:
+    if args.output:
+        write_file(args.output, text)
+    else:
         sys.stdout.write(text)
-        return 0
-    path = Path(args.output)
-    if path.is_dir():
-        raise CliError(f"--output {args.output} is a directory; give a file path")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as exc:
-        raise CliError(f"--output {args.output}: cannot write it: {exc.strerror or exc}") from None
     return 0
 
 

@@ -6,22 +6,27 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 
-from mlflow_cfn.stack import names
+from mlflow_cfn.stack.components.database_inputs import (
+    DATABASE_MAX_CAPACITY,
+    DATABASE_MIN_CAPACITY,
+)
+from mlflow_cfn.stack.components.load_balancer_inputs import (
+    LOAD_BALANCER_INGRESS_CIDRS,
+    LOAD_BALANCER_SCHEME,
+)
+from mlflow_cfn.stack.components.login_inputs import AUTH_MODE
+from mlflow_cfn.stack.components.network import TWO_ZONE_SUBNET_PARAMETERS
+from mlflow_cfn.stack.components.scaling_inputs import MAX_TASKS, MIN_TASKS, SCALE_DOWN_TASKS
 from mlflow_cfn.stack.options import StackOptions
 from mlflow_cfn.stack.parameters import parameter_specs
 
 #: (minimum, maximum) Number Parameters: the minimum must not exceed the maximum. Template Rules
 #: cannot compare two numbers, so `plan`, `deploy` and build_template (for defaults) check these.
 RANGE_PAIRS: tuple[tuple[str, str], ...] = (
-    (names.DATABASE_MIN_CAPACITY, names.DATABASE_MAX_CAPACITY),
-    (names.MIN_TASKS, names.MAX_TASKS),
-    (names.SCALE_DOWN_TASKS, names.MAX_TASKS),
+    (DATABASE_MIN_CAPACITY, DATABASE_MAX_CAPACITY),
+    (MIN_TASKS, MAX_TASKS),
+    (SCALE_DOWN_TASKS, MAX_TASKS),
 )
-
-
-#: List Parameters AWS needs in at least two Availability Zones (a load balancer and a DB subnet
-#: group refuse one subnet); Rules cannot count list items.
-TWO_ZONE_SUBNET_PARAMETERS = (names.LOAD_BALANCER_SUBNET_IDS, names.DATABASE_SUBNET_IDS)
 
 
 def offline_checks(values: dict[str, object]) -> list[str]:
@@ -45,16 +50,16 @@ def offline_checks(values: dict[str, object]) -> list[str]:
             errors.append(
                 f"{name} needs subnets in at least two Availability Zones, got {len(subnets)}"
             )
-    cidrs = str(values.get(names.LOAD_BALANCER_INGRESS_CIDRS) or "").split(",")
+    cidrs = str(values.get(LOAD_BALANCER_INGRESS_CIDRS) or "").split(",")
     if (
-        values.get(names.LOAD_BALANCER_SCHEME) == "internet-facing"
-        and values.get(names.AUTH_MODE, "none") == "none"
+        values.get(LOAD_BALANCER_SCHEME) == "internet-facing"
+        and values.get(AUTH_MODE, "none") == "none"
         and "0.0.0.0/0" in cidrs
         and len(cidrs) > 1  # the whole list being 0.0.0.0/0 is the template Rule's to refuse
     ):
         errors.append(
-            f"{names.LOAD_BALANCER_INGRESS_CIDRS} contains 0.0.0.0/0 on an internet-facing load "
-            f"balancer without {names.AUTH_MODE}: MLflow has no login of its own"
+            f"{LOAD_BALANCER_INGRESS_CIDRS} contains 0.0.0.0/0 on an internet-facing load "
+            f"balancer without {AUTH_MODE}: MLflow has no login of its own"
         )
     with contextlib.suppress(ArithmeticError):  # a non-number is reported by its Type check
         errors += check_ranges(values)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from mlflow_cfn.stack.interface import GROUPS
 from mlflow_cfn.stack.options import StackOptions
 from mlflow_cfn.stack.parameters import ParameterSpec, parameter_specs
 
@@ -24,8 +25,10 @@ def _allowed(spec: ParameterSpec) -> str:
 
 
 def parameters_table(options: StackOptions | None = None) -> str:
-    """A Markdown table of every Parameter: name, default, allowed values, description."""
+    """A Markdown table of every Parameter, in console order: name, default, allowed values,
+    description."""
     rows = ["| Parameter | Default | Allowed | What it does |", "|---|---|---|---|"]
-    for spec in parameter_specs(options or StackOptions()):
+    specs = parameter_specs(options or StackOptions())
+    for spec in sorted(specs, key=lambda s: GROUPS.index(s.group)):  # stable inside a group
         rows.append(f"| `{spec.name}` | {_default(spec)} | {_allowed(spec)} | {spec.description} |")
     return "\n".join(rows) + "\n"

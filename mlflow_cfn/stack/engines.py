@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import FindInMap, If
+from troposphere import FindInMap, If, Parameter, Ref
 
-from mlflow_cfn.stack import names
+#: The Mapping of engine settings and the Condition "the engine is MySQL" (public names).
+MAP_DATABASE_ENGINES = "DatabaseEngines"
+USE_MYSQL = "UseMysql"
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,11 @@ def engine_mapping() -> dict[str, dict[str, object]]:
     }
 
 
-def engine_setting(ctx, key: str) -> FindInMap:
-    """One setting of the engine chosen by the DatabaseEngine Parameter."""
-    return FindInMap(names.MAP_DATABASE_ENGINES, ctx.ref(names.DATABASE_ENGINE), key)
+def engine_setting(engine: Parameter, key: str) -> FindInMap:
+    """One setting of the engine chosen by the ``engine`` (DatabaseEngine) Parameter."""
+    return FindInMap(MAP_DATABASE_ENGINES, Ref(engine), key)
 
 
 def engine_choice(postgresql: object, mysql: object) -> If:
     """A value that depends on the engine where a Mapping cannot hold it (objects, numbers)."""
-    return If(names.USE_MYSQL, mysql, postgresql)
+    return If(USE_MYSQL, mysql, postgresql)

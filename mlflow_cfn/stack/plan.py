@@ -1,11 +1,13 @@
-"""``mlflow-cfn plan``: what a stack with given parameters would create, checked offline."""
+"""A template evaluated offline for a parameter file, as CloudFormation would evaluate it.
+
+`evaluate_checked` adds the checks CloudFormation cannot make but AWS enforces later
+(`mlflow_cfn.stack.checks`), so every refusal is known before anything is created. Used by
+``mlflow-cfn plan`` (`mlflow_cfn.commands.plan`), ``deploy``, ``cost`` and ``diagram``.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from collections import defaultdict
 from pathlib import Path
 
 from mlflow_cfn.cfn.evaluate import (
@@ -15,8 +17,9 @@ from mlflow_cfn.cfn.evaluate import (
     evaluate,
     load_parameters,
 )
-from mlflow_cfn.stack import names
 from mlflow_cfn.stack.checks import offline_checks
+
+__all__ = ["DEFAULT_TEMPLATE", "evaluate_checked", "evaluate_file", "read_template"]
 
 DEFAULT_TEMPLATE = "templates/mlflow.json"
 
@@ -53,86 +56,3 @@ def evaluate_checked(template: dict, given: dict[str, str], **kwargs) -> Evaluat
 def evaluate_file(template_path: str | Path, parameters_path: str | Path) -> Evaluated:
     """Evaluate a template file for a parameter file (see `evaluate_checked`)."""
     return evaluate_checked(read_template(template_path), load_parameters(parameters_path))
-
-
-def _action(action: dict) -> str:
-    kind = action["Type"]
-    if kind == "forward":
-        return f"forward to {action['TargetGroupArn']}"
-    if kind == "redirect":
-        config = action["RedirectConfig"]
-        return f"redirect to {config['Protocol']}:{config['Port']} ({config['StatusCode']})"
-    return kind
-
-
-def _listener_lines(stack: Evaluated) -> list[str]:
-    lines = []
-    for logical_id, listener in sorted(
-        stack.of_type("AWS::ElasticLoadBalancingV2::Listener").items()
-    ):
-        p = listener["Properties"]
-        policy = f" {p['SslPolicy']}" if "SslPolicy" in p else ""
-        actions = ", then ".join(_action(a) for a in p["DefaultActions"])
-        lines.append(f"  {logical_id}: {p['Protocol']} :{p['Port']}{policy} -> {actions}")
-    return lines
-
-
-def _container_lines(stack: Evaluated) -> list[str]:
-    task = stack.resource(names.TASK_DEFINITION)["Properties"]
-    lines = []
-    for container in task["ContainerDefinitions"]:
-        lines.append(
-            f"  {container['Name']}: {container['Image']} "
-            f"(task {task['Cpu']} CPU units, {task['Memory']} MiB)"
-        )
-        command = [*container.get("EntryPoint", []), *container.get("Command", [])]
-        shown = [c if "\n" not in c else f"<script, {c.count(chr(10))} lines>" for c in command]
-        lines.append(f"    command: {' '.join(shown)}")
-        lines.append("    environment:")
-        lines += [f"      {e['Name']}={e['Value']}" for e in container.get("Environment", [])]
-        lines.append("    secrets (injected by ECS at start, shown by source only):")
-        lines += [f"      {s['Name']} <- {s['ValueFrom']}" for s in container.get("Secrets", [])]
-    return lines
-
-
-def format_plan(stack: Evaluated) -> str:
-    """The plan as text: resources by type, listener actions, containers, outputs."""
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for logical_id, resource in stack.resources.items():
-        by_type[resource["Type"]].append(logical_id)
-    lines = [f"Resources ({len(stack.resources)}):"]
-    for type_name in sorted(by_type):
-        lines.append(f"  {type_name}: {', '.join(sorted(by_type[type_name]))}")
-    lines += ["Listeners:", *_listener_lines(stack), "Containers:", *_container_lines(stack)]
-    lines.append("Outputs:")
-    lines += [f"  {k} = {v}" for k, v in sorted(stack.outputs.items())]
-    return "\n".join(lines) + "\n"
-
-
-def run_plan(args: argparse.Namespace) -> int:
-    """Print the plan, or every reason CloudFormation would refuse the parameters (exit 2)."""
-    try:
-        stack = evaluate_file(args.template, args.parameters)
-    except EvaluationError as exc:
-        for error in exc.errors:
-            print(f"mlflow-cfn plan: {error}", file=sys.stderr)
-        return 2
-    sys.stdout.write(format_plan(stack))
-    return 0
-
-
-def add_plan_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``plan`` sub-command."""
-    plan = subparsers.add_parser(
-        "plan", help="show what a stack with these parameters would create (offline)"
-    )
-    plan.add_argument(
-        "--parameters",
-        required=True,
-        metavar="PATH",
-        help="parameters as for `create-stack --parameters file://` or `deploy "
-        "--parameter-overrides` (JSON)",
-    )
-    plan.add_argument("--template", default=DEFAULT_TEMPLATE, metavar="PATH")
-    plan.set_defaults(func=run_plan)
-    return plan

@@ -27,6 +27,7 @@ from awacs.aws import (
     StringLike,
 )
 from troposphere import AWSHelperFn, If, Join, Ref, Split, Sub
+from troposphere.iam import Policy, Role
 
 VERSION = "2012-10-17"
 NO_VALUE = Ref("AWS::NoValue")
@@ -192,7 +193,6 @@ def artifact_access(
     """Read/write only under ``prefix`` of the artifact bucket, list only that prefix, use only
     its key (``key_statements``: statement id, condition, key ARN) and read, never write, the
     read-only buckets."""
-    objects_of = Split(",", Sub("${Arns}/*", Arns=Join("/*,", Split(",", read_only_buckets))))
     return document(
         Statement(
             Sid="ReadWriteArtifactsUnderThePrefix",
@@ -223,26 +223,7 @@ def artifact_access(
             )
             for sid, condition, key_arn in key_statements
         ],
-        If(
-            read_only_condition,
-            Statement(
-                Sid="ReadObjectsOfReadOnlyBuckets",
-                Effect=Allow,
-                Action=[s3.GetObject],
-                Resource=objects_of,
-            ),
-            NO_VALUE,
-        ),
-        If(
-            read_only_condition,
-            Statement(
-                Sid="ListReadOnlyBuckets",
-                Effect=Allow,
-                Action=[s3.ListBucket],
-                Resource=Split(",", read_only_buckets),
-            ),
-            NO_VALUE,
-        ),
+        *_read_only(read_only_buckets, read_only_condition),
     )  # fmt: skip
 
 
@@ -252,25 +233,40 @@ def document(*statements: Statement | If) -> dict:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
+def _only(sid: str, action: object, resource: AWSHelperFn) -> dict:
+    """A document allowing one action on one resource."""
+    return document(Statement(Sid=sid, Effect=Allow, Action=[action], Resource=[resource]))
+
+
 def redeploy_service(service_arn: AWSHelperFn) -> dict:
     """Force a new deployment of exactly one ECS service."""
-    return document(
-        Statement(
-            Sid="ForceNewDeploymentOfTheService",
-            Effect=Allow,
-            Action=[ecs.UpdateService],
-            Resource=[service_arn],
-        )
-    )
+    return _only("ForceNewDeploymentOfTheService", ecs.UpdateService, service_arn)
 
 
 def start_execution(state_machine_arn: AWSHelperFn) -> dict:
     """Start exactly one state machine."""
-    return document(
-        Statement(
-            Sid="StartTheRedeployment",
-            Effect=Allow,
-            Action=[states.StartExecution],
-            Resource=[state_machine_arn],
+    return _only("StartTheRedeployment", states.StartExecution, state_machine_arn)
+
+
+def _read_only(read_only_buckets: AWSHelperFn, condition: str) -> list[If]:
+    """Read the objects of, and list, the read-only buckets (a comma-separated ARN list)."""
+    objects_of = Split(",", Sub("${Arns}/*", Arns=Join("/*,", Split(",", read_only_buckets))))
+    return [
+        only_if(condition, Statement(Sid=sid, Effect=Allow, Action=[action], Resource=resource))
+        for sid, action, resource in (
+            ("ReadObjectsOfReadOnlyBuckets", s3.GetObject, objects_of),
+            ("ListReadOnlyBuckets", s3.ListBucket, Split(",", read_only_buckets)),
         )
+    ]
+
+
+def service_role(
+    logical_id: str, description: str, service: str, policy_name: str, policy: dict
+) -> Role:
+    """A role that ``service`` assumes, with one inline policy."""
+    return Role(
+        logical_id,
+        Description=description,
+        AssumeRolePolicyDocument=assume_role(service),
+        Policies=[Policy(PolicyName=policy_name, PolicyDocument=policy)],
     )

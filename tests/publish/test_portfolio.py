@@ -12,7 +12,7 @@ from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from mlflow_cfn.catalog import portfolio
+from mlflow_cfn.catalog import conditioned_grants, portfolio, schema_actions, scopes
 from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import ROOT, TEMPLATES, lint
 
@@ -272,7 +272,7 @@ def test_a_resource_type_the_tables_do_not_cover_is_refused(resource_type, messa
 def test_a_schema_permission_iam_does_not_know_is_refused(product, monkeypatch):
     aliases = dict(portfolio.SCHEMA_PERMISSION_ALIASES)
     del aliases["s3:DeleteBucketCors"]
-    monkeypatch.setattr(portfolio, "SCHEMA_PERMISSION_ALIASES", aliases)
+    monkeypatch.setattr(schema_actions, "SCHEMA_PERMISSION_ALIASES", aliases)
     with pytest.raises(ValueError, match="s3:DeleteBucketCors are no IAM actions"):
         portfolio.build_portfolio_template(product)
 
@@ -280,7 +280,7 @@ def test_a_schema_permission_iam_does_not_know_is_refused(product, monkeypatch):
 def test_an_unscoped_action_without_a_written_exception_is_refused(product, monkeypatch):
     exceptions = dict(portfolio.WILDCARD_RESOURCE_EXCEPTIONS)
     del exceptions["kms:CreateKey"]
-    monkeypatch.setattr(portfolio, "WILDCARD_RESOURCE_EXCEPTIONS", exceptions)
+    monkeypatch.setattr(scopes, "WILDCARD_RESOURCE_EXCEPTIONS", exceptions)
     with pytest.raises(ValueError, match="kms:CreateKey"):
         portfolio.build_portfolio_template(product)
 
@@ -288,7 +288,7 @@ def test_an_unscoped_action_without_a_written_exception_is_refused(product, monk
 def test_a_service_linked_role_the_table_does_not_name_is_refused(product, monkeypatch):
     services = dict(portfolio.SERVICE_LINKED_ROLE_SERVICES)
     del services["AWS::Cognito"]
-    monkeypatch.setattr(portfolio, "SERVICE_LINKED_ROLE_SERVICES", services)
+    monkeypatch.setattr(conditioned_grants, "SERVICE_LINKED_ROLE_SERVICES", services)
     with pytest.raises(ValueError, match="add AWS::Cognito to SERVICE_LINKED_ROLE_SERVICES"):
         portfolio.build_portfolio_template(product)
 

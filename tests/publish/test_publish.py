@@ -16,18 +16,19 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from mlflow_cfn.catalog import publish as service_catalog
+from mlflow_cfn.catalog import product_versions
 from mlflow_cfn.catalog.publish import (
     DEFAULT_DESCRIPTION,
     PublishError,
     PublishRequest,
-    add_publish_parser,
     idempotency_token,
     make_clients,
     principal_type,
     publish,
-    run_publish,
 )
+from mlflow_cfn.commands import publish as publish_command
+from mlflow_cfn.commands.publish import register as add_publish_parser
+from mlflow_cfn.commands.publish import run as run_publish
 from service_catalog import publish as publish_module
 
 PORTFOLIO = "Data Science"
@@ -385,7 +386,7 @@ def test_new_version_deprecates_only_other_active_versions(
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any) -> argparse.ArgumentParser:
     """A parser with the ``publish`` sub-command whose clients are the stub and moto."""
-    monkeypatch.setattr(service_catalog, "make_clients", lambda region: (sc.client, s3))
+    monkeypatch.setattr(publish_command, "make_clients", lambda region: (sc.client, s3))
     parser = argparse.ArgumentParser(prog="mlflow-cfn")
     add_publish_parser(parser.add_subparsers(dest="command", required=True))
     return parser
@@ -510,7 +511,7 @@ def test_failed_version_is_deleted_and_reported(
     sc.expect(
         "delete_provisioning_artifact", {"ProductId": PROD_ID, "ProvisioningArtifactId": PA_NEW}
     )
-    monkeypatch.setattr(service_catalog, "POLL_SECONDS", 0.0)
+    monkeypatch.setattr(product_versions, "POLL_SECONDS", 0.0)
 
     code = run_cli(cli, write_template(tmp_path), "--version", "v0.2.0", "--deprecate-previous")
 
@@ -558,7 +559,7 @@ def test_failed_first_version_deletes_the_new_product(sc: Catalog, s3: Any, tmp_
 def test_version_still_creating_times_out(
     sc: Catalog, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_catalog, "POLL_ATTEMPTS", 2)
+    monkeypatch.setattr(product_versions, "POLL_ATTEMPTS", 2)
     sc.portfolios((PORT_ID, PORTFOLIO))
     sc.products((PROD_ID, PRODUCT))
     sc.versions(version(PA_OLD, "v0.1.0"))

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from mlflow_cfn.stack.components.load_balancer import TLS_POLICY
+from mlflow_cfn.stack.components.listeners import TLS_POLICY
 from tests.template.modes import DATADOG, HTTPS, OIDC, OWN_BUCKET, SIDECAR, rendered
 
 MODES = {

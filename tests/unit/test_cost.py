@@ -11,21 +11,13 @@ from datetime import date
 import pytest
 
 from mlflow_cfn.cfn.evaluate import evaluate
+from mlflow_cfn.commands.cost import register as add_cost_parser
+from mlflow_cfn.cost import CostError
 from mlflow_cfn.cost import estimate as cost
-from mlflow_cfn.cost.estimate import (
-    ASSUMPTION_KEYS,
-    PRICE_KEYS,
-    CostError,
-    add_cost_parser,
-    compare,
-    estimate,
-    format_comparison,
-    format_estimate,
-    load_prices,
-    sagemaker_reference,
-    terraform_reference,
-    validate_prices,
-)
+from mlflow_cfn.cost.estimate import estimate
+from mlflow_cfn.cost.prices import ASSUMPTION_KEYS, PRICE_KEYS, load_prices, validate_prices
+from mlflow_cfn.cost.references import compare, sagemaker_reference, terraform_reference
+from mlflow_cfn.cost.text import format_comparison, format_estimate
 from tests.conftest import ROOT
 
 TEMPLATE = ROOT / "templates" / "mlflow.json"

@@ -17,19 +17,14 @@ from botocore.credentials import CredentialResolver
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mlflow_cfn.cfn import deploy as deploy_module
-from mlflow_cfn.cfn.deploy import (
-    QUESTION,
-    STATEFUL_TYPES,
-    DeployRequest,
-    add_deploy_parser,
-    ask,
-    change_set_name,
-    check_ranges,
-    cloudformation_client,
-    deploy,
-    run_deploy,
-)
+from mlflow_cfn.cfn.aws import cloudformation_client
+from mlflow_cfn.cfn.changes import STATEFUL_TYPES, change_set_name
+from mlflow_cfn.commands import deploy as deploy_module
+from mlflow_cfn.commands.deploy import QUESTION, DeployRequest, ask, deploy
+from mlflow_cfn.commands.deploy import register as add_deploy_parser
+from mlflow_cfn.commands.deploy import run as run_deploy
+from mlflow_cfn.stack import checks as checks_module
+from mlflow_cfn.stack.checks import check_ranges
 from tests.conftest import REQUIRED_PARAMETERS as REQUIRED
 from tests.conftest import TEMPLATES
 
@@ -687,11 +682,8 @@ def test_check_ranges_skips_absent_pairs_and_takes_new_pairs_as_table_entries(mo
         "DatabaseMinCapacity (2) is greater than DatabaseMaxCapacity (1): the minimum must not "
         "exceed the maximum"
     ]
-    monkeypatch.setattr(
-        deploy_module,
-        "RANGE_PAIRS",
-        (*deploy_module.RANGE_PAIRS, ("MinTasks", "MaxTasks")),
-    )
+    table = [pair for pair in checks_module.RANGE_PAIRS if pair != ("MinTasks", "MaxTasks")]
+    monkeypatch.setattr(checks_module, "RANGE_PAIRS", (*table, ("MinTasks", "MaxTasks")))
     assert check_ranges({"MinTasks": "10", "MaxTasks": "9"}) == [
         "MinTasks (10) is greater than MaxTasks (9): the minimum must not exceed the maximum"
     ]

@@ -9,13 +9,9 @@ import shutil
 import pytest
 
 from mlflow_cfn.cfn.evaluate import Evaluated, evaluate
-from mlflow_cfn.stack import diagram as diagram_module
-from mlflow_cfn.stack.diagram import (
-    PLACEHOLDER_PARAMETERS,
-    add_diagram_parser,
-    diagram,
-    evaluate_stack,
-)
+from mlflow_cfn.commands.diagram import register as add_diagram_parser
+from mlflow_cfn.stack.diagram import PLACEHOLDER_PARAMETERS, diagram, evaluate_stack
+from mlflow_cfn.stack.diagram import dot as diagram_dot
 from tests.conftest import ROOT, TEMPLATES
 
 TEMPLATE = TEMPLATES / "mlflow.json"
@@ -269,7 +265,7 @@ def test_bad_parameters_exit_2_with_the_reason(tmp_path, capsys):
 
 
 def test_missing_dot_is_one_clear_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(diagram_module.shutil, "which", lambda _: None)
+    monkeypatch.setattr(diagram_dot.shutil, "which", lambda _: None)
     assert run("--output", str(tmp_path / "d.svg")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Graphviz `dot` is not installed" in err

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 import sqlalchemy
 
-from mlflow_cfn.stack.components.service import entrypoint_source
+from mlflow_cfn.stack.components.mlflow_container import entrypoint_source
 
 script = runpy.run_path(
     str(resources.files("mlflow_cfn.stack.container") / "entrypoint.py"),

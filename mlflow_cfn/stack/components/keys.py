@@ -1,4 +1,5 @@
-"""Customer-managed KMS keys: one each for artifacts, the database (and its secret), and logs."""
+"""Customer-managed KMS keys: one for the database (and its secret) and one for logs, rotation on,
+retained on delete and replace. The artifact key belongs to the artifact bucket (storage)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,28 @@ from dataclasses import dataclass
 from troposphere import Ref, Sub
 from troposphere.kms import Alias, Key
 
-from mlflow_cfn.stack import names, policies
+from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.context import Context
+
+DATABASE_KEY = "DatabaseKey"
+DATABASE_KEY_ALIAS = "DatabaseKeyAlias"
+LOGS_KEY = "LogsKey"
+LOGS_KEY_ALIAS = "LogsKeyAlias"
 
 
 @dataclass(frozen=True)
 class Keys:
-    """The keys this stack encrypts with (``artifacts`` only when it creates the bucket)."""
+    """The keys every stack encrypts with."""
 
-    artifacts: Key
     database: Key
     logs: Key
 
 
-def _key(
+def customer_managed_key(
     ctx: Context, logical_id: str, alias_id: str, purpose: str, policy, condition: str | None = None
 ) -> Key:
+    """A rotating key with an alias ``alias/<stack>/<purpose>``, retained on delete and replace
+    (a deleted key makes retained snapshots, objects and logs unreadable)."""
     only_if = {"Condition": condition} if condition else {}
     key = ctx.template.add_resource(
         Key(
@@ -32,7 +39,6 @@ def _key(
             EnableKeyRotation=True,
             PendingWindowInDays=30,
             KeyPolicy=policy,
-            # A deleted key makes retained snapshots, objects and logs unreadable.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -49,24 +55,15 @@ def _key(
 
 
 def add_keys(ctx: Context) -> Keys:
-    """Add the three keys, rotation on, retained on delete and replace."""
+    """Add the database and logs keys."""
     return Keys(
-        # Only for a bucket the stack creates; the user's own bucket has its own key (or none).
-        artifacts=_key(
-            ctx,
-            names.ARTIFACT_KEY,
-            names.ARTIFACT_KEY_ALIAS,
-            "artifacts",
-            policies.key_policy(),
-            names.CREATE_ARTIFACT_BUCKET,
+        database=customer_managed_key(
+            ctx, DATABASE_KEY, DATABASE_KEY_ALIAS, "database", policies.key_policy()
         ),
-        database=_key(
-            ctx, names.DATABASE_KEY, names.DATABASE_KEY_ALIAS, "database", policies.key_policy()
-        ),
-        logs=_key(
+        logs=customer_managed_key(
             ctx,
-            names.LOGS_KEY,
-            names.LOGS_KEY_ALIAS,
+            LOGS_KEY,
+            LOGS_KEY_ALIAS,
             "logs",
             policies.key_policy(policies.logs_key_statement()),
         ),

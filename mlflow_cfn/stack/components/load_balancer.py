@@ -1,77 +1,104 @@
-"""Application Load Balancer: internal by default, HTTP forwarding or HTTPS (TLS 1.3) with port 80
-only redirecting, access logs on, invalid headers dropped, health checks on /health."""
+"""Application Load Balancer: internal by default, reachable from the allow-listed CIDRs only,
+access logs on, invalid headers dropped, health checks on /health; the DNS record and the
+tracking URI. The listeners are added once the login is known (``listeners.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Output, Ref, Sub
-from troposphere.cloudformation import WaitConditionHandle
+from troposphere import GetAtt, If, Output, Parameter, Ref, Sub
+from troposphere.ec2 import SecurityGroupIngress
 from troposphere.elasticloadbalancingv2 import (
-    Action,
-    Certificate,
-    HttpHeaderConfig,
-    Listener,
-    ListenerRule,
-    ListenerRuleAction,
     LoadBalancer,
     LoadBalancerAttributes,
     Matcher,
-    RedirectConfig,
     TargetGroup,
     TargetGroupAttribute,
 )
-from troposphere.elasticloadbalancingv2 import Condition as RuleCondition
 from troposphere.route53 import AliasTarget, RecordSetType
 
-from mlflow_cfn.stack import names
-from mlflow_cfn.stack.components.auth import Login
-from mlflow_cfn.stack.components.network import CONTAINER_PORT, SecurityGroups
-from mlflow_cfn.stack.components.storage import ALB_LOG_PREFIX, Storage
-from mlflow_cfn.stack.conditions import if_certificate
-from mlflow_cfn.stack.context import Context
-from mlflow_cfn.stack.policies import NO_VALUE
-
-#: TLS 1.3 and 1.2 only (omitting SslPolicy gives a 2016 policy that still allows TLS 1.0).
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-
-
-_PLAIN_HTTP_REASON = (
-    "Port 80 forwards only while CertificateArn is empty, which the Rule "
-    "InternetFacingNeedsCertificate allows only for an internal load balancer reached from the "
-    "allow-listed CIDRs; with a certificate port 80 only redirects to HTTPS (TLS 1.3 policy)."
+from mlflow_cfn.stack.components.load_balancer_inputs import (
+    CREATE_DNS_RECORD,
+    HAS_CERTIFICATE,
+    HAS_DOMAIN_NAME,
+    LoadBalancerInputs,
+    declare_load_balancer_inputs,
+    has_https_ingress_cidr,
+    has_ingress_cidr,
+    ingress_cidr,
 )
+from mlflow_cfn.stack.components.log_bucket import ALB_LOG_PREFIX
+from mlflow_cfn.stack.components.network import CONTAINER_PORT, Network
+from mlflow_cfn.stack.components.storage import Storage
+from mlflow_cfn.stack.context import Context
+
+LOAD_BALANCER = "LoadBalancer"
+TARGET_GROUP = "TargetGroup"
+DNS_RECORD = "DnsRecord"
+OUT_TRACKING_URI = "TrackingUri"
+OUT_LOAD_BALANCER_DNS_NAME = "LoadBalancerDnsName"
+
+
+def load_balancer_http_ingress(slot: int) -> str:
+    """Logical ID of the port-80 ingress rule for one CIDR slot."""
+    return f"LoadBalancerHttpIngress{slot + 1}"
+
+
+def load_balancer_https_ingress(slot: int) -> str:
+    """Logical ID of the port-443 ingress rule for one CIDR slot."""
+    return f"LoadBalancerHttpsIngress{slot + 1}"
 
 
 @dataclass(frozen=True)
 class LoadBalancing:
-    """The load balancer and its target group."""
+    """The load balancer, its target group and the Parameters the later components wire to."""
 
     load_balancer: LoadBalancer
     target_group: TargetGroup
+    inputs: LoadBalancerInputs
 
 
-@dataclass(frozen=True)
-class Listeners:
-    """The listeners and a handle that exists once the one forwarding to the service does."""
-
-    http: Listener
-    https: Listener
-    ready: WaitConditionHandle
+def if_certificate(with_certificate: object, without: object) -> If:
+    """Fn::If on HasCertificate."""
+    return If(HAS_CERTIFICATE, with_certificate, without)
 
 
-def add_load_balancer(
-    ctx: Context, *, storage: Storage, security_groups: SecurityGroups
-) -> LoadBalancing:
-    """Add the load balancer, its target group, the DNS record (with HostedZoneId), outputs."""
-    t = ctx.template
-    lb = t.add_resource(
+def _client_ingress(ctx: Context, inputs: LoadBalancerInputs, network: Network) -> None:
+    """Ports 80 and 443 (443 with a certificate) from each allow-listed CIDR."""
+    for slot in range(ctx.options.ingress_cidr_slots):
+        for port, logical_id, only_if in (
+            (80, load_balancer_http_ingress(slot), None if slot == 0 else has_ingress_cidr(slot)),
+            (
+                443,
+                load_balancer_https_ingress(slot),
+                HAS_CERTIFICATE if slot == 0 else has_https_ingress_cidr(slot),
+            ),
+        ):
+            rule = SecurityGroupIngress(
+                logical_id,
+                GroupId=GetAtt(network.load_balancer, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=port,
+                ToPort=port,
+                CidrIp=ingress_cidr(ctx, inputs, slot),
+                Description=f"{'HTTP' if port == 80 else 'HTTPS'} from allowed client CIDR "
+                f"{slot + 1}",
+            )
+            if only_if:
+                rule.Condition = only_if
+            ctx.template.add_resource(rule)
+
+
+def _load_balancer(
+    ctx: Context, inputs: LoadBalancerInputs, storage: Storage, network: Network
+) -> LoadBalancer:
+    return ctx.template.add_resource(
         LoadBalancer(
-            names.LOAD_BALANCER,
+            LOAD_BALANCER,
             Type="application",
-            Scheme=ctx.ref(names.LOAD_BALANCER_SCHEME),
-            Subnets=ctx.ref(names.LOAD_BALANCER_SUBNET_IDS),
-            SecurityGroups=[GetAtt(security_groups.load_balancer, "GroupId")],
+            Scheme=Ref(inputs.scheme),
+            Subnets=Ref(network.load_balancer_subnets),
+            SecurityGroups=[GetAtt(network.load_balancer, "GroupId")],
             LoadBalancerAttributes=[
                 LoadBalancerAttributes(Key=k, Value=v)
                 for k, v in (
@@ -79,20 +106,20 @@ def add_load_balancer(
                     ("access_logs.s3.enabled", "true"),
                     ("access_logs.s3.bucket", Ref(storage.log_bucket)),
                     ("access_logs.s3.prefix", ALB_LOG_PREFIX.rstrip("/")),
-                    (
-                        "deletion_protection.enabled",
-                        ctx.ref(names.LOAD_BALANCER_DELETION_PROTECTION),
-                    ),
+                    ("deletion_protection.enabled", Ref(inputs.deletion_protection)),
                 )
             ],
             # The bucket policy must allow log delivery before access logs can be switched on.
             DependsOn=[storage.log_bucket_policy],
         )
     )
-    target_group = t.add_resource(
+
+
+def _target_group(ctx: Context, network: Network) -> TargetGroup:
+    return ctx.template.add_resource(
         TargetGroup(
-            names.TARGET_GROUP,
-            VpcId=ctx.ref(names.VPC_ID),
+            TARGET_GROUP,
+            VpcId=Ref(network.vpc_id),
             TargetType="ip",
             Protocol="HTTP",
             Port=CONTAINER_PORT,
@@ -107,12 +134,16 @@ def add_load_balancer(
             ],
         )
     )
-    t.add_resource(
+
+
+def _dns_and_outputs(ctx: Context, inputs: LoadBalancerInputs, lb: LoadBalancer) -> None:
+    domain: Parameter = inputs.domain_name
+    ctx.template.add_resource(
         RecordSetType(
-            names.DNS_RECORD,
-            Condition=names.CREATE_DNS_RECORD,
-            HostedZoneId=ctx.ref(names.HOSTED_ZONE_ID),
-            Name=ctx.ref(names.DOMAIN_NAME),
+            DNS_RECORD,
+            Condition=CREATE_DNS_RECORD,
+            HostedZoneId=Ref(inputs.hosted_zone_id),
+            Name=Ref(domain),
             Type="A",
             AliasTarget=AliasTarget(
                 DNSName=GetAtt(lb, "DNSName"),
@@ -121,97 +152,32 @@ def add_load_balancer(
             ),
         )
     )
-    t.add_output(
+    ctx.template.add_output(
         Output(
-            names.OUT_LOAD_BALANCER_DNS_NAME,
+            OUT_LOAD_BALANCER_DNS_NAME,
             Description="DNS name of the load balancer (point your domain's record at it)",
             Value=GetAtt(lb, "DNSName"),
         )
     )
-    t.add_output(
+    ctx.template.add_output(
         Output(
-            names.OUT_TRACKING_URI,
+            OUT_TRACKING_URI,
             Description="MLFLOW_TRACKING_URI for clients and the address of the UI",
             Value=Sub(
                 "${Scheme}://${Host}",
                 Scheme=if_certificate("https", "http"),
-                Host=If(names.HAS_DOMAIN_NAME, ctx.ref(names.DOMAIN_NAME), GetAtt(lb, "DNSName")),
+                Host=If(HAS_DOMAIN_NAME, Ref(domain), GetAtt(lb, "DNSName")),
             ),
         )
     )
-    return LoadBalancing(load_balancer=lb, target_group=target_group)
 
 
-def add_listeners(ctx: Context, *, load_balancing: LoadBalancing, login: Login) -> Listeners:
-    """Add port 80 (forward, or only redirect with a certificate), port 443 (login first when
-    AuthMode is set, then forward) and the rule that lets validated bearer tokens through."""
-    t = ctx.template
-    lb = load_balancing.load_balancer
-    forward = Action(Type="forward", TargetGroupArn=Ref(load_balancing.target_group), Order=2)
-    redirect = Action(
-        Type="redirect",
-        RedirectConfig=RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
-    )
-    http = t.add_resource(
-        Listener(
-            names.HTTP_LISTENER,
-            LoadBalancerArn=Ref(lb),
-            Port=80,
-            Protocol="HTTP",
-            DefaultActions=[if_certificate(redirect, forward)],
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {"id": check, "comment": _PLAIN_HTTP_REASON}
-                        for check in ("CKV_AWS_2", "CKV_AWS_103")
-                    ]
-                }
-            },
-        )
-    )
-    https = t.add_resource(
-        Listener(
-            names.HTTPS_LISTENER,
-            Condition=names.HAS_CERTIFICATE,
-            LoadBalancerArn=Ref(lb),
-            Port=443,
-            Protocol="HTTPS",
-            SslPolicy=TLS_POLICY,
-            Certificates=[Certificate(CertificateArn=ctx.ref(names.CERTIFICATE_ARN))],
-            DefaultActions=[If(names.USE_AUTH, login.authenticate, NO_VALUE), forward],
-        )
-    )
-    # Programmatic clients cannot log in in a browser: requests that carry a bearer token are
-    # let through only after the load balancer has validated the token (signature, issuer,
-    # expiry, and the scope or audience meant for MLflow); a bad token gets 401.
-    t.add_resource(
-        ListenerRule(
-            names.BEARER_TOKEN_RULE,
-            Condition=names.USE_AUTH,
-            ListenerArn=Ref(https),
-            Priority=1,
-            Conditions=[
-                RuleCondition(
-                    Field="http-header",
-                    HttpHeaderConfig=HttpHeaderConfig(
-                        HttpHeaderName="Authorization", Values=["Bearer *"]
-                    ),
-                )
-            ],
-            Actions=[
-                login.validate_token,
-                ListenerRuleAction(
-                    Type="forward", TargetGroupArn=Ref(load_balancing.target_group), Order=2
-                ),
-            ],
-        )
-    )
-    # ECS refuses a target group that no listener uses yet. The service waits on this handle,
-    # which refers to whichever listener forwards to the target group.
-    ready = t.add_resource(
-        WaitConditionHandle(
-            names.LISTENERS_READY,
-            Metadata={"ForwardingListener": if_certificate(Ref(https), Ref(http))},
-        )
-    )
-    return Listeners(http=http, https=https, ready=ready)
+def add_load_balancer(ctx: Context, *, storage: Storage, network: Network) -> LoadBalancing:
+    """Declare the load balancer's Parameters; add the client ingress rules, the load balancer,
+    its target group, the DNS record (with HostedZoneId) and the outputs."""
+    inputs = declare_load_balancer_inputs(ctx)
+    _client_ingress(ctx, inputs, network)
+    lb = _load_balancer(ctx, inputs, storage, network)
+    target_group = _target_group(ctx, network)
+    _dns_and_outputs(ctx, inputs, lb)
+    return LoadBalancing(load_balancer=lb, target_group=target_group, inputs=inputs)

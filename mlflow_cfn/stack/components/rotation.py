@@ -9,13 +9,17 @@ import json
 
 from troposphere import GetAtt, Ref, Sub
 from troposphere.events import Rule, Target
-from troposphere.iam import Policy, Role
 from troposphere.stepfunctions import StateMachine
 
-from mlflow_cfn.stack import names, policies
+from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.components.database import Database
 from mlflow_cfn.stack.components.service import MlflowService
 from mlflow_cfn.stack.context import Context
+
+ROTATION_RULE = "DatabaseSecretRotationRule"
+ROTATION_REDEPLOY = "RotationRedeployStateMachine"
+ROTATION_REDEPLOY_ROLE = "RotationRedeployRole"
+ROTATION_EVENTS_ROLE = "RotationEventsRole"
 
 #: One task: ecs:UpdateService with forceNewDeployment, retried on throttling.
 DEFINITION = {
@@ -76,21 +80,17 @@ def add_rotation_redeploy(ctx: Context, *, database: Database, service: MlflowSe
     """Add the state machine, its role, the events role and the rule; return the rule."""
     t = ctx.template
     redeploy_role = t.add_resource(
-        Role(
-            names.ROTATION_REDEPLOY_ROLE,
-            Description="Lets the rotation state machine redeploy the MLflow service, nothing else",
-            AssumeRolePolicyDocument=policies.assume_role("states.amazonaws.com"),
-            Policies=[
-                Policy(
-                    PolicyName="redeploy-mlflow",
-                    PolicyDocument=policies.redeploy_service(Ref(service.service)),
-                )
-            ],
+        policies.service_role(
+            ROTATION_REDEPLOY_ROLE,
+            "Lets the rotation state machine redeploy the MLflow service, nothing else",
+            "states.amazonaws.com",
+            "redeploy-mlflow",
+            policies.redeploy_service(Ref(service.service)),
         )
     )
     machine = t.add_resource(
         StateMachine(
-            names.ROTATION_REDEPLOY,
+            ROTATION_REDEPLOY,
             StateMachineType="STANDARD",
             RoleArn=GetAtt(redeploy_role, "Arn"),
             DefinitionString=json.dumps(DEFINITION, sort_keys=True),
@@ -109,21 +109,17 @@ def add_rotation_redeploy(ctx: Context, *, database: Database, service: MlflowSe
         )
     )
     events_role = t.add_resource(
-        Role(
-            names.ROTATION_EVENTS_ROLE,
-            Description="Lets EventBridge start the rotation state machine, nothing else",
-            AssumeRolePolicyDocument=policies.assume_role("events.amazonaws.com"),
-            Policies=[
-                Policy(
-                    PolicyName="start-redeploy",
-                    PolicyDocument=policies.start_execution(Ref(machine)),
-                )
-            ],
+        policies.service_role(
+            ROTATION_EVENTS_ROLE,
+            "Lets EventBridge start the rotation state machine, nothing else",
+            "events.amazonaws.com",
+            "start-redeploy",
+            policies.start_execution(Ref(machine)),
         )
     )
     return t.add_resource(
         Rule(
-            names.ROTATION_RULE,
+            ROTATION_RULE,
             Description=Sub("Redeploy MLflow when its database secret rotates (${AWS::StackName})"),
             State="ENABLED",
             EventPattern=rotation_event_pattern(database.secret_arn),

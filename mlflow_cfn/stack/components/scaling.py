@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Ref, Sub
+from troposphere import GetAtt, If, Parameter, Ref, Sub
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
     ScalableTarget,
@@ -15,10 +15,20 @@ from troposphere.applicationautoscaling import (
     TargetTrackingScalingPolicyConfiguration,
 )
 
-from mlflow_cfn.stack import names
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
+from mlflow_cfn.stack.components.scaling_inputs import (
+    ENABLE_AUTOSCALING,
+    ENABLE_SCHEDULE,
+    USE_REQUEST_COUNT_SCALING,
+    USE_SCALABLE_TARGET,
+    ScalingInputs,
+    declare_scaling_inputs,
+)
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.policies import NO_VALUE
+
+SCALABLE_TARGET = "ScalableTarget"
+SCALING_POLICY = "ScalingPolicy"
 
 
 @dataclass(frozen=True)
@@ -28,28 +38,26 @@ class Scaling:
     target: ScalableTarget
 
 
-def _scheduled(ctx: Context, name: str, schedule: str, low: str, high: str) -> If:
+def _scheduled(
+    inputs: ScalingInputs, name: str, schedule: Parameter, low: Parameter, high: Parameter
+) -> If:
     return If(
-        names.ENABLE_SCHEDULE,
+        ENABLE_SCHEDULE,
         ScheduledAction(
             ScheduledActionName=name,
-            Schedule=ctx.ref(schedule),
-            Timezone=ctx.ref(names.SCHEDULE_TIMEZONE),
-            ScalableTargetAction=ScalableTargetAction(
-                MinCapacity=ctx.ref(low), MaxCapacity=ctx.ref(high)
-            ),
+            Schedule=Ref(schedule),
+            Timezone=Ref(inputs.timezone),
+            ScalableTargetAction=ScalableTargetAction(MinCapacity=Ref(low), MaxCapacity=Ref(high)),
         ),
         NO_VALUE,
     )
 
 
-def add_scaling(ctx: Context, *, cluster, service, load_balancing: LoadBalancing) -> Scaling:
-    """Add the scalable target with its schedule, and the target-tracking policy."""
-    t = ctx.template
-    target = t.add_resource(
+def _target(ctx: Context, inputs: ScalingInputs, cluster, service) -> ScalableTarget:
+    return ctx.template.add_resource(
         ScalableTarget(
-            names.SCALABLE_TARGET,
-            Condition=names.USE_SCALABLE_TARGET,
+            SCALABLE_TARGET,
+            Condition=USE_SCALABLE_TARGET,
             ServiceNamespace="ecs",
             ScalableDimension="ecs:service:DesiredCount",
             ResourceId=Sub(
@@ -57,44 +65,47 @@ def add_scaling(ctx: Context, *, cluster, service, load_balancing: LoadBalancing
                 Cluster=Ref(cluster),
                 Service=GetAtt(service, "Name"),
             ),
-            MinCapacity=ctx.ref(names.MIN_TASKS),
-            MaxCapacity=ctx.ref(names.MAX_TASKS),
+            MinCapacity=Ref(inputs.min_tasks),
+            MaxCapacity=Ref(inputs.max_tasks),
             # No RoleARN: Application Auto Scaling uses its service-linked role for ECS.
             ScheduledActions=[
-                _scheduled(
-                    ctx, "working-hours-start", names.SCALE_UP_SCHEDULE, names.MIN_TASKS,
-                    names.MAX_TASKS,
-                ),
-                _scheduled(
-                    ctx, "working-hours-end", names.SCALE_DOWN_SCHEDULE, names.SCALE_DOWN_TASKS,
-                    names.SCALE_DOWN_TASKS,
-                ),
+                _scheduled(inputs, "working-hours-start", inputs.scale_up_schedule,
+                           inputs.min_tasks, inputs.max_tasks),
+                _scheduled(inputs, "working-hours-end", inputs.scale_down_schedule,
+                           inputs.scale_down_tasks, inputs.scale_down_tasks),
             ],
         )
     )  # fmt: skip
+
+
+def add_scaling(ctx: Context, *, cluster, service, load_balancing: LoadBalancing) -> Scaling:
+    """Declare the scaling Parameters; add the scalable target with its schedule, and the
+    target-tracking policy."""
+    inputs = declare_scaling_inputs(ctx)
+    target = _target(ctx, inputs, cluster, service)
     request_label = Sub(
         "${LoadBalancer}/${TargetGroup}",
         LoadBalancer=GetAtt(load_balancing.load_balancer, "LoadBalancerFullName"),
         TargetGroup=GetAtt(load_balancing.target_group, "TargetGroupFullName"),
     )
-    t.add_resource(
+    ctx.template.add_resource(
         ScalingPolicy(
-            names.SCALING_POLICY,
-            Condition=names.ENABLE_AUTOSCALING,
+            SCALING_POLICY,
+            Condition=ENABLE_AUTOSCALING,
             PolicyName=Sub("${AWS::StackName}-mlflow-target-tracking"),
             PolicyType="TargetTrackingScaling",
             ScalingTargetId=Ref(target),
             TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
-                TargetValue=ctx.ref(names.SCALING_TARGET),
+                TargetValue=Ref(inputs.target_value),
                 ScaleInCooldown=300,
                 ScaleOutCooldown=60,
                 PredefinedMetricSpecification=PredefinedMetricSpecification(
                     PredefinedMetricType=If(
-                        names.USE_REQUEST_COUNT_SCALING,
+                        USE_REQUEST_COUNT_SCALING,
                         "ALBRequestCountPerTarget",
                         "ECSServiceAverageCPUUtilization",
                     ),
-                    ResourceLabel=If(names.USE_REQUEST_COUNT_SCALING, request_label, NO_VALUE),
+                    ResourceLabel=If(USE_REQUEST_COUNT_SCALING, request_label, NO_VALUE),
                 ),
             ),
         )

@@ -4,7 +4,9 @@ mlflow container does not depend on them."""
 
 from __future__ import annotations
 
-from troposphere import If, Select, Split
+from dataclasses import dataclass
+
+from troposphere import If, Ref, Select, Split
 from troposphere.ecs import (
     ContainerDefinition,
     Environment,
@@ -17,8 +19,22 @@ from troposphere.ecs import (
     Volume,
 )
 
-from mlflow_cfn.stack import names
-from mlflow_cfn.stack.conditions import sidecar_variable
+from mlflow_cfn.stack.components.sidecar_inputs import (
+    DATADOG_API_KEY_SECRET_ARN,
+    DATADOG_SITE,
+    HAS_SIDECAR,
+    HAS_SIDECAR_SECRET,
+    SIDECAR_CPU,
+    SIDECAR_IMAGE,
+    SIDECAR_MEMORY,
+    SIDECAR_NAME,
+    SIDECAR_SECRET_ARN,
+    SIDECAR_SECRET_VARIABLE,
+    SidecarInputs,
+    declare_sidecar_inputs,
+    has_sidecar_variable,
+    sidecar_variable,
+)
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.policies import NO_VALUE
 
@@ -32,6 +48,7 @@ DATADOG_WRITABLE = {
     "datadog-tmp": "/tmp",
 }
 SIDECAR_TMP_VOLUME = "sidecar-tmp"
+DATADOG_CONTAINER = "datadog-agent"
 
 
 def _hardened(log_options: dict, stream_prefix: str) -> dict:
@@ -47,30 +64,30 @@ def _hardened(log_options: dict, stream_prefix: str) -> dict:
     }
 
 
-def generic_sidecar(ctx: Context, log_options: dict) -> If:
+def generic_sidecar(ctx: Context, inputs: SidecarInputs, log_options: dict) -> If:
     """The SidecarImage container (or nothing)."""
     environment = []
     for slot in range(ctx.options.sidecar_environment_slots):
-        pair = Split("=", sidecar_variable(ctx, slot))
+        pair = Split("=", sidecar_variable(ctx, inputs, slot))
         environment.append(
             If(
-                names.has_sidecar_variable(slot),
+                has_sidecar_variable(slot),
                 Environment(Name=Select(0, pair), Value=Select(1, pair)),
                 NO_VALUE,
             )
         )
     container = ContainerDefinition(
-        Name=ctx.ref(names.SIDECAR_NAME),
-        Image=ctx.ref(names.SIDECAR_IMAGE),
-        Cpu=ctx.ref(names.SIDECAR_CPU),
-        MemoryReservation=ctx.ref(names.SIDECAR_MEMORY),
+        Name=Ref(inputs[SIDECAR_NAME]),
+        Image=Ref(inputs[SIDECAR_IMAGE]),
+        Cpu=Ref(inputs[SIDECAR_CPU]),
+        MemoryReservation=Ref(inputs[SIDECAR_MEMORY]),
         Environment=environment,
         Secrets=[
             If(
-                names.HAS_SIDECAR_SECRET,
+                HAS_SIDECAR_SECRET,
                 Secret(
-                    Name=ctx.ref(names.SIDECAR_SECRET_VARIABLE),
-                    ValueFrom=ctx.ref(names.SIDECAR_SECRET_ARN),
+                    Name=Ref(inputs[SIDECAR_SECRET_VARIABLE]),
+                    ValueFrom=Ref(inputs[SIDECAR_SECRET_ARN]),
                 ),
                 NO_VALUE,
             )
@@ -78,22 +95,22 @@ def generic_sidecar(ctx: Context, log_options: dict) -> If:
         MountPoints=[MountPoint(SourceVolume=SIDECAR_TMP_VOLUME, ContainerPath="/tmp")],
         **_hardened(log_options, "sidecar"),
     )
-    return If(names.HAS_SIDECAR, container, NO_VALUE)
+    return If(HAS_SIDECAR, container, NO_VALUE)
 
 
-def datadog_sidecar(ctx: Context, log_options: dict) -> ContainerDefinition:
+def datadog_sidecar(inputs: SidecarInputs, log_options: dict) -> ContainerDefinition:
     """The Datadog agent for ECS Fargate, its API key from Secrets Manager."""
     return ContainerDefinition(
-        Name=names.DATADOG_CONTAINER,
+        Name=DATADOG_CONTAINER,
         Image=DATADOG_IMAGE,
         Cpu=128,
         MemoryReservation=256,
         Environment=[
             Environment(Name="ECS_FARGATE", Value="true"),
-            Environment(Name="DD_SITE", Value=ctx.ref(names.DATADOG_SITE)),
+            Environment(Name="DD_SITE", Value=Ref(inputs[DATADOG_SITE])),
             Environment(Name="DD_PROCESS_AGENT_ENABLED", Value="true"),
         ],
-        Secrets=[Secret(Name="DD_API_KEY", ValueFrom=ctx.ref(names.DATADOG_API_KEY_SECRET_ARN))],
+        Secrets=[Secret(Name="DD_API_KEY", ValueFrom=Ref(inputs[DATADOG_API_KEY_SECRET_ARN]))],
         MountPoints=[
             MountPoint(SourceVolume=volume, ContainerPath=path)
             for volume, path in DATADOG_WRITABLE.items()
@@ -107,15 +124,39 @@ def datadog_sidecar(ctx: Context, log_options: dict) -> ContainerDefinition:
 
 def sidecar_volumes(ctx: Context) -> list:
     """The task volumes the sidecars write to."""
-    volumes = [If(names.HAS_SIDECAR, Volume(Name=SIDECAR_TMP_VOLUME), NO_VALUE)]
+    volumes = [If(HAS_SIDECAR, Volume(Name=SIDECAR_TMP_VOLUME), NO_VALUE)]
     if ctx.options.sidecar == "datadog":
         volumes += [Volume(Name=volume) for volume in DATADOG_WRITABLE]
     return volumes
 
 
-def sidecar_secret_arns(ctx: Context) -> list[tuple[str, str, object]]:
+def sidecar_secret_arns(ctx: Context, inputs: SidecarInputs) -> list[tuple[str, str, object]]:
     """(statement id, condition or None, secret ARN) the execution role may read for sidecars."""
-    arns = [("ReadTheSidecarSecret", names.HAS_SIDECAR_SECRET, ctx.ref(names.SIDECAR_SECRET_ARN))]
+    arns = [("ReadTheSidecarSecret", HAS_SIDECAR_SECRET, Ref(inputs[SIDECAR_SECRET_ARN]))]
     if ctx.options.sidecar == "datadog":
-        arns.append(("ReadTheDatadogApiKey", None, ctx.ref(names.DATADOG_API_KEY_SECRET_ARN)))
+        arns.append(("ReadTheDatadogApiKey", None, Ref(inputs[DATADOG_API_KEY_SECRET_ARN])))
     return arns
+
+
+@dataclass(frozen=True)
+class Sidecars:
+    """The sidecar Parameters and what the task definition and its roles need for them."""
+
+    inputs: SidecarInputs
+    volumes: list
+    secret_arns: list[tuple[str, str | None, object]]
+
+    def containers(self, ctx: Context, log_options: dict) -> list:
+        """The sidecar containers (the generic one only if SidecarImage is set)."""
+        generic = generic_sidecar(ctx, self.inputs, log_options)
+        if ctx.options.sidecar == "datadog":
+            return [generic, datadog_sidecar(self.inputs, log_options)]
+        return [generic]
+
+
+def add_sidecars(ctx: Context) -> Sidecars:
+    """Declare the sidecar Parameters; return what the service needs to run them."""
+    inputs = declare_sidecar_inputs(ctx)
+    return Sidecars(
+        inputs=inputs, volumes=sidecar_volumes(ctx), secret_arns=sidecar_secret_arns(ctx, inputs)
+    )

@@ -1,127 +1,180 @@
-"""S3: the artifact bucket (SSE-KMS, versioned, TLS-only) and the log bucket for S3 server access
-logs and load balancer access logs (SSE-S3: load balancers cannot write to SSE-KMS buckets)."""
+"""S3: the artifact bucket (SSE-KMS with its own key, versioned, TLS-only) or the user's own
+bucket, and the log bucket for S3 server access logs and load balancer access logs (SSE-S3: load
+balancers cannot write to SSE-KMS buckets). Also what the server may do with artifacts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs.aws import Principal
-from troposphere import FindInMap, GetAtt, If, Output, Ref, Sub
+from troposphere import GetAtt, If, Output, Parameter, Ref, Sub
+from troposphere.kms import Key
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
-    BucketEncryption,
     BucketPolicy,
     LifecycleConfiguration,
     LifecycleRule,
     LoggingConfiguration,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
     ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
 
-from mlflow_cfn.stack import names, policies
-from mlflow_cfn.stack.components.keys import Keys
+from mlflow_cfn.stack import policies
+from mlflow_cfn.stack.components.keys import customer_managed_key
+from mlflow_cfn.stack.components.log_bucket import (
+    S3_ACCESS_LOG_PREFIX,
+    Logs,
+    add_log_bucket_policy,
+    encryption,
+    private_bucket_settings,
+)
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.interface import GROUP_ARTIFACTS
+from mlflow_cfn.stack.logic import assertion, empty, given
+from mlflow_cfn.stack.parameters import BUCKET, BUCKET_ARN, ParameterSpec, optional
 
-ALB_LOG_PREFIX = "alb/"
-S3_ACCESS_LOG_PREFIX = "s3-access-logs/"
+# Parameters
+ARTIFACT_PREFIX = "ArtifactPrefix"
+ARTIFACT_NONCURRENT_VERSION_DAYS = "ArtifactNoncurrentVersionDays"
+ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
+ARTIFACT_BUCKET_KMS_KEY_ARN = "ArtifactBucketKmsKeyArn"
+ARTIFACT_READ_ONLY_BUCKET_ARNS = "ArtifactReadOnlyBucketArns"
+# Conditions, Rules, Mappings
+CREATE_ARTIFACT_BUCKET = "CreateArtifactBucket"
+USE_ARTIFACT_BUCKET_KMS_KEY = "UseArtifactBucketKmsKey"
+HAS_READ_ONLY_BUCKETS = "HasReadOnlyArtifactBuckets"
+RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET = "ArtifactKmsKeyNeedsOwnBucket"
+# Resources and Outputs
+ARTIFACT_KEY = "ArtifactKey"
+ARTIFACT_KEY_ALIAS = "ArtifactKeyAlias"
+ARTIFACT_BUCKET = "ArtifactBucket"
+ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
+OUT_ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
+OUT_ARTIFACT_ROOT = "ArtifactRoot"
 
 
 @dataclass(frozen=True)
 class Storage:
-    """The buckets this stack made and where artifacts go (its bucket or the user's)."""
+    """The buckets this stack made, where artifacts go (its bucket or the user's), and what the
+    MLflow server may do with them."""
 
     log_bucket: Bucket
     log_bucket_policy: BucketPolicy
     artifact_bucket: Bucket  # exists only under CreateArtifactBucket
     artifact_bucket_name: If
     artifact_bucket_arn: If
+    artifact_prefix: Parameter
+    log_retention_days: Parameter
+    artifact_access: dict  # the task role's policy document
 
 
-def _private_bucket_settings() -> dict:
-    """Settings every bucket of this stack shares: no public access, no ACLs, versioned."""
-    return {
-        "PublicAccessBlockConfiguration": PublicAccessBlockConfiguration(
-            BlockPublicAcls=True,
-            BlockPublicPolicy=True,
-            IgnorePublicAcls=True,
-            RestrictPublicBuckets=True,
-        ),
-        "OwnershipControls": OwnershipControls(
-            Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-        ),
-        "VersioningConfiguration": VersioningConfiguration(Status="Enabled"),
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-    }
+@dataclass(frozen=True)
+class _Inputs:
+    prefix: Parameter
+    noncurrent_days: Parameter
+    bucket_name: Parameter
+    bucket_key_arn: Parameter
+    read_only_arns: Parameter
 
 
-def add_storage(ctx: Context, *, keys: Keys) -> Storage:
-    """Add the log bucket, the artifact bucket and their policies."""
-    t = ctx.template
-    log_bucket = t.add_resource(
-        Bucket(
-            names.LOG_BUCKET,
-            BucketEncryption=BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                            SSEAlgorithm="AES256"
-                        )
-                    )
-                ]
-            ),
-            LifecycleConfiguration=LifecycleConfiguration(
-                Rules=[
-                    LifecycleRule(
-                        Id="ExpireLogs",
-                        Status="Enabled",
-                        ExpirationInDays=ctx.ref(names.LOG_RETENTION_DAYS),
-                        NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=30),
-                        AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
-                            DaysAfterInitiation=7
-                        ),
-                    )
-                ]
-            ),
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {
-                            "id": "CKV_AWS_18",
-                            "comment": "This is the access-log bucket; logging it to itself "
-                            "would log its own log deliveries in a loop.",
-                        },
-                        {
-                            "id": "CKV_AWS_145",
-                            "comment": "Load balancer access logs can only be delivered to "
-                            "SSE-S3 buckets, not SSE-KMS.",
-                        },
-                    ]
-                }
-            },
-            **_private_bucket_settings(),
-        )
+def _declare_inputs(ctx: Context) -> _Inputs:
+    """The artifact store's Parameters, Conditions and Rules."""
+    inputs = _Inputs(*ctx.parameters(*_artifact_specs()))
+    ctx.condition(CREATE_ARTIFACT_BUCKET, empty(inputs.bucket_name))
+    ctx.condition(USE_ARTIFACT_BUCKET_KMS_KEY, given(inputs.bucket_key_arn))
+    ctx.condition(HAS_READ_ONLY_BUCKETS, given(inputs.read_only_arns))
+    ctx.rule(
+        RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET,
+        [
+            assertion(
+                given(inputs.bucket_name),
+                f"{ARTIFACT_BUCKET_KMS_KEY_ARN} is the key of your own bucket: set "
+                f"{ARTIFACT_BUCKET_NAME} too (a created bucket uses the stack's key).",
+            )
+        ],
+        when=given(inputs.bucket_key_arn),
     )
-    artifact_bucket = t.add_resource(
+    return inputs
+
+
+def _artifact_specs() -> list[ParameterSpec]:
+    return [
+        ParameterSpec(
+            ARTIFACT_PREFIX,
+            "String",
+            "Key prefix in the artifact bucket under which the server stores artifacts.",
+            "Artifact prefix",
+            GROUP_ARTIFACTS,
+            default="artifacts",
+            allowed_pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+            max_length=200,
+            constraint_description=(
+                f"{ARTIFACT_PREFIX} must be path segments of letters, digits, '.', '_' or "
+                "'-' separated by single '/', without a leading or trailing '/' (e.g. "
+                "teams/ml/artifacts)."
+            ),
+        ),
+        ParameterSpec(
+            ARTIFACT_NONCURRENT_VERSION_DAYS,
+            "Number",
+            "Days an overwritten or deleted artifact stays recoverable as a noncurrent version.",
+            "Keep noncurrent artifact versions (days)",
+            GROUP_ARTIFACTS,
+            default=30,
+            min_value=1,
+            max_value=3650,
+            constraint_description=(
+                f"{ARTIFACT_NONCURRENT_VERSION_DAYS} must be from 1 to 3650 days."
+            ),
+        ),
+        *_own_bucket_specs(),
+    ]
+
+
+def _own_bucket_specs() -> list[ParameterSpec]:
+    return [
+        optional(
+            ARTIFACT_BUCKET_NAME,
+            "Your own S3 bucket for artifacts (under ArtifactPrefix). Empty: the stack creates "
+            "an encrypted, versioned bucket. With your bucket the task may read and write only "
+            "under the prefix.",
+            "Own artifact bucket name",
+            GROUP_ARTIFACTS,
+            BUCKET,
+            "my-team-mlflow-artifacts",
+        ),
+        optional(
+            ARTIFACT_BUCKET_KMS_KEY_ARN,
+            "KMS key ARN your bucket encrypts with (SSE-KMS); empty for SSE-S3. The task may use "
+            "only this key, and only through S3.",
+            "Own artifact bucket KMS key ARN",
+            GROUP_ARTIFACTS,
+            r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+",
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+        optional(
+            ARTIFACT_READ_ONLY_BUCKET_ARNS,
+            "Comma-separated ARNs of more buckets the server may read (never write), e.g. "
+            "datasets referenced by runs. Their objects must use SSE-S3, or their KMS key "
+            "policy must allow the task role.",
+            "Read-only bucket ARNs",
+            GROUP_ARTIFACTS,
+            f"{BUCKET_ARN}(,{BUCKET_ARN}){{0,9}}",
+            "arn:aws:s3:::datasets,arn:aws:s3:::models (up to 10, no spaces)",
+        ),
+    ]
+
+
+def _artifact_bucket(ctx: Context, inputs: _Inputs, key: Key, log_bucket: Bucket) -> Bucket:
+    return ctx.template.add_resource(
         Bucket(
-            names.ARTIFACT_BUCKET,
-            Condition=names.CREATE_ARTIFACT_BUCKET,
-            BucketEncryption=BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    ServerSideEncryptionRule(
-                        BucketKeyEnabled=True,
-                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                            SSEAlgorithm="aws:kms",
-                            KMSMasterKeyID=GetAtt(keys.artifacts, "Arn"),
-                        ),
-                    )
-                ]
+            ARTIFACT_BUCKET,
+            Condition=CREATE_ARTIFACT_BUCKET,
+            BucketEncryption=encryption(
+                ServerSideEncryptionByDefault(
+                    SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
+                ),
+                BucketKeyEnabled=True,
             ),
             LifecycleConfiguration=LifecycleConfiguration(
                 Rules=[
@@ -129,7 +182,7 @@ def add_storage(ctx: Context, *, keys: Keys) -> Storage:
                         Id="ExpireNoncurrentVersions",
                         Status="Enabled",
                         NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                            NoncurrentDays=ctx.ref(names.ARTIFACT_NONCURRENT_VERSION_DAYS)
+                            NoncurrentDays=Ref(inputs.noncurrent_days)
                         ),
                         AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
                             DaysAfterInitiation=7
@@ -146,86 +199,85 @@ def add_storage(ctx: Context, *, keys: Keys) -> Storage:
                 DestinationBucketName=Ref(log_bucket),
                 LogFilePrefix=f"{S3_ACCESS_LOG_PREFIX}artifacts/",
             ),
-            **_private_bucket_settings(),
+            **private_bucket_settings(),
         )
     )
-    log_arn = GetAtt(log_bucket, "Arn")
-    artifact_arn = GetAtt(artifact_bucket, "Arn")
-    elb_account = policies.alb_log_delivery(
-        log_arn,
-        ALB_LOG_PREFIX,
-        Principal(
-            "AWS",
-            Sub(
-                "arn:${AWS::Partition}:iam::${Account}:root",
-                Account=FindInMap(names.MAP_ELB_LOG_DELIVERY, Ref("AWS::Region"), "AccountId"),
-            ),
-        ),
-    )
-    elb_service = policies.alb_log_delivery(
-        log_arn,
-        ALB_LOG_PREFIX,
-        Principal("Service", "logdelivery.elasticloadbalancing.amazonaws.com"),
-    )
-    log_bucket_policy = t.add_resource(
-        BucketPolicy(
-            names.LOG_BUCKET_POLICY,
-            Bucket=Ref(log_bucket),
-            # A plain document (not awacs.PolicyDocument): one statement is chosen by Fn::If.
-            PolicyDocument={
-                "Version": policies.VERSION,
-                "Statement": [
-                    policies.tls_only(log_arn),
-                    If(
-                        names.CREATE_ARTIFACT_BUCKET,
-                        policies.s3_access_log_delivery(
-                            log_arn, artifact_arn, S3_ACCESS_LOG_PREFIX
-                        ),
-                        policies.NO_VALUE,
-                    ),
-                    If(names.USE_ELB_LOG_DELIVERY_ACCOUNT, elb_account, elb_service),
-                ],
-            },
-        )
-    )
-    t.add_resource(
-        BucketPolicy(
-            names.ARTIFACT_BUCKET_POLICY,
-            Condition=names.CREATE_ARTIFACT_BUCKET,
-            Bucket=Ref(artifact_bucket),
-            PolicyDocument=policies.document(policies.tls_only(artifact_arn)),
-        )
-    )
-    bucket_name = If(
-        names.CREATE_ARTIFACT_BUCKET, Ref(artifact_bucket), ctx.ref(names.ARTIFACT_BUCKET_NAME)
-    )
-    t.add_output(
+
+
+def _artifact_outputs(ctx: Context, bucket_name: If, prefix: Parameter) -> None:
+    ctx.template.add_output(
         Output(
-            names.OUT_ARTIFACT_BUCKET_NAME,
+            OUT_ARTIFACT_BUCKET_NAME,
             Description="S3 bucket holding the artifacts",
             Value=bucket_name,
         )
     )
-    t.add_output(
+    ctx.template.add_output(
         Output(
-            names.OUT_ARTIFACT_ROOT,
+            OUT_ARTIFACT_ROOT,
             Description="Where the server stores artifacts (clients use the proxied "
             "mlflow-artifacts:/ URIs and need no AWS credentials)",
-            Value=Sub(
-                "s3://${Bucket}/${Prefix}",
-                Bucket=bucket_name,
-                Prefix=ctx.ref(names.ARTIFACT_PREFIX),
-            ),
+            Value=Sub("s3://${Bucket}/${Prefix}", Bucket=bucket_name, Prefix=Ref(prefix)),
         )
     )
+
+
+def _artifact_access(inputs: _Inputs, bucket_arn: If, key: Key) -> dict:
+    """Read/write only under the prefix, with the stack's key or the bucket's own."""
+    return policies.artifact_access(
+        bucket_arn,
+        Ref(inputs.prefix),
+        key_statements=[
+            ("EncryptArtifactsWithTheStacksKey", CREATE_ARTIFACT_BUCKET, GetAtt(key, "Arn")),
+            (
+                "EncryptArtifactsWithTheBucketsKey",
+                USE_ARTIFACT_BUCKET_KMS_KEY,
+                Ref(inputs.bucket_key_arn),
+            ),
+        ],
+        read_only_buckets=Ref(inputs.read_only_arns),
+        read_only_condition=HAS_READ_ONLY_BUCKETS,
+    )
+
+
+def add_storage(ctx: Context, *, logs: Logs) -> Storage:
+    """Add the artifact key, the log bucket, the artifact bucket (unless the user gives theirs),
+    their policies and outputs."""
+    inputs = _declare_inputs(ctx)
+    # Only for a bucket the stack creates; the user's own bucket has its own key (or none).
+    key = customer_managed_key(
+        ctx,
+        ARTIFACT_KEY,
+        ARTIFACT_KEY_ALIAS,
+        "artifacts",
+        policies.key_policy(),
+        CREATE_ARTIFACT_BUCKET,
+    )
+    artifact_bucket = _artifact_bucket(ctx, inputs, key, logs.bucket)
+    log_bucket_policy = add_log_bucket_policy(ctx, logs, artifact_bucket, CREATE_ARTIFACT_BUCKET)
+    artifact_arn = GetAtt(artifact_bucket, "Arn")
+    ctx.template.add_resource(
+        BucketPolicy(
+            ARTIFACT_BUCKET_POLICY,
+            Condition=CREATE_ARTIFACT_BUCKET,
+            Bucket=Ref(artifact_bucket),
+            PolicyDocument=policies.document(policies.tls_only(artifact_arn)),
+        )
+    )
+    bucket_name = If(CREATE_ARTIFACT_BUCKET, Ref(artifact_bucket), Ref(inputs.bucket_name))
+    bucket_arn = If(
+        CREATE_ARTIFACT_BUCKET,
+        artifact_arn,
+        Sub(f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_BUCKET_NAME}}}"),
+    )
+    _artifact_outputs(ctx, bucket_name, inputs.prefix)
     return Storage(
-        log_bucket=log_bucket,
+        log_bucket=logs.bucket,
         log_bucket_policy=log_bucket_policy,
         artifact_bucket=artifact_bucket,
         artifact_bucket_name=bucket_name,
-        artifact_bucket_arn=If(
-            names.CREATE_ARTIFACT_BUCKET,
-            artifact_arn,
-            Sub(f"arn:${{AWS::Partition}}:s3:::${{{names.ARTIFACT_BUCKET_NAME}}}"),
-        ),
+        artifact_bucket_arn=bucket_arn,
+        artifact_prefix=inputs.prefix,
+        log_retention_days=logs.retention_days,
+        artifact_access=_artifact_access(inputs, bucket_arn, key),
     )

@@ -1,0 +1,102 @@
+"""What ``publish`` is asked to do, and what all its steps share.
+
+The request (mirroring the ``publish`` command-line flags) with its checks, the local template
+file with its content address, the result, the one error type whose message is shown to users,
+and the deterministic idempotency tokens of the create calls (never random, so a retried or
+repeated run creates nothing twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TEMPLATE = Path("templates/mlflow.json")
+DEFAULT_OWNER = "Platform team"
+DEFAULT_DESCRIPTION = "Production MLflow tracking server on AWS (ECS Fargate, Aurora, S3)"
+
+
+class PublishError(Exception):
+    """A failure with a one-line, user-facing cause (printed without a traceback)."""
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What to publish, and where (mirrors the ``publish`` command-line flags)."""
+
+    portfolio: str
+    product: str
+    version: str
+    bucket: str
+    template: Path = DEFAULT_TEMPLATE
+    owner: str = DEFAULT_OWNER
+    description: str | None = None
+    launch_role_name: str | None = None
+    principals: tuple[str, ...] = ()
+    deprecate_previous: bool = False
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse a version name with spaces (the API forbids them) and malformed principals."""
+        if re.search(r"\s", self.version) or not self.version:
+            raise PublishError(f"version {self.version!r} must be non-empty without spaces")
+        for arn in self.principals:
+            principal_type(arn)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """The ids ``publish`` ended with (None where a dry run would create them) and its changes."""
+
+    portfolio_id: str | None
+    product_id: str | None
+    version_id: str | None
+    template_sha256: str
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LocalTemplate:
+    """The template's bytes and content address."""
+
+    body: bytes
+    sha256: str
+
+
+def principal_type(arn: str) -> str:
+    """``IAM`` for a full ARN, ``IAM_PATTERN`` for one without account id (wildcards allowed)."""
+    fields = arn.split(":", 5)
+    if len(fields) != 6 or fields[0] != "arn" or fields[2] != "iam":
+        raise PublishError(f"principal {arn!r} is not an IAM ARN")
+    if not fields[4]:
+        return "IAM_PATTERN"
+    if "*" in arn or "?" in arn:
+        raise PublishError(
+            f"principal {arn!r}: wildcard ARNs must omit the account id (arn:aws:iam:::role/Name*)"
+        )
+    return "IAM"
+
+
+def idempotency_token(*parts: str) -> str:
+    """A deterministic IdempotencyToken: sha256 hex of ``parts`` (64 chars; the API allows 128)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def read_template(path: Path) -> LocalTemplate:
+    """Read the template file, which must hold a JSON object."""
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise PublishError(f"template {path} not found: generate it first") from None
+    except OSError as error:
+        raise PublishError(f"cannot read template {path}: {error}") from None
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        raise PublishError(f"template {path} is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise PublishError(f"template {path} is not a JSON object")
+    return LocalTemplate(body, hashlib.sha256(body).hexdigest())

@@ -1,0 +1,271 @@
+"""Where the launch role's actions may act: the ARNs a provisioned product's resources can have.
+
+Actions are scoped per IAM service prefix (RESOURCE_SCOPES); for state machines, whose generated
+names do not start with the stack name, to the names Step Functions derives from the product's
+logical ids; ACTION_SCOPES where one action needs other ARNs than the rest of its service. Actions
+that IAM defines on no resource get ``*`` and are listed with their reason in
+WILDCARD_RESOURCE_EXCEPTIONS. The scopes assume names CloudFormation generates, so the product must
+leave the names in GENERATED_NAME_PROPERTIES unset.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from mlflow_cfn.catalog.product import resources_of
+from mlflow_cfn.cfn.schemas import iam_action
+
+_ACCOUNT_REGION = (
+    "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+)
+
+
+def _arn(service: str, resource: str) -> str:
+    """An ARN pattern (for Fn::Sub) of ``resource`` of ``service`` in this account and region."""
+    return _ACCOUNT_REGION.format(service=service, resource=resource)
+
+
+#: The product's IAM roles: CloudFormation names them ``<stack>-<logical id>-<random>`` and
+#: Service Catalog names its stacks ``SC-<account>-pp-<id>``.
+PRODUCT_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"
+
+#: Every key in this account and region: key ids are random, so no narrower pattern exists.
+ACCOUNT_KEYS = _arn("kms", "key/*")
+
+#: Where a scoped action may act, per IAM service prefix. Names CloudFormation generates start
+#: with the stack name, so roles, log groups and EventBridge rules start with ``SC-`` and buckets
+#: (lower-cased) with ``sc-``; KMS aliases are named after the stack by the product. A rule without
+#: Name gets such a name (CloudFormation User Guide, AWS::Events::Rule: "If you don't specify a
+#: name, CloudFormation generates a unique physical ID and uses that ID for the rule name"); cut to
+#: the 64 characters a rule name may have, it keeps at least the first 25 of the stack name's 32
+#: (13 characters go to the random suffix and its dash, 1 to the next dash, and the other 50 are
+#: split fairly between stack name and logical id, as the resource provider SDK's
+#: IdentifierUtils.generateResourceIdentifier does). The product's rules are on the default event
+#: bus, whose rule ARNs are ``rule/<name>`` (GENERATED_NAME_PROPERTIES keeps both so). Other
+#: services' names are truncated, random (user pools, scalable targets) or AWS defaults (RDS
+#: default parameter and option groups): those are scoped to this account and region, by resource
+#: type where IAM has one. CloudWatch alarms are named by Application Auto Scaling. The product has
+#: no Lambda functions: the provisioned-concurrency calls the scalable target's handlers list may
+#: only reach functions a Service Catalog stack named. Route 53 ARNs name no account (hosted zones
+#: are global) and Route 53 has no resource-based policies, so an identity policy reaches only this
+#: account's zones: record changes are limited to hosted zones, the zone the user gives. State
+#: machines are not here: their scope is derived from the product, see STATE_MACHINE_NAME_MAX.
+RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
+    "application-autoscaling": (_arn("application-autoscaling", "scalable-target/*"),),
+    "cloudformation": (_arn("cloudformation", "stack/SC-*"),),
+    "cloudwatch": (_arn("cloudwatch", "alarm:*"),),
+    "cognito-idp": (_arn("cognito-idp", "userpool/*"),),
+    "ec2": tuple(
+        _arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
+    ),
+    "ecs": tuple(
+        _arn("ecs", f"{kind}/*")
+        for kind in ("cluster", "service", "service-deployment", "task-definition")
+    ),
+    "elasticloadbalancing": tuple(
+        _arn("elasticloadbalancing", f"{kind}/*")
+        for kind in ("listener", "listener-rule", "loadbalancer", "targetgroup")
+    ),
+    "events": (_arn("events", "rule/SC-*"),),
+    "firehose": (_arn("firehose", "deliverystream/*"),),
+    "iam": (PRODUCT_ROLES,),
+    "kms": (ACCOUNT_KEYS, _arn("kms", "alias/SC-*")),
+    "lambda": (_arn("lambda", "function:SC-*"),),
+    "logs": (_arn("logs", "log-group:SC-*"),),
+    "rds": (_arn("rds", "*"), "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:*"),
+    "route53": ("arn:${AWS::Partition}:route53:::hostedzone/*",),
+    "s3": ("arn:${AWS::Partition}:s3:::sc-*", "arn:${AWS::Partition}:s3:::sc-*/*"),
+    "s3tables": (_arn("s3tables", "bucket/*"),),
+    "secretsmanager": (_arn("secretsmanager", "secret:rds!*"),),
+}
+
+#: Actions scoped apart from the rest of their service in RESOURCE_SCOPES, with the reason.
+ACTION_SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "route53:GetChange": (
+        ("arn:${AWS::Partition}:route53:::change/*",),
+        "the record set handlers wait for the change they submitted; IAM defines GetChange on "
+        "changes only, which the hosted-zone scope of Route 53 does not match",
+    ),
+    "secretsmanager:GetSecretValue": (
+        (_arn("secretsmanager", "secret:*"),),
+        "CloudFormation resolves the product's {{resolve:secretsmanager:...}} references (the "
+        "OIDC client secret) with the caller's permissions; the user names the secret, so any "
+        "secret of this account and region may be read, while every other Secrets Manager action "
+        "stays on the RDS-managed secrets",
+    ),
+}
+
+#: Step Functions names a state machine without StateMachineName ``<logical id>-<12 random
+#: characters>``, at most this long (the logical id cut to fit): not after the stack, so unlike the
+#: services above its ARNs cannot be scoped to ``SC-*``. The Step Functions resource provider
+#: (aws-cloudformation-resource-providers-stepfunctions) calls
+#: IdentifierUtils.generateResourceIdentifier(logicalResourceId, clientRequestToken, 80). The
+#: launch role acts on ``stateMachine:<logical id>-*`` of each of the product's state machines
+#: instead: logical ids are never renamed once released (tests/template/released.json), so an
+#: update or termination of an older provisioned product still matches.
+STATE_MACHINE_NAME_MAX = 80
+
+#: The dash and the 12 random characters a generated name ends with.
+GENERATED_NAME_SUFFIX = 13
+
+#: Name properties the product must leave unset, by resource type, with the reason: its scope above
+#: assumes the names CloudFormation or the resource provider generates.
+GENERATED_NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "AWS::Events::Rule": (
+        ("Name", "EventBusName"),
+        "events actions are scoped to rules CloudFormation named after a Service Catalog stack "
+        "(rule/SC-*) on the default event bus (a custom bus's rule ARNs are rule/<bus>/<name>)",
+    ),
+    "AWS::StepFunctions::StateMachine": (
+        ("StateMachineName",),
+        "states actions are scoped to the names Step Functions generates from the product's "
+        "logical ids (stateMachine:<logical id>-*)",
+    ),
+}
+
+
+def _no_resource(needed_by: str) -> str:
+    """The reason for a ``*`` resource: who needs the action, and that IAM scopes it nowhere."""
+    return f"{needed_by}; IAM defines this action on no resource type, so only '*' matches"
+
+
+#: The only actions granted on Resource "*", each with its reason. Every other action names ARNs.
+WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
+    "cloudformation:GetTemplateSummary": (
+        "Service Catalog reads the parameters of the provisioning artifact by its template URL; "
+        "the request names no stack, so it is authorized on '*'"
+    ),
+    "cloudformation:ValidateTemplate": _no_resource("Service Catalog validates the artifact"),
+    "s3:GetObject": (
+        "Service Catalog keeps its copy of each provisioning artifact in a bucket it owns, in an "
+        "account and bucket no one can name in advance; limited to objects tagged "
+        "servicecatalog:provisioning=true, as the Service Catalog Administrator Guide documents"
+    ),
+    "application-autoscaling:DescribeScalableTargets": _no_resource("scalable target handlers"),
+    "application-autoscaling:DescribeScalingPolicies": _no_resource("scaling policy handlers"),
+    "application-autoscaling:DescribeScheduledActions": _no_resource(
+        "scalable target handlers (the schedule's scaled-up and scaled-down actions)"
+    ),
+    "cloudwatch:GetMetricData": (
+        "scaling policy create/update reads the target-tracking metric; IAM scopes it only to "
+        "CloudWatch datasets, and a request for metrics names none, so it is authorized on '*'"
+    ),
+    "cognito-idp:CreateUserPool": _no_resource("user pool create (the pool does not exist yet)"),
+    "cognito-idp:DescribeUserPoolDomain": _no_resource("user pool domain handlers"),
+    "ec2:DescribeAccountAttributes": _no_resource("RDS DB instance create/read/update"),
+    "ec2:DescribeAvailabilityZones": _no_resource("RDS DB instance create/read/update"),
+    "ec2:DescribeInstances": _no_resource("security group delete (checks for attached instances)"),
+    "ec2:DescribeInternetGateways": _no_resource("RDS DB instance create/read/update"),
+    "ec2:DescribeIpamPools": _no_resource("load balancer create"),
+    "ec2:DescribeSecurityGroupRules": _no_resource("security group ingress/egress rule handlers"),
+    "ec2:DescribeSecurityGroups": _no_resource("security group handlers, RDS create/update"),
+    "ec2:DescribeSubnets": _no_resource("RDS DB instance handlers, subnet-id Parameter checks"),
+    "ec2:DescribeVpcs": _no_resource("target group and RDS handlers, VPC-id Parameter checks"),
+    "ecs:DeregisterTaskDefinition": _no_resource("task definition delete and replacement"),
+    "ecs:DescribeTaskDefinition": _no_resource("task definition handlers"),
+    "ecs:PutAccountSetting": _no_resource("ECS cluster update"),
+    "ecs:PutAccountSettingDefault": _no_resource("ECS cluster update"),
+    "elasticloadbalancing:DescribeCapacityReservation": _no_resource("load balancer read"),
+    "elasticloadbalancing:DescribeListenerAttributes": _no_resource("listener read/update"),
+    "elasticloadbalancing:DescribeListeners": _no_resource("listener handlers"),
+    "elasticloadbalancing:DescribeRules": _no_resource("listener rule handlers"),
+    "elasticloadbalancing:DescribeLoadBalancerAttributes": _no_resource("load balancer read"),
+    "elasticloadbalancing:DescribeLoadBalancers": _no_resource("load balancer handlers"),
+    "elasticloadbalancing:DescribeTags": _no_resource("load balancer, listener, target group"),
+    "elasticloadbalancing:DescribeTargetGroupAttributes": _no_resource("target group read"),
+    "elasticloadbalancing:DescribeTargetGroups": _no_resource("target group handlers"),
+    "elasticloadbalancing:DescribeTargetHealth": _no_resource("target group handlers"),
+    "iam:ListRoles": _no_resource("RDS DB instance create/update"),
+    "kms:CreateKey": _no_resource("KMS key create (the key does not exist yet)"),
+    "kms:ListAliases": _no_resource("KMS alias read"),
+    "logs:CreateLogDelivery": _no_resource("log group create/update"),
+    "logs:DeleteIndexPolicy": _no_resource("log group update"),
+    "logs:DeleteResourcePolicy": _no_resource("log group update"),
+    "logs:DescribeIndexPolicies": _no_resource("log group handlers"),
+    "logs:DescribeLogGroups": _no_resource("log group handlers"),
+    "logs:DescribeResourcePolicies": _no_resource("log group handlers"),
+    "logs:PutIndexPolicy": _no_resource("log group create/update"),
+    "logs:PutResourcePolicy": _no_resource("log group create/update"),
+    "rds:DescribeDBEngineVersions": _no_resource("RDS DB instance update"),
+    "rds:DescribeEngineDefaultClusterParameters": _no_resource("cluster parameter group handlers"),
+    "rds:DescribeEvents": _no_resource("RDS DB cluster and instance create/update"),
+    "route53:ListHostedZones": _no_resource("record set handlers"),
+}
+
+
+class ScopedActions(NamedTuple):
+    """One statement's worth of actions: its id, the ARN patterns it allows and the actions."""
+
+    sid: str
+    patterns: tuple[str, ...]
+    actions: list[str]
+
+
+def scoped_actions(
+    needed: dict[str, str], variants: tuple[dict[str, Any], ...]
+) -> list[ScopedActions]:
+    """The ``needed`` actions (by lower-case name) grouped by service and scope, sorted: each on
+    its service's scope, its own ACTION_SCOPES entry or, if IAM scopes it nowhere, ``*``.
+
+    Raises ValueError for a name IAM does not know, for an action that can only be granted on
+    ``*`` but has no entry in WILDCARD_RESOURCE_EXCEPTIONS, and for a service without a scope.
+    """
+    wildcard = {a.lower() for a in WILDCARD_RESOURCE_EXCEPTIONS}
+    _check_scopable(needed, wildcard)
+    scopes = {**RESOURCE_SCOPES, **_derived_scopes(variants)}
+    action_scopes = {a.lower(): (a.split(":", 1)[1], s) for a, (s, _) in ACTION_SCOPES.items()}
+    groups: dict[tuple[str, str], tuple[tuple[str, ...], list[str]]] = {}
+    for key, action in needed.items():
+        service = key.split(":")[0]
+        if key in wildcard:
+            label, patterns = "WithoutResourceLevelPermissions", ("*",)
+        elif key in action_scopes:
+            label, patterns = action_scopes[key]
+        else:
+            label, patterns = "Scoped", scopes.get(service, ())
+        groups.setdefault((service, label), (patterns, []))[1].append(action)
+    scoped = []
+    for (service, label), (patterns, actions) in sorted(groups.items()):
+        if not patterns:
+            raise ValueError(f"{', '.join(actions)}: add {service!r} to RESOURCE_SCOPES")
+        scoped.append(ScopedActions(_pascal(service) + label, patterns, actions))
+    return scoped
+
+
+def _check_scopable(needed: dict[str, str], wildcard: set[str]) -> None:
+    """ValueError for needed names IAM does not know, then for actions IAM scopes nowhere that
+    have no ``wildcard`` exception."""
+    unknown = sorted(a for a in needed.values() if iam_action(a) is None)
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} are no IAM actions")
+    unscopable = sorted(
+        a for k, a in needed.items() if k not in wildcard and not iam_action(a).get("Resources")
+    )
+    if unscopable:
+        raise ValueError(
+            f"{', '.join(unscopable)} can only be granted on '*': add each to "
+            "WILDCARD_RESOURCE_EXCEPTIONS with its reason"
+        )
+
+
+def check_generated_names(variants: tuple[dict[str, Any], ...]) -> None:
+    """ValueError when the product names a resource whose scope assumes a generated name."""
+    for kind, (properties, reason) in GENERATED_NAME_PROPERTIES.items():
+        for logical_id, props in resources_of(variants, kind):
+            named = [p for p in properties if p in props]
+            if named:
+                raise ValueError(f"{logical_id}: {', '.join(named)} must stay unset: {reason}")
+
+
+def _derived_scopes(variants: tuple[dict[str, Any], ...]) -> dict[str, tuple[str, ...]]:
+    """The scopes that depend on the product: its state machines' generated names."""
+    cut = STATE_MACHINE_NAME_MAX - GENERATED_NAME_SUFFIX
+    machines = sorted({i for i, _ in resources_of(variants, "AWS::StepFunctions::StateMachine")})
+    if not machines:
+        return {}
+    return {"states": tuple(_arn("states", f"stateMachine:{i[:cut]}-*") for i in machines)}
+
+
+def _pascal(service: str) -> str:
+    """``cognito-idp`` -> ``CognitoIdp``, for statement ids."""
+    return "".join(part.capitalize() for part in service.split("-"))

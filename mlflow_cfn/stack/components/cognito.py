@@ -1,0 +1,175 @@
+"""The Cognito user pool the stack creates for AuthMode=cognito (unless the launcher gives
+theirs): admin-created users, a strong password policy, optional TOTP MFA, retained and
+deletion-protected; a domain, a browser client for the load balancer, and a client-credentials
+client with the ``mlflow/api`` scope for CI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, If, Output, Ref, Select, Split, Sub
+from troposphere.cognito import (
+    AccountRecoverySetting,
+    AdminCreateUserConfig,
+    PasswordPolicy,
+    Policies,
+    RecoveryOption,
+    ResourceServerScopeType,
+    UserPool,
+    UserPoolClient,
+    UserPoolDomain,
+    UserPoolResourceServer,
+)
+
+from mlflow_cfn.stack.components.load_balancer_inputs import DOMAIN_NAME
+from mlflow_cfn.stack.components.login_inputs import (
+    CREATE_COGNITO_USER_POOL,
+    USE_COGNITO_AUTH,
+    LoginInputs,
+)
+from mlflow_cfn.stack.context import Context
+
+COGNITO_USER_POOL = "CognitoUserPool"
+COGNITO_USER_POOL_DOMAIN_RESOURCE = "CognitoUserPoolDomainResource"
+COGNITO_BROWSER_CLIENT = "CognitoBrowserClient"
+COGNITO_RESOURCE_SERVER = "CognitoResourceServer"
+COGNITO_MACHINE_CLIENT = "CognitoMachineClient"
+OUT_COGNITO_USER_POOL_ID = "CognitoUserPoolId"
+OUT_COGNITO_TOKEN_URL = "CognitoTokenUrl"
+OUT_COGNITO_MACHINE_CLIENT_ID = "CognitoMachineClientId"
+OUT_TOKEN_SCOPE = "TokenScope"
+
+#: The OAuth scope machine clients ask for; tokens without it are refused at the load balancer.
+RESOURCE_SERVER = "mlflow"
+API_SCOPE = "api"
+TOKEN_SCOPE = f"{RESOURCE_SERVER}/{API_SCOPE}"
+
+
+@dataclass(frozen=True)
+class CognitoPool:
+    """The pool the login uses: the stack's or the launcher's (each value an Fn::If)."""
+
+    arn: If
+    browser_client_id: If
+    domain: If
+    pool_id: If
+
+
+def _user_pool(ctx: Context) -> UserPool:
+    return ctx.template.add_resource(
+        UserPool(
+            COGNITO_USER_POOL,
+            Condition=CREATE_COGNITO_USER_POOL,
+            UserPoolName=Sub("${AWS::StackName}-mlflow"),
+            AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=True),
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies=Policies(
+                PasswordPolicy=PasswordPolicy(
+                    MinimumLength=14,
+                    RequireLowercase=True,
+                    RequireUppercase=True,
+                    RequireNumbers=True,
+                    RequireSymbols=True,
+                    TemporaryPasswordValidityDays=3,
+                )
+            ),
+            MfaConfiguration="OPTIONAL",
+            EnabledMfas=["SOFTWARE_TOKEN_MFA"],
+            AccountRecoverySetting=AccountRecoverySetting(
+                RecoveryMechanisms=[RecoveryOption(Name="verified_email", Priority=1)]
+            ),
+            DeletionProtection="ACTIVE",
+            # The users are the customer's: never lost with the stack.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+
+
+def _clients(ctx: Context, pool: UserPool) -> tuple[UserPoolClient, UserPoolClient]:
+    """The browser client (authorization code, for the load balancer) and the CI client."""
+    t = ctx.template
+    browser = t.add_resource(
+        UserPoolClient(
+            COGNITO_BROWSER_CLIENT,
+            Condition=CREATE_COGNITO_USER_POOL,
+            UserPoolId=Ref(pool),
+            GenerateSecret=True,  # the load balancer is a confidential client
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthFlows=["code"],
+            AllowedOAuthScopes=["openid", "email"],
+            SupportedIdentityProviders=["COGNITO"],
+            # Login needs DomainName (Rule AuthNeedsCertificate): the certificate is
+            # for it, and browsers send it lower-case as Cognito compares it.
+            CallbackURLs=[Sub(f"https://${{{DOMAIN_NAME}}}/oauth2/idpresponse")],
+            PreventUserExistenceErrors="ENABLED",
+        )
+    )
+    server = t.add_resource(
+        UserPoolResourceServer(
+            COGNITO_RESOURCE_SERVER,
+            Condition=CREATE_COGNITO_USER_POOL,
+            UserPoolId=Ref(pool),
+            Identifier=RESOURCE_SERVER,
+            Name="MLflow tracking API",
+            Scopes=[ResourceServerScopeType(ScopeName=API_SCOPE, ScopeDescription="Use MLflow")],
+        )
+    )
+    machine = t.add_resource(
+        UserPoolClient(
+            COGNITO_MACHINE_CLIENT,
+            Condition=CREATE_COGNITO_USER_POOL,
+            UserPoolId=Ref(pool),
+            GenerateSecret=True,
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthFlows=["client_credentials"],
+            AllowedOAuthScopes=[TOKEN_SCOPE],
+            DependsOn=[server],
+        )
+    )
+    return browser, machine
+
+
+def _outputs(ctx: Context, pool_id: If, domain: UserPoolDomain, machine: UserPoolClient) -> None:
+    for name, condition, description, value in (
+        (OUT_COGNITO_USER_POOL_ID, USE_COGNITO_AUTH,
+         "Cognito user pool (add users with admin-create-user)", pool_id),
+        (OUT_COGNITO_TOKEN_URL, CREATE_COGNITO_USER_POOL,
+         "Where CI clients get a bearer token (client_credentials grant)",
+         Sub("https://${Domain}.auth.${AWS::Region}.amazoncognito.com/oauth2/token",
+             Domain=Ref(domain))),
+        (OUT_COGNITO_MACHINE_CLIENT_ID, CREATE_COGNITO_USER_POOL,
+         "App client for CI (its secret: aws cognito-idp describe-user-pool-client)",
+         Ref(machine)),
+        (OUT_TOKEN_SCOPE, USE_COGNITO_AUTH, "OAuth scope a CI client's token must carry",
+         TOKEN_SCOPE),
+    ):  # fmt: skip
+        ctx.template.add_output(
+            Output(name, Condition=condition, Description=description, Value=value)
+        )
+
+
+def add_cognito_pool(ctx: Context, inputs: LoginInputs) -> CognitoPool:
+    """Create the user pool, its domain and clients unless the launcher gave theirs; return the
+    pool to use."""
+    create = CREATE_COGNITO_USER_POOL
+    pool = _user_pool(ctx)
+    # A globally unique, lower-case prefix: the stack's UUID (stack names may have capitals).
+    domain = ctx.template.add_resource(
+        UserPoolDomain(
+            COGNITO_USER_POOL_DOMAIN_RESOURCE,
+            Condition=create,
+            UserPoolId=Ref(pool),
+            Domain=Sub("mlflow-${Id}", Id=Select(2, Split("/", Ref("AWS::StackId")))),
+        )
+    )
+    browser, machine = _clients(ctx, pool)
+    pool_id = If(create, Ref(pool), Select(1, Split("/", Ref(inputs.cognito_pool_arn))))
+    _outputs(ctx, pool_id, domain, machine)
+    return CognitoPool(
+        arn=If(create, GetAtt(pool, "Arn"), Ref(inputs.cognito_pool_arn)),
+        browser_client_id=If(create, Ref(browser), Ref(inputs.cognito_client_id)),
+        domain=If(create, Ref(domain), Ref(inputs.cognito_domain)),
+        pool_id=pool_id,
+    )

@@ -1,0 +1,110 @@
+"""The scaling Parameters (task range, target tracking, working-hours schedule), Conditions and
+Rules. ``UseScalableTarget`` also decides whether the service sets its own task count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import Equals, Not, Or, Parameter
+
+from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.interface import GROUP_SCALING
+from mlflow_cfn.stack.logic import assertion, condition, given, is_value
+from mlflow_cfn.stack.parameters import CRON, ParameterSpec, choice, count, optional
+
+MIN_TASKS = "MinTasks"
+MAX_TASKS = "MaxTasks"
+SCALING_METRIC = "ScalingMetric"
+SCALING_TARGET = "ScalingTarget"
+SCHEDULE_TIMEZONE = "ScheduleTimezone"
+SCALE_UP_SCHEDULE = "ScaleUpSchedule"
+SCALE_DOWN_SCHEDULE = "ScaleDownSchedule"
+SCALE_DOWN_TASKS = "ScaleDownTasks"
+ENABLE_AUTOSCALING = "EnableAutoscaling"
+USE_REQUEST_COUNT_SCALING = "UseRequestCountScaling"
+ENABLE_SCHEDULE = "EnableSchedule"
+USE_SCALABLE_TARGET = "UseScalableTarget"
+RULE_SCALE_UP_NEEDS_SCALE_DOWN = "ScaleUpScheduleNeedsScaleDown"
+RULE_SCALE_DOWN_NEEDS_SCALE_UP = "ScaleDownScheduleNeedsScaleUp"
+
+
+@dataclass(frozen=True)
+class ScalingInputs:
+    """The scaling Parameters, in console order."""
+
+    min_tasks: Parameter
+    max_tasks: Parameter
+    metric: Parameter
+    target_value: Parameter
+    timezone: Parameter
+    scale_up_schedule: Parameter
+    scale_down_schedule: Parameter
+    scale_down_tasks: Parameter
+
+
+def _tracking_specs() -> list[ParameterSpec]:
+    return [
+        count(MIN_TASKS, "Fewest tasks autoscaling keeps during working hours (with "
+              "ScalingMetric or a schedule). 2 or more spreads tasks across Availability Zones.",
+              "Minimum tasks", GROUP_SCALING, 1, 0, 20),
+        count(MAX_TASKS, "Most tasks autoscaling may run.", "Maximum tasks", GROUP_SCALING, 2,
+              1, 20),
+        choice(SCALING_METRIC, "Target tracking: none, cpu (average CPU % of the tasks) or "
+               "requests (requests per task per minute through the load balancer).", "Scale on",
+               GROUP_SCALING, "none", ("none", "cpu", "requests")),
+        count(SCALING_TARGET, "Target value: CPU percent for cpu, requests per task per minute "
+              "for requests.", "Scaling target value", GROUP_SCALING, 60, 1, 100000),
+    ]  # fmt: skip
+
+
+def _schedule_specs() -> list[ParameterSpec]:
+    return [
+        ParameterSpec(
+            SCHEDULE_TIMEZONE,
+            "String",
+            "IANA time zone of the schedules, e.g. Europe/Berlin.",
+            "Schedule time zone",
+            GROUP_SCALING,
+            default="UTC",
+            allowed_pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}$",
+            constraint_description=(
+                f"{SCHEDULE_TIMEZONE} must be an IANA time zone such as UTC or Europe/Berlin."
+            ),
+        ),
+        optional(SCALE_UP_SCHEDULE, "When working hours start: scale to MinTasks..MaxTasks. "
+                 "Empty: no schedule.", "Scale-up schedule", GROUP_SCALING, CRON,
+                 "cron(0 7 ? * MON-FRI *)"),
+        optional(SCALE_DOWN_SCHEDULE, "When working hours end: scale to ScaleDownTasks.",
+                 "Scale-down schedule", GROUP_SCALING, CRON, "cron(0 20 ? * MON-FRI *)"),
+        count(SCALE_DOWN_TASKS, "Tasks outside working hours. 0 stops the server at night and "
+              "on weekends (and lets the database pause).", "Tasks outside working hours",
+              GROUP_SCALING, 0, 0, 20),
+    ]  # fmt: skip
+
+
+def declare_scaling_inputs(ctx: Context) -> ScalingInputs:
+    """Declare the scaling Parameters, Conditions and Rules."""
+    inputs = ScalingInputs(*ctx.parameters(*_tracking_specs(), *_schedule_specs()))
+    ctx.condition(ENABLE_AUTOSCALING, Not(Equals(inputs.metric.ref(), "none")))
+    ctx.condition(USE_REQUEST_COUNT_SCALING, is_value(inputs.metric, "requests"))
+    ctx.condition(ENABLE_SCHEDULE, given(inputs.scale_up_schedule))
+    ctx.condition(
+        USE_SCALABLE_TARGET, Or(condition(ENABLE_AUTOSCALING), condition(ENABLE_SCHEDULE))
+    )
+    up, down = inputs.scale_up_schedule, inputs.scale_down_schedule
+    for rule, given_one, needed in (
+        (RULE_SCALE_UP_NEEDS_SCALE_DOWN, up, down),
+        (RULE_SCALE_DOWN_NEEDS_SCALE_UP, down, up),
+    ):
+        ctx.rule(
+            rule,
+            [
+                assertion(
+                    given(needed),
+                    f"{given_one.title} needs {needed.title}: working hours need a start and "
+                    "an end.",
+                )
+            ],
+            when=given(given_one),
+        )
+    return inputs
