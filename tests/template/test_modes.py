@@ -368,3 +368,25 @@ def test_custom_domain_record_and_tracking_uri():
     assert s.outputs["TrackingUri"] == "https://mlflow.example.com"
     assert "DnsRecord" not in stack(**HTTPS).resources
     assert any("HostedZoneNeedsDomainName" in e for e in refused(HostedZoneId="Z0123456789AB"))
+
+
+# --- Aurora auto-pause: RDS accepts SecondsUntilAutoPause only with a minimum of 0 ACU ---------
+def _scaling_configuration(evaluated) -> dict:
+    return evaluated.resource("DatabaseCluster")["Properties"]["ServerlessV2ScalingConfiguration"]
+
+
+def test_auto_pause_is_set_when_the_database_may_pause():
+    assert _scaling_configuration(stack()) == {
+        "MinCapacity": "0",
+        "MaxCapacity": "4",
+        "SecondsUntilAutoPause": "300",
+    }
+
+
+@pytest.mark.parametrize("minimum", ["0.5", "1", "8"])
+def test_auto_pause_is_left_out_with_a_minimum_above_zero(minimum):
+    configuration = _scaling_configuration(
+        stack(DatabaseMinCapacity=minimum, DatabaseMaxCapacity="16")
+    )
+    assert configuration["MinCapacity"] == minimum
+    assert "SecondsUntilAutoPause" not in configuration

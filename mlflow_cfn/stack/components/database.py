@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Output, Parameter, Ref, Sub
+from troposphere import GetAtt, If, Output, Parameter, Ref, Sub
 from troposphere.iam import Role
 from troposphere.rds import (
     DBCluster,
@@ -82,7 +82,10 @@ def _cluster(
                 # Refs, not literals: troposphere's validator still refuses 0 and > 128 ACUs.
                 MinCapacity=Ref(inputs.min_capacity),
                 MaxCapacity=Ref(inputs.max_capacity),
-                SecondsUntilAutoPause=Ref(inputs.auto_pause_seconds),
+                # Only with a minimum of 0: RDS refuses it otherwise.
+                SecondsUntilAutoPause=If(
+                    inputs.can_pause, Ref(inputs.auto_pause_seconds), policies.NO_VALUE
+                ),
             ),
             BackupRetentionPeriod=Ref(inputs.backup_retention_days),
             CopyTagsToSnapshot=True,

@@ -27,6 +27,9 @@ DATABASE_DELETION_PROTECTION = "DatabaseDeletionProtection"
 DATABASE_ENGINE = "DatabaseEngine"
 DATABASE_HIGH_AVAILABILITY = "DatabaseHighAvailability"
 ENABLE_DATABASE_HIGH_AVAILABILITY = "EnableDatabaseHighAvailability"
+#: RDS refuses SecondsUntilAutoPause unless the minimum capacity is 0 ("InvalidParameterValue:
+#: SecondsUntilAutoPause can only be specified when minimum capacity is 0"), on create and update.
+DATABASE_CAN_PAUSE = "DatabaseCanPause"
 
 DATABASE_MIN_CAPACITY_VALUES = (0, 0.5, 1, 2, 4, 8, 16, 32, 64)
 DATABASE_MAX_CAPACITY_VALUES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -44,6 +47,7 @@ class DatabaseInputs:
     engine: Parameter
     high_availability_parameter: Parameter
     high_availability: str
+    can_pause: str
 
 
 def _capacity_specs() -> list[ParameterSpec]:
@@ -78,7 +82,8 @@ def _capacity_specs() -> list[ParameterSpec]:
         ParameterSpec(
             DATABASE_AUTO_PAUSE_SECONDS,
             "Number",
-            "Idle seconds before the database pauses when its minimum capacity is 0.",
+            "Idle seconds before the database pauses when its minimum capacity is 0 (ignored "
+            "otherwise: RDS pauses only at 0 ACU).",
             "Database auto-pause after (seconds)",
             GROUP_DATABASE,
             default=300,
@@ -142,4 +147,5 @@ def declare_database_inputs(ctx: Context) -> DatabaseInputs:
         high_availability=ctx.condition(
             ENABLE_DATABASE_HIGH_AVAILABILITY, is_value(high_availability, "true")
         ),
+        can_pause=ctx.condition(DATABASE_CAN_PAUSE, is_value(params[0], "0")),
     )
