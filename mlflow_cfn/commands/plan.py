@@ -13,6 +13,7 @@ from typing import Any
 
 from mlflow_cfn.cfn.evaluate import Evaluated, EvaluationError
 from mlflow_cfn.commands.output import report_errors
+from mlflow_cfn.stack.checks import network_notes
 from mlflow_cfn.stack.components.service import TASK_DEFINITION
 from mlflow_cfn.stack.plan import DEFAULT_TEMPLATE, evaluate_file
 
@@ -67,7 +68,10 @@ def format_plan(stack: Evaluated) -> str:
     by_type: dict[str, list[str]] = defaultdict(list)
     for logical_id, resource in stack.resources.items():
         by_type[resource["Type"]].append(logical_id)
-    lines = [f"Resources ({len(stack.resources)}):"]
+    lines = []
+    if notes := network_notes(stack.parameters):
+        lines += ["Your network must provide:", *(f"  - {note}" for note in notes)]
+    lines.append(f"Resources ({len(stack.resources)}):")
     for type_name in sorted(by_type):
         lines.append(f"  {type_name}: {', '.join(sorted(by_type[type_name]))}")
     lines += ["Listeners:", *_listener_lines(stack), "Containers:", *_container_lines(stack)]

@@ -15,7 +15,10 @@ from mlflow_cfn.stack.components.load_balancer_inputs import (
     LOAD_BALANCER_SCHEME,
 )
 from mlflow_cfn.stack.components.login_inputs import AUTH_MODE
-from mlflow_cfn.stack.components.network import TWO_ZONE_SUBNET_PARAMETERS
+from mlflow_cfn.stack.components.network import (
+    LOAD_BALANCER_SUBNET_IDS,
+    TWO_ZONE_SUBNET_PARAMETERS,
+)
 from mlflow_cfn.stack.components.scaling_inputs import MAX_TASKS, MIN_TASKS, SCALE_DOWN_TASKS
 from mlflow_cfn.stack.options import StackOptions
 from mlflow_cfn.stack.parameters import parameter_specs
@@ -64,6 +67,38 @@ def offline_checks(values: dict[str, object]) -> list[str]:
     with contextlib.suppress(ArithmeticError):  # a non-number is reported by its Type check
         errors += check_ranges(values)
     return errors
+
+
+def stack_name_problems(stack_name: str) -> list[str]:
+    """Stack names CloudFormation accepts but this template cannot be created under: the key
+    aliases are ``alias/<stack>/<purpose>`` and KMS reserves the prefix ``alias/aws/``."""
+    if stack_name.lower() == "aws":
+        return [
+            f"stack name {stack_name!r}: the key aliases would start with alias/aws/, which KMS "
+            "reserves for AWS managed keys; choose another name"
+        ]
+    return []
+
+
+def network_notes(values: dict[str, object]) -> list[str]:
+    """What the launcher's network must provide for these values and no template can check:
+    routes, not resources. `plan` prints them before the resources."""
+    notes = []
+    if values.get(AUTH_MODE, "none") != "none":
+        route = (
+            "a route to the internet through an internet gateway (public subnets)"
+            if values.get(LOAD_BALANCER_SCHEME) == "internet-facing"
+            else "a route to the internet through a NAT gateway (an internal load balancer "
+            "has no other way out)"
+        )
+        notes.append(
+            f"{AUTH_MODE}={values[AUTH_MODE]}: the load balancer itself calls the identity "
+            "provider's token, user-info and JWKS endpoints over HTTPS, so "
+            f"{LOAD_BALANCER_SUBNET_IDS} need {route}. The template opens port 443 outbound "
+            "on the load balancer's security group (LoadBalancerToIdentityProviderEgress); "
+            "without the route, every login and every bearer token fails."
+        )
+    return notes
 
 
 def check_ranges(parameters: dict[str, object]) -> list[str]:

@@ -22,7 +22,9 @@ class Engine:
     parameter_group_family: str
     port: int
     log_exports: tuple[str, ...]
-    tls_parameters: dict[str, str]  # cluster parameters that refuse unencrypted connections
+    #: Cluster parameters: refuse unencrypted connections, and write every log that
+    #: ``log_exports`` sends to CloudWatch Logs (an exported log that is off stays empty).
+    cluster_parameters: dict[str, str]
     dialect: str  # SQLAlchemy dialect+driver (the -full image has both drivers)
     query: str  # connection options appended to the URI: always TLS
 
@@ -33,7 +35,7 @@ AURORA_POSTGRESQL = Engine(
     parameter_group_family="aurora-postgresql17",
     port=5432,
     log_exports=("postgresql",),
-    tls_parameters={"rds.force_ssl": "1"},
+    cluster_parameters={"rds.force_ssl": "1"},
     dialect="postgresql+psycopg2",
     # Encrypted, as the server refuses anything else. verify-full would also need the RDS CA
     # bundle inside the image, which the official image does not carry.
@@ -46,7 +48,14 @@ AURORA_MYSQL = Engine(
     parameter_group_family="aurora-mysql8.0",
     port=3306,
     log_exports=("error", "slowquery"),
-    tls_parameters={"require_secure_transport": "ON"},
+    cluster_parameters={
+        "require_secure_transport": "ON",
+        # Aurora MySQL writes the slow query log only when it is on, and exports it to
+        # CloudWatch Logs only from a file (log_output FILE, not TABLE).
+        "slow_query_log": "1",
+        "long_query_time": "2",
+        "log_output": "FILE",
+    },
     dialect="mysql+pymysql",
     # PyMySQL connects in plain text unless asked; any ssl_* option makes it use TLS (without
     # a CA file it does not verify the server certificate, like sslmode=require).

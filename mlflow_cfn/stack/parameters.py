@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 BUCKET_ARN = rf"arn:aws[a-z-]*:s3:::{BUCKET}"
 SECRET_ARN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+"
+#: A complete secret ARN: the name and the 6 characters Secrets Manager appends. An IAM policy
+#: naming a partial ARN (without them) matches no secret, so ECS could not read it.
+SECRET_FULL_ARN = SECRET_ARN + r"-[A-Za-z0-9]{6}"
+KMS_KEY_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+"
 HTTPS_URL = r"https://[^\s]{1,248}"
 IMAGE = r"[a-z0-9][a-z0-9._/:@-]{0,254}"
 CRON = r"cron\([^)]{1,120}\)"

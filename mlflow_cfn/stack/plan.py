@@ -17,7 +17,7 @@ from mlflow_cfn.cfn.evaluate import (
     evaluate,
     load_parameters,
 )
-from mlflow_cfn.stack.checks import offline_checks
+from mlflow_cfn.stack.checks import offline_checks, stack_name_problems
 
 __all__ = ["DEFAULT_TEMPLATE", "evaluate_checked", "evaluate_file", "read_template"]
 
@@ -42,13 +42,14 @@ def read_template(path: str | Path, flag: str = "--template") -> dict:
 def evaluate_checked(template: dict, given: dict[str, str], **kwargs) -> Evaluated:
     """Evaluate as CloudFormation would, plus the checks it cannot make (`offline_checks`);
     EvaluationError lists every refusal at once."""
+    named = stack_name_problems(kwargs["stack_name"]) if "stack_name" in kwargs else []
     try:
         evaluated = evaluate(template, given, **kwargs)
     except ParameterError as exc:  # report the offline checks too, where values allow it
         defaults = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
         values = {k: v for k, v in {**defaults, **given}.items() if v is not None}
-        raise EvaluationError(exc.errors + offline_checks(values)) from None
-    if errors := offline_checks(evaluated.parameters):
+        raise EvaluationError(exc.errors + offline_checks(values) + named) from None
+    if errors := offline_checks(evaluated.parameters) + named:
         raise EvaluationError(errors)
     return evaluated
 

@@ -6,6 +6,8 @@ which AWS defines on no resource.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import awacs.ecr as ecr
 import awacs.ecs as ecs
 import awacs.kms as kms
@@ -37,7 +39,7 @@ ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
 def _via(service: str) -> Condition:
     """Only when the key is used through ``service`` in this region (kms:ViaService)."""
     return Condition(
-        StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.amazonaws.com"))
+        StringEquals("kms:ViaService", Sub(f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}"))
     )
 
 
@@ -130,10 +132,10 @@ def execution_role_policy(
     log_group_arn: AWSHelperFn,
     secret_arn: AWSHelperFn,
     secret_key_arn: AWSHelperFn,
-    sidecar_secrets: list[tuple[str, str | None, AWSHelperFn]],
+    sidecar_secrets: list[SecretGrant],
 ) -> dict:
     """What ECS needs to start the task: pull the images, write the logs, read the database
-    secret and each sidecar's secret (statement id, condition or None, ARN)."""
+    secret and each sidecar's secret (`SecretGrant`)."""
     return document(
             Statement(
                 Sid="PullImagesFromThisAccountsEcr",
@@ -169,12 +171,42 @@ def execution_role_policy(
                 Condition=_via("secretsmanager"),
             ),
             *[
-                only_if(condition, Statement(Sid=sid, Effect=Allow,
-                                             Action=[secretsmanager.GetSecretValue],
-                                             Resource=[arn]))
-                for sid, condition, arn in sidecar_secrets
+                statement for grant in sidecar_secrets for statement in _read_secret(grant)
             ],
     )  # fmt: skip
+
+
+class SecretGrant(NamedTuple):
+    """A launcher's secret the execution role reads: ``Read<name>`` (under ``condition``, always
+    when None) and, under ``key_condition``, ``DecryptWith<name>Key``: the customer-managed key
+    it is encrypted with, only through Secrets Manager and only for that secret (Secrets Manager
+    asks KMS with the encryption context ``SecretARN`` = the secret's ARN)."""
+
+    name: str
+    condition: str | None
+    secret_arn: AWSHelperFn
+    key_condition: str
+    key_arn: AWSHelperFn
+
+
+def _read_secret(grant: SecretGrant) -> list:
+    read = Statement(
+        Sid=f"Read{grant.name}",
+        Effect=Allow,
+        Action=[secretsmanager.GetSecretValue],
+        Resource=[grant.secret_arn],
+    )
+    decrypt = Statement(
+        Sid=f"DecryptWith{grant.name.removeprefix('The')}Key",
+        Effect=Allow,
+        Action=[kms.Decrypt],
+        Resource=[grant.key_arn],
+        Condition=Condition([
+            StringLike("kms:ViaService", Sub("secretsmanager.*.${AWS::URLSuffix}")),
+            StringEquals("kms:EncryptionContext:SecretARN", grant.secret_arn),
+        ]),
+    )  # fmt: skip
+    return [only_if(grant.condition, read), only_if(grant.key_condition, decrypt)]
 
 
 def only_if(condition: str | None, statement: Statement) -> Statement | If:

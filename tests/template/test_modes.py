@@ -206,8 +206,16 @@ def test_oidc_logs_in_with_a_secret_reference_and_validates_the_audience():
         ],
     }
     assert not any(r.startswith("Cognito") for r in s.resources)
+    # Providers that send "aud" as an array: the load balancer compares it in that format.
+    arrays = stack(**HTTPS, **OIDC, OidcTokenAudienceFormat="string-array")
+    (claim,) = arrays.resource("BearerTokenListenerRule")["Properties"]["Actions"][0][
+        "JwtValidationConfig"
+    ]["AdditionalClaims"]
+    assert claim == {"Name": "aud", "Format": "string-array", "Values": ["api://mlflow"]}
     # The secret itself is never a Parameter: only the ARN of where it is kept.
-    secret_like = [p for p in s.parameters if "Secret" in p and not p.endswith("SecretArn")]
+    secret_like = [
+        p for p in s.parameters if "Secret" in p and not p.endswith(("SecretArn", "KeyArn"))
+    ]
     assert secret_like == ["SidecarSecretVariable"]  # a variable name, not a secret
 
 
@@ -331,7 +339,9 @@ def test_half_a_schedule_is_refused():
     [
         ("aurora-postgresql", "5432", "aurora-postgresql17", {"rds.force_ssl": "1"},
          "postgresql+psycopg2", ["postgresql"]),
-        ("aurora-mysql", "3306", "aurora-mysql8.0", {"require_secure_transport": "ON"},
+        ("aurora-mysql", "3306", "aurora-mysql8.0",
+         {"require_secure_transport": "ON", "slow_query_log": "1", "long_query_time": "2",
+          "log_output": "FILE"},
          "mysql+pymysql", ["error", "slowquery"]),
     ],
 )  # fmt: skip

@@ -48,7 +48,7 @@ def test_the_rule_matches_this_secret_rotating_and_nothing_else():
 
 def test_the_state_machine_forces_a_new_deployment_of_this_service():
     machine = evaluated().resource("RotationRedeployStateMachine")["Properties"]
-    definition = json.loads(machine["DefinitionString"])
+    definition = json.loads(machine["DefinitionString"])  # Fn::Sub applied
     (state,) = definition["States"].values()
     assert state["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
     assert state["Parameters"] == {

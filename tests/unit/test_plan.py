@@ -49,6 +49,21 @@ def test_plan_accepts_the_deploy_object_form_and_shows_https(tmp_path, capsys):
     assert "MLFLOW_WORKERS=2" in out
     assert "MLFLOW_CFN_ALLOWED_HOSTS=<LoadBalancer.DNSName>,mlflow.example.com" in out
     assert "TrackingUri = https://mlflow.example.com" in out
+    assert "Your network must provide" not in out  # no login: no route out needed
+
+
+def test_plan_says_login_needs_a_route_out_of_the_load_balancer_subnets(tmp_path, capsys):
+    params = {
+        **REQUIRED,
+        "CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+        "DomainName": "mlflow.example.com",
+        "AuthMode": "cognito",
+    }
+    assert main(["plan", "--parameters", write(tmp_path, params)]) == 0
+    out = capsys.readouterr().out
+    requirement = out.split("Resources (")[0]
+    assert requirement.startswith("Your network must provide:\n  - AuthMode=cognito:")
+    assert "LoadBalancerSubnetIds need a route to the internet through a NAT gateway" in out
 
 
 @pytest.mark.parametrize(

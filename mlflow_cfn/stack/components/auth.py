@@ -25,6 +25,7 @@ from mlflow_cfn.stack.components.login_inputs import (
     OIDC_ISSUER,
     OIDC_JWKS_ENDPOINT,
     OIDC_TOKEN_AUDIENCE,
+    OIDC_TOKEN_AUDIENCE_FORMAT,
     OIDC_TOKEN_ENDPOINT,
     OIDC_USER_INFO_ENDPOINT,
     USE_AUTH,
@@ -85,7 +86,7 @@ def _validate_token(inputs: LoginInputs, pool: CognitoPool) -> ListenerRuleActio
     scope (Cognito) or audience (OIDC) meant for MLflow."""
     oidc = inputs.oidc
     cognito_issuer = Sub(
-        "https://cognito-idp.${AWS::Region}.amazonaws.com/${PoolId}", PoolId=pool.pool_id
+        "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${PoolId}", PoolId=pool.pool_id
     )
     return ListenerRuleAction(
         Type="jwt-validation",
@@ -105,7 +106,7 @@ def _validate_token(inputs: LoginInputs, pool: CognitoPool) -> ListenerRuleActio
                     ),
                     JwtValidationActionAdditionalClaim(
                         Name="aud",
-                        Format="single-string",
+                        Format=Ref(oidc[OIDC_TOKEN_AUDIENCE_FORMAT]),
                         Values=[Ref(oidc[OIDC_TOKEN_AUDIENCE])],
                     ),
                 )

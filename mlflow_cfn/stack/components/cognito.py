@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Output, Ref, Select, Split, Sub
+from troposphere import FindInMap, GetAtt, If, Output, Ref, Select, Split, Sub
 from troposphere.cognito import (
     AccountRecoverySetting,
     AdminCreateUserConfig,
@@ -38,6 +38,19 @@ OUT_COGNITO_USER_POOL_ID = "CognitoUserPoolId"
 OUT_COGNITO_TOKEN_URL = "CognitoTokenUrl"
 OUT_COGNITO_MACHINE_CLIENT_ID = "CognitoMachineClientId"
 OUT_TOKEN_SCOPE = "TokenScope"
+MAP_COGNITO_HOSTED_DOMAINS = "CognitoHostedDomains"
+
+#: Where a prefix domain is hosted, by partition: ``<prefix>.<Auth>.<region>.<Suffix>``.
+#: GovCloud serves only FIPS endpoints (auth-fips); China's root domain is amazoncognito.com.cn.
+COGNITO_HOSTED_DOMAINS = {
+    "aws": {"Auth": "auth", "Suffix": "amazoncognito.com"},
+    "aws-cn": {"Auth": "auth", "Suffix": "amazoncognito.com.cn"},
+    "aws-us-gov": {"Auth": "auth-fips", "Suffix": "amazoncognito.com"},
+}
+
+#: The stack's UUID: unique, lower-case and 36 characters whatever the stack name (which may be
+#: 128 characters long, or have capitals), so names built from it always fit.
+STACK_UUID = Select(2, Split("/", Ref("AWS::StackId")))
 
 #: The OAuth scope machine clients ask for; tokens without it are refused at the load balancer.
 RESOURCE_SERVER = "mlflow"
@@ -60,7 +73,8 @@ def _user_pool(ctx: Context) -> UserPool:
         UserPool(
             COGNITO_USER_POOL,
             Condition=CREATE_COGNITO_USER_POOL,
-            UserPoolName=Sub("${AWS::StackName}-mlflow"),
+            # Not the stack name: a pool name has at most 128 characters, a stack name as many.
+            UserPoolName=Sub("mlflow-${Id}", Id=STACK_UUID),
             AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=True),
             UsernameAttributes=["email"],
             AutoVerifiedAttributes=["email"],
@@ -131,14 +145,19 @@ def _clients(ctx: Context, pool: UserPool) -> tuple[UserPoolClient, UserPoolClie
     return browser, machine
 
 
+def _hosted(key: str) -> FindInMap:
+    """One part of the partition's hosted-domain name (`COGNITO_HOSTED_DOMAINS`)."""
+    return FindInMap(MAP_COGNITO_HOSTED_DOMAINS, Ref("AWS::Partition"), key)
+
+
 def _outputs(ctx: Context, pool_id: If, domain: UserPoolDomain, machine: UserPoolClient) -> None:
     for name, condition, description, value in (
         (OUT_COGNITO_USER_POOL_ID, USE_COGNITO_AUTH,
          "Cognito user pool (add users with admin-create-user)", pool_id),
         (OUT_COGNITO_TOKEN_URL, CREATE_COGNITO_USER_POOL,
          "Where CI clients get a bearer token (client_credentials grant)",
-         Sub("https://${Domain}.auth.${AWS::Region}.amazoncognito.com/oauth2/token",
-             Domain=Ref(domain))),
+         Sub("https://${Domain}.${Auth}.${AWS::Region}.${Suffix}/oauth2/token",
+             Domain=Ref(domain), Auth=_hosted("Auth"), Suffix=_hosted("Suffix"))),
         (OUT_COGNITO_MACHINE_CLIENT_ID, CREATE_COGNITO_USER_POOL,
          "App client for CI (its secret: aws cognito-idp describe-user-pool-client)",
          Ref(machine)),
@@ -161,10 +180,11 @@ def add_cognito_pool(ctx: Context, inputs: LoginInputs) -> CognitoPool:
             COGNITO_USER_POOL_DOMAIN_RESOURCE,
             Condition=create,
             UserPoolId=Ref(pool),
-            Domain=Sub("mlflow-${Id}", Id=Select(2, Split("/", Ref("AWS::StackId")))),
+            Domain=Sub("mlflow-${Id}", Id=STACK_UUID),
         )
     )
     browser, machine = _clients(ctx, pool)
+    ctx.template.add_mapping(MAP_COGNITO_HOSTED_DOMAINS, COGNITO_HOSTED_DOMAINS)
     pool_id = If(create, Ref(pool), Select(1, Split("/", Ref(inputs.cognito_pool_arn))))
     _outputs(ctx, pool_id, domain, machine)
     return CognitoPool(

@@ -111,7 +111,9 @@ def _groups(ctx: Context, inputs: DatabaseInputs, network: Network) -> tuple:
             DATABASE_CLUSTER_PARAMETER_GROUP,
             Description=Sub("MLflow database, TLS only (stack ${AWS::StackName})"),
             Family=engine_setting(inputs.engine, "Family"),
-            Parameters=engine_choice(AURORA_POSTGRESQL.tls_parameters, AURORA_MYSQL.tls_parameters),
+            Parameters=engine_choice(
+                AURORA_POSTGRESQL.cluster_parameters, AURORA_MYSQL.cluster_parameters
+            ),
         )
     )
     return subnet_group, parameter_group
@@ -149,8 +151,15 @@ def _instances(ctx: Context, inputs: DatabaseInputs, keys: Keys, cluster: DBClus
     }
     writer = ctx.template.add_resource(DBInstance(DATABASE_WRITER, PromotionTier=0, **instance))
     # A reader in the cluster's subnets; Aurora fails over to it if the writer's zone fails.
+    # After the writer: the first instance Aurora creates becomes the writer.
     ctx.template.add_resource(
-        DBInstance(DATABASE_READER, Condition=inputs.high_availability, PromotionTier=1, **instance)
+        DBInstance(
+            DATABASE_READER,
+            Condition=inputs.high_availability,
+            PromotionTier=1,
+            DependsOn=[writer],
+            **instance,
+        )
     )
     return writer
 

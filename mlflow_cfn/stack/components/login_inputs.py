@@ -31,6 +31,7 @@ OIDC_USER_INFO_ENDPOINT = "OidcUserInfoEndpoint"
 OIDC_JWKS_ENDPOINT = "OidcJwksEndpoint"
 OIDC_CLIENT_ID = "OidcClientId"
 OIDC_CLIENT_SECRET_ARN = "OidcClientSecretArn"
+OIDC_TOKEN_AUDIENCE_FORMAT = "OidcTokenAudienceFormat"
 OIDC_TOKEN_AUDIENCE = "OidcTokenAudience"
 # Conditions and Rules
 USE_AUTH = "UseAuth"
@@ -174,6 +175,19 @@ def declare_login_inputs(ctx: Context, load_balancer: LoadBalancerInputs) -> Log
         name: ctx.parameter(optional(name, description, label, GROUP_LOGIN, pattern, example))
         for name, description, label, pattern, example in _OIDC
     }
+    oidc[OIDC_TOKEN_AUDIENCE_FORMAT] = ctx.parameter(
+        choice(
+            OIDC_TOKEN_AUDIENCE_FORMAT,
+            "How your provider writes the aud claim of bearer tokens: single-string "
+            '("aud": "api://mlflow") or string-array ("aud": ["api://mlflow", ...], as providers '
+            "do for tokens with several audiences). The load balancer compares the claim in "
+            "this format; a token whose claim has the other form is refused.",
+            "OIDC bearer token audience format",
+            GROUP_LOGIN,
+            "single-string",
+            ("single-string", "string-array"),
+        )
+    )
     inputs = LoginInputs(auth_mode, pool_arn, client_id, domain, oidc, load_balancer)
     ctx.condition(USE_AUTH, Not(Equals(auth_mode.ref(), "none")))
     ctx.condition(USE_COGNITO_AUTH, is_value(auth_mode, "cognito"))

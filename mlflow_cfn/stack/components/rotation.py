@@ -28,10 +28,10 @@ DEFINITION = {
     "States": {
         "ForceNewDeployment": {
             "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:ecs:updateService",
+            "Resource": "arn:${AWS::Partition}:states:::aws-sdk:ecs:updateService",
             "Parameters": {
-                "Cluster": "${Cluster}",
-                "Service": "${Service}",
+                "Cluster": "${!Cluster}",
+                "Service": "${!Service}",
                 "ForceNewDeployment": True,
             },
             "Retry": [
@@ -93,7 +93,9 @@ def add_rotation_redeploy(ctx: Context, *, database: Database, service: MlflowSe
             ROTATION_REDEPLOY,
             StateMachineType="STANDARD",
             RoleArn=GetAtt(redeploy_role, "Arn"),
-            DefinitionString=json.dumps(DEFINITION, sort_keys=True),
+            # The partition by Fn::Sub (which cfn-lint resolves to check the task's Resource
+            # ARN); the resources by DefinitionSubstitutions (${!Name} is Fn::Sub's escape).
+            DefinitionString=Sub(json.dumps(DEFINITION, sort_keys=True)),
             DefinitionSubstitutions={
                 "Cluster": Ref(service.cluster),
                 "Service": GetAtt(service.service, "Name"),

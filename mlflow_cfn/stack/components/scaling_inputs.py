@@ -26,6 +26,10 @@ ENABLE_SCHEDULE = "EnableSchedule"
 USE_SCALABLE_TARGET = "UseScalableTarget"
 RULE_SCALE_UP_NEEDS_SCALE_DOWN = "ScaleUpScheduleNeedsScaleDown"
 RULE_SCALE_DOWN_NEEDS_SCALE_UP = "ScaleDownScheduleNeedsScaleUp"
+#: Application Auto Scaling keeps the count inside MinTasks..MaxTasks; with MinTasks 0 and no
+#: task there is no CPU or request metric to scale out on, and a scale-up schedule to 0..MaxTasks
+#: starts nothing: the service would never run again.
+RULE_SCALING_NEEDS_MIN_TASKS = "ScalingNeedsMinTasks"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,18 @@ def declare_scaling_inputs(ctx: Context) -> ScalingInputs:
         USE_SCALABLE_TARGET, Or(condition(ENABLE_AUTOSCALING), condition(ENABLE_SCHEDULE))
     )
     up, down = inputs.scale_up_schedule, inputs.scale_down_schedule
+    ctx.rule(
+        RULE_SCALING_NEEDS_MIN_TASKS,
+        [
+            assertion(
+                Not(Equals(inputs.min_tasks.ref(), "0")),
+                f"{MIN_TASKS} must be at least 1 with {SCALING_METRIC} cpu or requests or a "
+                f"{SCALE_UP_SCHEDULE}: with no task there is no metric to scale out on, and "
+                f"working hours would start no task. To stop at night use {SCALE_DOWN_TASKS} 0.",
+            )
+        ],
+        when=Or(Not(Equals(inputs.metric.ref(), "none")), given(up)),
+    )
     for rule, given_one, needed in (
         (RULE_SCALE_UP_NEEDS_SCALE_DOWN, up, down),
         (RULE_SCALE_DOWN_NEEDS_SCALE_UP, down, up),

@@ -13,7 +13,8 @@ from mlflow_cfn.stack.logic import assertion, condition, given, list_item
 from mlflow_cfn.stack.parameters import (
     ENV_NAME,
     IMAGE,
-    SECRET_ARN,
+    KMS_KEY_ARN,
+    SECRET_FULL_ARN,
     ParameterSpec,
     choice,
     count,
@@ -27,11 +28,35 @@ SIDECAR_SECRET_ARN = "SidecarSecretArn"
 SIDECAR_SECRET_VARIABLE = "SidecarSecretVariable"
 SIDECAR_CPU = "SidecarCpu"
 SIDECAR_MEMORY = "SidecarMemory"
+SIDECAR_SECRET_KMS_KEY_ARN = "SidecarSecretKmsKeyArn"
 DATADOG_API_KEY_SECRET_ARN = "DatadogApiKeySecretArn"
+DATADOG_API_KEY_KMS_KEY_ARN = "DatadogApiKeyKmsKeyArn"
 DATADOG_SITE = "DatadogSite"
 HAS_SIDECAR = "HasSidecar"
 HAS_SIDECAR_SECRET = "HasSidecarSecret"
+HAS_SIDECAR_SECRET_KMS_KEY = "HasSidecarSecretKmsKey"
+HAS_DATADOG_API_KEY_KMS_KEY = "HasDatadogApiKeyKmsKey"
 RULE_SIDECAR_SECRET_NEEDS_VARIABLE = "SidecarSecretNeedsVariable"
+RULE_SIDECAR_SECRET_KEY_NEEDS_SECRET = "SidecarSecretKmsKeyNeedsSecret"
+
+_KEY_EXAMPLE = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def secret_key_spec(name: str, secret: str, label: str) -> ParameterSpec:
+    """The customer-managed KMS key a launcher's secret is encrypted with (empty: the AWS
+    managed key aws/secretsmanager, which needs no grant). ECS cannot read the secret without
+    it; the execution role may decrypt with it only through Secrets Manager, for that secret."""
+    return optional(
+        name,
+        f"The KMS key {secret} is encrypted with, if it is a customer-managed key (empty for "
+        "the AWS managed key aws/secretsmanager). The task's execution role may decrypt with "
+        "it only through Secrets Manager and only for that secret.",
+        label,
+        GROUP_SIDECAR,
+        KMS_KEY_ARN,
+        _KEY_EXAMPLE,
+    )
+
 
 DATADOG_SITES = (
     "datadoghq.com",
@@ -104,10 +129,12 @@ def _secret_and_size_specs() -> list[ParameterSpec]:
     return [
         optional(
             SIDECAR_SECRET_ARN,
-            "A Secrets Manager secret given to the sidecar only (for example an API key).",
+            "A Secrets Manager secret given to the sidecar only (for example an API key): its "
+            "complete ARN. It may be encrypted with any KMS key whose policy lets this account "
+            "use it.",
             "Sidecar secret ARN",
             GROUP_SIDECAR,
-            SECRET_ARN,
+            SECRET_FULL_ARN,
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:agent-key-AbCdEf",
         ),
         optional(
@@ -118,6 +145,7 @@ def _secret_and_size_specs() -> list[ParameterSpec]:
             ENV_NAME,
             "API_KEY",
         ),
+        secret_key_spec(SIDECAR_SECRET_KMS_KEY_ARN, SIDECAR_SECRET_ARN, "Sidecar secret KMS key"),
         count(
             SIDECAR_CPU,
             "CPU units reserved for the sidecar out of TaskCpu.",
@@ -147,10 +175,15 @@ def _datadog_specs() -> list[ParameterSpec]:
             "Secrets Manager secret holding the Datadog API key (plain text).",
             "Datadog API key secret ARN",
             GROUP_SIDECAR,
-            allowed_pattern=f"^{SECRET_ARN}$",
+            allowed_pattern=f"^{SECRET_FULL_ARN}$",
             constraint_description=(
-                f"{DATADOG_API_KEY_SECRET_ARN} must be a Secrets Manager secret ARN."
+                f"{DATADOG_API_KEY_SECRET_ARN} must be the complete ARN of a Secrets Manager "
+                "secret, with the 6 characters Secrets Manager appends to its name "
+                "(arn:aws:secretsmanager:eu-west-1:123456789012:secret:datadog-AbCdEf)."
             ),
+        ),
+        secret_key_spec(
+            DATADOG_API_KEY_KMS_KEY_ARN, DATADOG_API_KEY_SECRET_ARN, "Datadog API key KMS key"
         ),
         choice(
             DATADOG_SITE,
@@ -177,6 +210,21 @@ def declare_sidecar_inputs(ctx: Context) -> SidecarInputs:
     image, secret = inputs[SIDECAR_IMAGE], inputs[SIDECAR_SECRET_ARN]
     ctx.condition(HAS_SIDECAR, given(image))
     ctx.condition(HAS_SIDECAR_SECRET, And(condition(HAS_SIDECAR), given(secret)))
+    secret_key = inputs[SIDECAR_SECRET_KMS_KEY_ARN]
+    ctx.condition(HAS_SIDECAR_SECRET_KMS_KEY, And(condition(HAS_SIDECAR_SECRET), given(secret_key)))
+    if ctx.options.sidecar == "datadog":
+        ctx.condition(HAS_DATADOG_API_KEY_KMS_KEY, given(inputs[DATADOG_API_KEY_KMS_KEY_ARN]))
+    ctx.rule(
+        RULE_SIDECAR_SECRET_KEY_NEEDS_SECRET,
+        [
+            assertion(
+                given(secret),
+                f"{SIDECAR_SECRET_KMS_KEY_ARN} needs {SIDECAR_SECRET_ARN}: the key is for "
+                "decrypting that secret.",
+            )
+        ],
+        when=given(secret_key),
+    )
     for slot in range(ctx.options.sidecar_environment_slots):
         ctx.condition(
             has_sidecar_variable(slot), Not(Equals(sidecar_variable(ctx, inputs, slot), ""))

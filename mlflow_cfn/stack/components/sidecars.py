@@ -19,16 +19,21 @@ from troposphere.ecs import (
     Volume,
 )
 
+from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.components.sidecar_inputs import (
+    DATADOG_API_KEY_KMS_KEY_ARN,
     DATADOG_API_KEY_SECRET_ARN,
     DATADOG_SITE,
+    HAS_DATADOG_API_KEY_KMS_KEY,
     HAS_SIDECAR,
     HAS_SIDECAR_SECRET,
+    HAS_SIDECAR_SECRET_KMS_KEY,
     SIDECAR_CPU,
     SIDECAR_IMAGE,
     SIDECAR_MEMORY,
     SIDECAR_NAME,
     SIDECAR_SECRET_ARN,
+    SIDECAR_SECRET_KMS_KEY_ARN,
     SIDECAR_SECRET_VARIABLE,
     SidecarInputs,
     declare_sidecar_inputs,
@@ -130,12 +135,28 @@ def sidecar_volumes(ctx: Context) -> list:
     return volumes
 
 
-def sidecar_secret_arns(ctx: Context, inputs: SidecarInputs) -> list[tuple[str, str, object]]:
-    """(statement id, condition or None, secret ARN) the execution role may read for sidecars."""
-    arns = [("ReadTheSidecarSecret", HAS_SIDECAR_SECRET, Ref(inputs[SIDECAR_SECRET_ARN]))]
+def sidecar_secret_arns(ctx: Context, inputs: SidecarInputs) -> list[policies.SecretGrant]:
+    """The secrets the execution role may read for sidecars, with their keys."""
+    grants = [
+        policies.SecretGrant(
+            "TheSidecarSecret",
+            HAS_SIDECAR_SECRET,
+            Ref(inputs[SIDECAR_SECRET_ARN]),
+            HAS_SIDECAR_SECRET_KMS_KEY,
+            Ref(inputs[SIDECAR_SECRET_KMS_KEY_ARN]),
+        )
+    ]
     if ctx.options.sidecar == "datadog":
-        arns.append(("ReadTheDatadogApiKey", None, Ref(inputs[DATADOG_API_KEY_SECRET_ARN])))
-    return arns
+        grants.append(
+            policies.SecretGrant(
+                "TheDatadogApiKey",
+                None,
+                Ref(inputs[DATADOG_API_KEY_SECRET_ARN]),
+                HAS_DATADOG_API_KEY_KMS_KEY,
+                Ref(inputs[DATADOG_API_KEY_KMS_KEY_ARN]),
+            )
+        )
+    return grants
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,7 @@ class Sidecars:
 
     inputs: SidecarInputs
     volumes: list
-    secret_arns: list[tuple[str, str | None, object]]
+    secret_arns: list[policies.SecretGrant]
 
     def containers(self, ctx: Context, log_options: dict) -> list:
         """The sidecar containers (the generic one only if SidecarImage is set)."""

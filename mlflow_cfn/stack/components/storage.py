@@ -31,7 +31,7 @@ from mlflow_cfn.stack.components.log_bucket import (
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_ARTIFACTS
 from mlflow_cfn.stack.logic import assertion, empty, given
-from mlflow_cfn.stack.parameters import BUCKET, BUCKET_ARN, ParameterSpec, optional
+from mlflow_cfn.stack.parameters import BUCKET, BUCKET_ARN, KMS_KEY_ARN, ParameterSpec, optional
 
 # Parameters
 ARTIFACT_PREFIX = "ArtifactPrefix"
@@ -149,7 +149,7 @@ def _own_bucket_specs() -> list[ParameterSpec]:
             "only this key, and only through S3.",
             "Own artifact bucket KMS key ARN",
             GROUP_ARTIFACTS,
-            r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+",
+            KMS_KEY_ARN,
             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         ),
         optional(

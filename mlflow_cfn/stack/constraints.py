@@ -1,0 +1,214 @@
+"""The catalogue of AWS-side rules this template depends on and no resource schema states: what
+AWS refuses (or what silently breaks), where that is documented, and where the template or `plan`
+enforces it. tests/template/test_constraints.py renders a violating and a fixed parameter set for
+every entry; README's "AWS limits this template respects" is `constraints_table()` verbatim.
+
+Add an entry whenever a deployment teaches us a rule, with its test, before the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_DOCS = "https://docs.aws.amazon.com"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One AWS-side rule: ``key`` names its test case."""
+
+    key: str
+    refuses: str  # what AWS refuses, or what breaks without a refusal
+    source: str  # documentation, API reference or resource provider schema
+    enforced: str  # Parameter constraint, Rule, Condition, template, build, or plan/deploy
+
+
+CATALOGUE: tuple[Constraint, ...] = (
+    # --- Aurora Serverless v2 --------------------------------------------------------------
+    Constraint(
+        "aurora-auto-pause-needs-zero-minimum",
+        "RDS refuses SecondsUntilAutoPause unless the minimum capacity is 0 ACU, on create and "
+        "on update (InvalidParameterValue).",
+        f"{_DOCS}/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2-auto-pause.html",
+        "Condition DatabaseCanPause: the property is set only when DatabaseMinCapacity is 0.",
+    ),
+    Constraint(
+        "aurora-capacity-range",
+        "Capacity is 0 to 256 ACUs in steps of 0.5, and the minimum must not exceed the maximum.",
+        f"{_DOCS}/AmazonRDS/latest/APIReference/API_ServerlessV2ScalingConfiguration.html",
+        "AllowedValues of DatabaseMinCapacity and DatabaseMaxCapacity; plan/deploy compare them.",
+    ),
+    Constraint(
+        "aurora-auto-pause-seconds",
+        "SecondsUntilAutoPause is 300 to 86,400 seconds.",
+        f"{_DOCS}/AmazonRDS/latest/APIReference/API_ServerlessV2ScalingConfiguration.html",
+        "MinValue/MaxValue of DatabaseAutoPauseSeconds.",
+    ),
+    Constraint(
+        "aurora-backup-retention",
+        "Automated backups are kept 1 to 35 days (7 is this product's floor).",
+        f"{_DOCS}/AmazonRDS/latest/APIReference/API_CreateDBCluster.html",
+        "MinValue/MaxValue of DatabaseBackupRetentionDays.",
+    ),
+    Constraint(
+        "aurora-version-scales-to-zero",
+        "0 ACU (auto-pause) needs Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 or any 17, or "
+        "Aurora MySQL 3.08 or later; minor versions upgrade automatically (the template's "
+        "EngineVersion is the version at create; CloudFormation sends it again only when it "
+        "changes, so a newer running minor is never downgraded).",
+        f"{_DOCS}/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2-auto-pause.html",
+        "Build: the DatabaseEngines Mapping pins versions that qualify; AutoMinorVersionUpgrade.",
+    ),
+    Constraint(
+        "aurora-writer-first",
+        "The first instance created in an Aurora cluster becomes the writer, whatever its "
+        "promotion tier.",
+        f"{_DOCS}/AmazonRDS/latest/AuroraUserGuide/Aurora.CreateInstance.html",
+        "Template: DatabaseReader DependsOn DatabaseWriter.",
+    ),
+    Constraint(
+        "aurora-mysql-slow-log-exported",
+        "Aurora MySQL exports the slow query log to CloudWatch Logs only when slow_query_log is "
+        "on and log_output is FILE; an exported log that is off stays empty.",
+        f"{_DOCS}/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Integrating.CloudWatch.html",
+        "Template: the MySQL cluster parameter group sets both.",
+    ),
+    Constraint(
+        "rds-kms-key-form",
+        "RDS reports KMS keys as ARNs; the cluster's KmsKeyId is create-only, so changing how it "
+        "is written on a released template replaces the database. The provider's "
+        "propertyTransform maps a key ID onto the ARN, so key IDs do not drift.",
+        "Resource provider schemas AWS::RDS::DBCluster and AWS::RDS::DBInstance "
+        "(propertyTransform, createOnlyProperties)",
+        "Template: key IDs kept on RDS as released; every other key reference is an ARN.",
+    ),
+    Constraint(
+        "two-availability-zones",
+        "A load balancer and a DB subnet group need subnets in at least two Availability Zones.",
+        f"{_DOCS}/elasticloadbalancing/latest/application/application-load-balancers.html",
+        "plan/deploy: LoadBalancerSubnetIds and DatabaseSubnetIds need two subnets (Rules "
+        "cannot count list items).",
+    ),
+    # --- ECS, Fargate and Application Auto Scaling ------------------------------------------
+    Constraint(
+        "fargate-cpu-memory",
+        "Fargate accepts only some memory sizes for each CPU size.",
+        f"{_DOCS}/AmazonECS/latest/developerguide/fargate-tasks-services.html",
+        "Rules TaskMemoryFitsCpu<cpu>.",
+    ),
+    Constraint(
+        "scaling-needs-a-running-task",
+        "Target tracking has no metric without a task, and a scheduled range of 0..MaxTasks "
+        "starts nothing: MinTasks 0 with ScalingMetric or a schedule never runs a task again.",
+        f"{_DOCS}/autoscaling/application/userguide/application-auto-scaling-target-tracking.html",
+        "Rule ScalingNeedsMinTasks.",
+    ),
+    Constraint(
+        "ecs-keeps-the-scaled-count",
+        "A DesiredCount in the template resets the running count on every stack update; "
+        "without it CloudFormation keeps the count Application Auto Scaling set (the night's 0).",
+        f"{_DOCS}/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html",
+        "Condition UseScalableTarget: the service sets no DesiredCount then.",
+    ),
+    Constraint(
+        "secret-full-arn",
+        "IAM matches a secret by its complete ARN (name plus the 6 characters Secrets Manager "
+        "appends); a partial ARN in a policy matches nothing, so ECS could not read the secret.",
+        f"{_DOCS}/secretsmanager/latest/userguide/auth-and-access_examples.html",
+        "AllowedPattern of SidecarSecretArn and DatadogApiKeySecretArn.",
+    ),
+    Constraint(
+        "secret-customer-managed-key",
+        "ECS reads a secret under a customer-managed key only if the execution role may "
+        "kms:Decrypt with that key (through Secrets Manager, encryption context SecretARN).",
+        f"{_DOCS}/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html",
+        "Parameters SidecarSecretKmsKeyArn and DatadogApiKeyKmsKeyArn grant exactly that.",
+    ),
+    Constraint(
+        "log-retention-values",
+        "CloudWatch Logs accepts only its listed retention periods.",
+        f"{_DOCS}/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html",
+        "AllowedValues of LogRetentionDays.",
+    ),
+    # --- Load balancer and login ------------------------------------------------------------
+    Constraint(
+        "login-needs-https",
+        "authenticate-cognito and authenticate-oidc work only on HTTPS listeners, and Cognito "
+        "accepts only https callback URLs (the custom domain).",
+        f"{_DOCS}/elasticloadbalancing/latest/application/listener-authenticate-users.html",
+        "Rule AuthNeedsCertificate: AuthMode needs CertificateArn and DomainName.",
+    ),
+    Constraint(
+        "login-needs-a-route-out",
+        "The load balancer calls the identity provider's token, user-info and JWKS endpoints "
+        "itself: its security group must allow HTTPS out and its subnets need a route to the "
+        "internet (NAT for an internal load balancer).",
+        f"{_DOCS}/elasticloadbalancing/latest/application/listener-authenticate-users.html",
+        "Template: LoadBalancerToIdentityProviderEgress under UseAuth; plan names the route.",
+    ),
+    Constraint(
+        "jwt-claim-values",
+        "jwt-validation compares at most 10 values per claim, each at most 256 characters.",
+        f"{_DOCS}/elasticloadbalancing/latest/APIReference/API_JwtValidationActionAdditionalClaim.html",
+        "AllowedPattern of OidcTokenAudience (one value, 1 to 256 characters, no spaces).",
+    ),
+    Constraint(
+        "jwt-claim-format",
+        "jwt-validation reads a claim in the format configured (single-string, string-array, "
+        "space-separated-values); providers that send aud as an array need string-array.",
+        f"{_DOCS}/elasticloadbalancing/latest/application/listener-verify-jwt.html",
+        "Parameter OidcTokenAudienceFormat, rendered into the bearer-token rule.",
+    ),
+    Constraint(
+        "alb-access-logs-sse-s3",
+        "Load balancer access logs are delivered only to a bucket encrypted with SSE-S3.",
+        f"{_DOCS}/elasticloadbalancing/latest/application/enable-access-logging.html",
+        "Template: LogBucket uses AES256.",
+    ),
+    # --- Partitions and names ---------------------------------------------------------------
+    Constraint(
+        "partition-arns",
+        "ARNs and service endpoints differ by partition (aws, aws-cn, aws-us-gov): a hard-coded "
+        "arn:aws: or amazonaws.com fails in China and GovCloud.",
+        f"{_DOCS}/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html",
+        "Template: AWS::Partition and AWS::URLSuffix in every ARN and endpoint.",
+    ),
+    Constraint(
+        "cognito-hosted-domain",
+        "Cognito prefix domains are <prefix>.auth.<region>.amazoncognito.com, "
+        "auth-fips in GovCloud and amazoncognito.com.cn in China.",
+        f"{_DOCS}/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html",
+        "Mapping CognitoHostedDomains by partition (the CognitoTokenUrl output).",
+    ),
+    Constraint(
+        "cognito-domain-prefix",
+        "A prefix domain is 1 to 63 lower-case letters, digits and hyphens, unique in the "
+        "region, and may not contain aws, amazon or cognito.",
+        f"{_DOCS}/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html",
+        "Template: mlflow-<stack UUID> (hexadecimal, 43 characters).",
+    ),
+    Constraint(
+        "names-fit-any-stack-name",
+        "Stack names have up to 128 characters (Service Catalog's are SC-<account>-pp-<id>); "
+        "a user pool name has at most 128, so names built from the stack name can overflow.",
+        f"{_DOCS}/AWSCloudFormation/latest/APIReference/API_CreateStack.html",
+        "Template: physical names unset, or built from the stack UUID; lint of a 128-character "
+        "stack name in tests.",
+    ),
+    Constraint(
+        "kms-alias-reserved-prefix",
+        "KMS reserves alias names that begin with alias/aws/: a stack named aws cannot create "
+        "its key aliases (alias/<stack>/<purpose>).",
+        f"{_DOCS}/kms/latest/developerguide/alias-about.html",
+        "plan/deploy refuse the stack name aws.",
+    ),
+)
+
+
+def constraints_table() -> str:
+    """A Markdown table of the catalogue: what AWS refuses, where it is enforced, the source."""
+    rows = ["| AWS refuses or breaks | Enforced by | Source |", "|---|---|---|"]
+    for c in CATALOGUE:
+        source = f"[docs]({c.source})" if c.source.startswith("http") else c.source
+        rows.append(f"| {c.refuses} | {c.enforced} | {source} |")
+    return "\n".join(rows) + "\n"

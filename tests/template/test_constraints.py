@@ -1,0 +1,351 @@
+"""Every entry of the AWS-side constraints catalogue (`mlflow_cfn.stack.constraints`) is
+enforced: its violating parameter set is refused, or renders the corrected template, and the fixed
+set passes. Evaluated as CloudFormation would (`mlflow_cfn.cfn.evaluate`), plus plan's checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+
+from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
+from mlflow_cfn.cfn.schemas import resource_schema
+from mlflow_cfn.stack.checks import network_notes
+from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
+from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
+from mlflow_cfn.stack.plan import evaluate_checked
+from tests.conftest import REQUIRED_PARAMETERS, ROOT, lint
+from tests.template.modes import DATADOG, HTTPS, OIDC, SIDECAR, stack, template
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+COGNITO = {"AuthMode": "cognito", **HTTPS}
+
+
+def refusals(sidecar: str | None = None, stack_name: str = "mlflow", **parameters) -> list[str]:
+    """Every refusal of CloudFormation's checks and plan's for this parameter set ([] if none)."""
+    extra = DATADOG if sidecar == "datadog" else {}
+    try:
+        evaluate_checked(
+            template(sidecar),
+            {**REQUIRED_PARAMETERS, **extra, **parameters},
+            region="eu-west-1",
+            stack_name=stack_name,
+        )
+    except EvaluationError as exc:
+        return exc.errors
+    return []
+
+
+def refused_and_fixed(violating: dict, fixed: dict, words: str, sidecar: str | None = None):
+    """The violating set is refused with a message containing ``words``; the fixed set is not."""
+    assert any(words in e for e in refusals(sidecar, **violating)), refusals(sidecar, **violating)
+    assert refusals(sidecar, **fixed) == []
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+# --- Aurora ------------------------------------------------------------------------------------
+def aurora_auto_pause_needs_zero_minimum():
+    scaling = stack(DatabaseMinCapacity="0.5").resource("DatabaseCluster")["Properties"][
+        "ServerlessV2ScalingConfiguration"
+    ]
+    assert "SecondsUntilAutoPause" not in scaling
+    paused = stack().resource("DatabaseCluster")["Properties"]["ServerlessV2ScalingConfiguration"]
+    assert (str(paused["SecondsUntilAutoPause"]), str(paused["MinCapacity"])) == ("300", "0")
+
+
+def aurora_capacity_range():
+    refused_and_fixed({"DatabaseMinCapacity": "8", "DatabaseMaxCapacity": "4"},
+                      {"DatabaseMinCapacity": "4", "DatabaseMaxCapacity": "4"},
+                      "greater than DatabaseMaxCapacity")  # fmt: skip
+    refused_and_fixed({"DatabaseMaxCapacity": "512"}, {"DatabaseMaxCapacity": "256"},
+                      "DatabaseMaxCapacity must be one of")  # fmt: skip
+
+
+def aurora_auto_pause_seconds():
+    refused_and_fixed({"DatabaseAutoPauseSeconds": "120"}, {"DatabaseAutoPauseSeconds": "300"},
+                      "DatabaseAutoPauseSeconds")  # fmt: skip
+
+
+def aurora_backup_retention():
+    refused_and_fixed(
+        {"DatabaseBackupRetentionDays": "36"},
+        {"DatabaseBackupRetentionDays": "35"},
+        "DatabaseBackupRetentionDays",
+    )
+
+
+def aurora_version_scales_to_zero():
+    postgres = tuple(int(x) for x in AURORA_POSTGRESQL.version.split(".")[:2])
+    minimum = {13: (13, 15), 14: (14, 12), 15: (15, 7), 16: (16, 3)}.get(postgres[0], (17, 0))
+    assert postgres >= minimum, AURORA_POSTGRESQL.version
+    mysql = re.fullmatch(r"8\.0\.mysql_aurora\.(\d+)\.(\d+)\.\d+", AURORA_MYSQL.version)
+    assert mysql and (int(mysql[1]), int(mysql[2])) >= (3, 8), AURORA_MYSQL.version
+    for engine in ("aurora-postgresql", "aurora-mysql"):
+        s = stack(DatabaseEngine=engine, DatabaseHighAvailability="true")
+        for instance in s.of_type("AWS::RDS::DBInstance").values():
+            assert instance["Properties"]["AutoMinorVersionUpgrade"] is True
+
+
+def aurora_writer_first():
+    s = stack(DatabaseHighAvailability="true")
+    assert s.resource("DatabaseReader")["DependsOn"] == ["DatabaseWriter"]
+    assert "DependsOn" not in s.resource("DatabaseWriter")
+
+
+def aurora_mysql_slow_log_exported():
+    s = stack(DatabaseEngine="aurora-mysql")
+    assert "slowquery" in s.resource("DatabaseCluster")["Properties"]["EnableCloudwatchLogsExports"]
+    group = s.resource("DatabaseClusterParameterGroup")["Properties"]["Parameters"]
+    assert (group["slow_query_log"], group["log_output"]) == ("1", "FILE")
+
+
+def rds_kms_key_form():
+    t = template()
+    cluster = t["Resources"]["DatabaseCluster"]["Properties"]
+    writer = t["Resources"]["DatabaseWriter"]["Properties"]
+    key_id = {"Ref": "DatabaseKey"}
+    assert cluster["KmsKeyId"] == cluster["MasterUserSecret"]["KmsKeyId"] == key_id
+    assert writer["PerformanceInsightsKMSKeyId"] == key_id
+    transforms = resource_schema("AWS::RDS::DBCluster")["propertyTransform"]
+    for path in ("/properties/KmsKeyId", "/properties/MasterUserSecret/KmsKeyId"):
+        assert "kms" in transforms[path], path  # key IDs compare equal to the reported ARNs
+    assert (
+        "kms"
+        in resource_schema("AWS::RDS::DBInstance")["propertyTransform"][
+            "/properties/PerformanceInsightsKMSKeyId"
+        ]
+    )
+    assert "/properties/KmsKeyId" in resource_schema("AWS::RDS::DBCluster")["createOnlyProperties"]
+    # Everywhere else (aliases aside, which take either form), keys are referenced by ARN.
+    others = {
+        logical_id: resource
+        for logical_id, resource in t["Resources"].items()
+        if not logical_id.startswith("Database") and resource["Type"] != "AWS::KMS::Alias"
+    }
+    for key in ("LogsKey", "ArtifactKey", "DatabaseKey"):
+        assert json.dumps({"Ref": key}) not in json.dumps(others), key
+
+
+def two_availability_zones():
+    one = "subnet-0aaaaaaaaaaaaaaaa"
+    refused_and_fixed({"LoadBalancerSubnetIds": one, "DatabaseSubnetIds": one},
+                      {}, "at least two Availability Zones")  # fmt: skip
+
+
+# --- ECS, Fargate, scaling, secrets ------------------------------------------------------------
+def fargate_cpu_memory():
+    refused_and_fixed(
+        {"TaskCpu": "256", "TaskMemory": "8192"},
+        {"TaskCpu": "1024", "TaskMemory": "8192"},
+        "TaskCpu=256 needs TaskMemory",
+    )
+
+
+def scaling_needs_a_running_task():
+    refused_and_fixed(
+        {"MinTasks": "0", "ScalingMetric": "cpu"},
+        {"MinTasks": "1", "ScalingMetric": "cpu"},
+        "MinTasks must be at least 1",
+    )
+    schedule = {"ScaleUpSchedule": "cron(0 7 ? * MON-FRI *)",
+                "ScaleDownSchedule": "cron(0 20 ? * MON-FRI *)"}  # fmt: skip
+    refused_and_fixed({**schedule, "MinTasks": "0"}, {**schedule, "MinTasks": "1"},
+                      "ScalingMetric cpu or requests or a ScaleUpSchedule")  # fmt: skip
+    assert refusals(MinTasks="0") == []  # no scaling: MinTasks is not used
+
+
+def ecs_keeps_the_scaled_count():
+    scaled = stack(ScalingMetric="cpu").resource("Service")["Properties"]
+    assert "DesiredCount" not in scaled
+    assert str(stack().resource("Service")["Properties"]["DesiredCount"]) == "1"
+    # CloudFormation re-registers the scalable target (MinTasks..MaxTasks, which at night would
+    # start tasks) only when its own properties change: they follow nothing but the scaling
+    # Parameters and the service's identity, so an image or database change leaves it alone.
+    target = json.dumps(template()["Resources"]["ScalableTarget"]["Properties"])
+    refs = set(re.findall(r'"Ref": "(\w+)"', target)) | set(
+        re.findall(r'"Fn::GetAtt": \["(\w+)"', target)
+    )
+    scaling = {"MinTasks", "MaxTasks", "ScaleDownTasks", "ScheduleTimezone", "ScaleUpSchedule",
+               "ScaleDownSchedule"}  # fmt: skip
+    assert refs <= scaling | {"EcsCluster", "Service"}, refs
+
+
+def secret_full_arn():
+    partial = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:router"
+    refused_and_fixed({**SIDECAR, "SidecarSecretArn": partial}, SIDECAR, "SidecarSecretArn")
+    refused_and_fixed({"DatadogApiKeySecretArn": partial}, {}, "DatadogApiKeySecretArn",
+                      sidecar="datadog")  # fmt: skip
+
+
+def secret_customer_managed_key():
+    for sidecar, params, sid in (
+        (None, {**SIDECAR, "SidecarSecretKmsKeyArn": KEY}, "DecryptWithSidecarSecretKey"),
+        ("datadog", {**DATADOG, "DatadogApiKeyKmsKeyArn": KEY}, "DecryptWithDatadogApiKeyKey"),
+    ):
+        secret = params.get("SidecarSecretArn") or params["DatadogApiKeySecretArn"]
+        s = stack(sidecar, **params)
+        role = s.resource("TaskExecutionRole")["Properties"]["Policies"][0]["PolicyDocument"]
+        (statement,) = [st for st in role["Statement"] if st.get("Sid") == sid]
+        assert statement["Action"] == ["kms:Decrypt"] and statement["Resource"] == [KEY]
+        assert statement["Condition"] == {
+            "StringEquals": {"kms:EncryptionContext:SecretARN": secret},
+            "StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"},
+        }
+        without = stack(sidecar, **{k: v for k, v in params.items() if "KmsKey" not in k})
+        role = without.resource("TaskExecutionRole")["Properties"]["Policies"][0]
+        assert sid not in json.dumps(role)
+    refused_and_fixed({"SidecarSecretKmsKeyArn": KEY}, {}, "SidecarSecretKmsKeyArn needs")
+
+
+def log_retention_values():
+    refused_and_fixed({"LogRetentionDays": "10"}, {"LogRetentionDays": "14"}, "LogRetentionDays")
+
+
+# --- Load balancer and login -------------------------------------------------------------------
+def login_needs_https():
+    refused_and_fixed({"AuthMode": "cognito"}, COGNITO, "needs CertificateArn")
+
+
+def login_needs_a_route_out():
+    egress = "LoadBalancerToIdentityProviderEgress"
+    rule = stack(**COGNITO).resource(egress)["Properties"]
+    assert (rule["FromPort"], rule["ToPort"], rule["CidrIp"]) == (443, 443, "0.0.0.0/0")
+    assert egress not in stack().resources
+    (note,) = network_notes(stack(**COGNITO).parameters)
+    assert "NAT gateway" in note and "LoadBalancerSubnetIds" in note
+    assert network_notes(stack().parameters) == []
+
+
+def jwt_claim_values():
+    refused_and_fixed(
+        {**HTTPS, **OIDC, "OidcTokenAudience": "a" * 257},
+        {**HTTPS, **OIDC, "OidcTokenAudience": "a" * 256},
+        "OidcTokenAudience",
+    )
+
+
+def jwt_claim_format():
+    for audience_format in ("single-string", "string-array"):
+        s = stack(**HTTPS, **OIDC, OidcTokenAudienceFormat=audience_format)
+        jwt = s.resource("BearerTokenListenerRule")["Properties"]["Actions"][0]
+        (claim,) = jwt["JwtValidationConfig"]["AdditionalClaims"]
+        assert claim == {"Name": "aud", "Format": audience_format, "Values": ["api://mlflow"]}
+    refused_and_fixed({**HTTPS, **OIDC, "OidcTokenAudienceFormat": "space-separated"},
+                      {**HTTPS, **OIDC}, "OidcTokenAudienceFormat")  # fmt: skip
+
+
+def alb_access_logs_sse_s3():
+    bucket = stack().resource("LogBucket")["Properties"]["BucketEncryption"]
+    (rule,) = bucket["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+
+# --- Partitions and names ----------------------------------------------------------------------
+#: Service principals keep amazonaws.com in every partition; they are names, not endpoints.
+PRINCIPAL = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)?\.amazonaws\.com")
+
+
+def _partition_strings(region: str, partition: str) -> list[str]:
+    """Every string of the resources and outputs of two broad parameter sets in ``region``,
+    the launcher's ARNs written for ``partition`` as they would be."""
+    strings = []
+    for sidecar, params in (
+        (None, {**COGNITO, **SIDECAR, "SidecarSecretKmsKeyArn": KEY, "ScalingMetric": "requests",
+                "DatabaseEngine": "aurora-mysql"}),
+        ("datadog", {**HTTPS, **OIDC, **DATADOG, "DatadogApiKeyKmsKeyArn": KEY,
+                     "ArtifactBucketName": "team-ml", "ArtifactBucketKmsKeyArn": KEY,
+                     "ArtifactReadOnlyBucketArns": "arn:aws:s3:::datasets"}),
+    ):  # fmt: skip
+        given = {**REQUIRED_PARAMETERS, **params}
+        given = {k: v.replace("arn:aws:", f"arn:{partition}:") for k, v in given.items()}
+        s = evaluate(template(sidecar), given, region=region)
+        strings += _strings(s.resources) + _strings(s.outputs)
+    return strings
+
+
+def partition_arns():
+    for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")):
+        for text in _partition_strings(region, partition):
+            assert "arn:aws:" not in text, (region, text[:300])
+            if partition == "aws-cn":
+                for host in re.findall(r"[a-z0-9.*-]*amazonaws\.com(?!\.cn)", text):
+                    assert PRINCIPAL.fullmatch(text), (region, host, text[:300])
+    machine = evaluate(template(), REQUIRED_PARAMETERS, region="us-gov-west-1").resource(
+        "RotationRedeployStateMachine"
+    )["Properties"]
+    task = json.loads(machine["DefinitionString"])["States"]["ForceNewDeployment"]
+    assert task["Resource"] == "arn:aws-us-gov:states:::aws-sdk:ecs:updateService"
+
+
+def cognito_hosted_domain():
+    for region, host in (
+        ("eu-west-1", ".auth.eu-west-1.amazoncognito.com/"),
+        ("us-gov-west-1", ".auth-fips.us-gov-west-1.amazoncognito.com/"),
+        ("cn-north-1", ".auth.cn-north-1.amazoncognito.com.cn/"),
+    ):
+        s = evaluate(template(), {**REQUIRED_PARAMETERS, **COGNITO}, region=region)
+        assert host in s.outputs["CognitoTokenUrl"], (region, s.outputs["CognitoTokenUrl"])
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        jwt = s.resource("BearerTokenListenerRule")["Properties"]["Actions"][0]
+        assert jwt["JwtValidationConfig"]["Issuer"].startswith(
+            f"https://cognito-idp.{region}.{suffix}/"
+        )
+
+
+def cognito_domain_prefix():
+    for name in ("aws", "Amazon-Cognito-Prod", "SC-123456789012-pp-abcdefghijklm", "m" * 128):
+        s = evaluate(template(), {**REQUIRED_PARAMETERS, **COGNITO}, stack_name=name)
+        domain = s.resource("CognitoUserPoolDomainResource")["Properties"]["Domain"]
+        assert re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", domain), domain
+        assert not any(word in domain for word in ("aws", "amazon", "cognito")), domain
+
+
+def names_fit_any_stack_name():
+    for name in ("m" * 128, "SC-123456789012-pp-abcdefghijklm"):
+        params = {**REQUIRED_PARAMETERS, **COGNITO, "ScalingMetric": "cpu"}
+        rendered = render_template(template(), params, region="eu-west-1", stack_name=name)
+        assert lint(rendered) == [], name
+        pool = rendered["Resources"]["CognitoUserPool"]["Properties"]["UserPoolName"]
+        assert len(pool) <= 128, pool
+
+
+def kms_alias_reserved_prefix():
+    assert any("alias/aws/" in e for e in refusals(stack_name="aws"))
+    assert refusals(stack_name="aws-mlflow") == []
+
+
+CASES: dict[str, Callable[[], None]] = {
+    name.replace("_", "-"): case
+    for name, case in list(globals().items())
+    if callable(case) and name.replace("_", "-") in {c.key for c in CATALOGUE}
+}
+
+
+def test_the_catalogue_has_at_least_twenty_distinct_entries():
+    keys = [c.key for c in CATALOGUE]
+    assert len(keys) == len(set(keys)) >= 20
+    for c in CATALOGUE:
+        assert c.refuses and c.enforced and c.source, c.key
+
+
+def test_every_entry_has_a_case():
+    assert set(CASES) == {c.key for c in CATALOGUE}
+
+
+@pytest.mark.parametrize("key", [c.key for c in CATALOGUE])
+def test_constraint_is_enforced(key):
+    CASES[key]()
+
+
+def test_readme_lists_the_catalogue():
+    readme = (ROOT / "README.md").read_text()
+    assert constraints_table() in readme, "regenerate with stack.constraints.constraints_table()"
