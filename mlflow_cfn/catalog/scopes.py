@@ -44,16 +44,21 @@ ACCOUNT_KEYS = _arn("kms", "key/*")
 #: bus, whose rule ARNs are ``rule/<name>`` (GENERATED_NAME_PROPERTIES keeps both so). Other
 #: services' names are truncated, random (user pools, scalable targets) or AWS defaults (RDS
 #: default parameter and option groups): those are scoped to this account and region, by resource
-#: type where IAM has one. CloudWatch alarms are named by Application Auto Scaling. The product has
-#: no Lambda functions: the provisioned-concurrency calls the scalable target's handlers list may
-#: only reach functions a Service Catalog stack named. Route 53 ARNs name no account (hosted zones
-#: are global) and Route 53 has no resource-based policies, so an identity policy reaches only this
-#: account's zones: record changes are limited to hosted zones, the zone the user gives. State
-#: machines are not here: their scope is derived from the product, see STATE_MACHINE_NAME_MAX.
+#: type where IAM has one. CloudWatch alarms are named by Application Auto Scaling or by
+#: CloudFormation (the product's own alarms); the product names its dashboard after the stack.
+#: The product has no Lambda functions: the provisioned-concurrency calls the scalable target's
+#: handlers list may only reach functions a Service Catalog stack named. Route 53 ARNs name no
+#: account (hosted zones are global) and Route 53 has no resource-based policies, so an identity
+#: policy reaches only this account's zones: record changes are limited to hosted zones, the zone
+#: the user gives. State machines are not here: their scope is derived from the product, see
+#: STATE_MACHINE_NAME_MAX.
 RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "application-autoscaling": (_arn("application-autoscaling", "scalable-target/*"),),
     "cloudformation": (_arn("cloudformation", "stack/SC-*"),),
-    "cloudwatch": (_arn("cloudwatch", "alarm:*"),),
+    "cloudwatch": (
+        _arn("cloudwatch", "alarm:*"),
+        "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/SC-*",
+    ),
     "cognito-idp": (_arn("cognito-idp", "userpool/*"),),
     "ec2": tuple(
         _arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
@@ -77,6 +82,7 @@ RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "s3": ("arn:${AWS::Partition}:s3:::sc-*", "arn:${AWS::Partition}:s3:::sc-*/*"),
     "s3tables": (_arn("s3tables", "bucket/*"),),
     "secretsmanager": (_arn("secretsmanager", "secret:rds!*"),),
+    "sns": (_arn("sns", "SC-*"),),
 }
 
 #: Actions scoped apart from the rest of their service in RESOURCE_SCOPES, with the reason.
@@ -115,6 +121,11 @@ GENERATED_NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
         ("Name", "EventBusName"),
         "events actions are scoped to rules CloudFormation named after a Service Catalog stack "
         "(rule/SC-*) on the default event bus (a custom bus's rule ARNs are rule/<bus>/<name>)",
+    ),
+    "AWS::SNS::Topic": (
+        ("TopicName",),
+        "sns actions are scoped to topics CloudFormation named after a Service Catalog stack "
+        "(SC-*); a subscription's ARN is its topic's ARN and an id",
     ),
     "AWS::StepFunctions::StateMachine": (
         ("StateMachineName",),

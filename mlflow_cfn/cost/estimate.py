@@ -3,9 +3,10 @@ price table and a usage model: tasks running while MLflow is used, tasks running
 hours, and hours of use a week.
 
 Each part of the stack (Fargate tasks, load balancer, Aurora, S3 artifacts, keys and secrets, logs
-and metrics) has a function turning a month of use into priced line items; `references` prices
-the setups the stack is compared with through the same functions. Keys and secrets are counted in
-the evaluated stack (`stack_counts`); the defaults are what the default template creates.
+and metrics, alarms and the dashboard) has a function turning a month of use into priced line
+items; `references` prices the setups the stack is compared with through the same functions. Keys,
+secrets, alarm metrics and dashboards are counted in the evaluated stack (`stack_counts`); the
+defaults are what the default template creates.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ from mlflow_cfn.stack.components.service_inputs import DESIRED_COUNT, TASK_CPU, 
 # What the default template creates; `stack_counts` counts them in the evaluated stack instead.
 KMS_KEYS = 3
 MANAGED_SECRETS = 1
+#: One per single-metric alarm, one per metric a metric-math alarm reads (how CloudWatch bills).
+ALARM_METRICS = 9
+DASHBOARDS = 1
 
 # Groups of line items, in the order the comparison lists them.
 COMPUTE = "Compute (Fargate)"
@@ -48,6 +52,7 @@ DATABASE = "Database (Aurora)"
 ARTIFACTS = "Artifacts (S3)"
 KEYS_AND_SECRETS = "Keys and secrets"
 LOGS_AND_METRICS = "Logs and metrics"
+ALARMS = "Alarms and dashboard"
 MANAGED_SERVER = "Managed MLflow server"
 GROUPS = (
     COMPUTE,
@@ -56,6 +61,7 @@ GROUPS = (
     ARTIFACTS,
     KEYS_AND_SECRETS,
     LOGS_AND_METRICS,
+    ALARMS,
     MANAGED_SERVER,
 )
 
@@ -159,6 +165,18 @@ def _logs_and_metrics(table: PriceTable, usage: Usage, retention_days: float) ->
     ]
 
 
+def _alarms(table: PriceTable, alarm_metrics: int, dashboards: int) -> list[LineItem]:
+    """Standard-resolution alarm metrics and custom dashboards, all month (alarms are billed
+    whether or not they fire; the account's free ones are not applied)."""
+    item = table.pricer(ALARMS)
+    return [
+        item("CloudWatch alarm metrics", alarm_metrics, "alarm-metric-months",
+             "cloudwatch_alarm_metric_month"),
+        item("CloudWatch dashboard (first 3 per account free)", dashboards, "dashboard-months",
+             "cloudwatch_dashboard_month"),
+    ]  # fmt: skip
+
+
 def _parameter(parameters: Mapping[str, Any], name: str) -> float:
     """A numeric template parameter from the resolved parameters."""
     if name not in parameters:
@@ -211,6 +229,8 @@ def estimate(
     assumptions: Mapping[str, float] | None = None,
     kms_keys: int = KMS_KEYS,
     managed_secrets: int = MANAGED_SECRETS,
+    alarm_metrics: int = ALARM_METRICS,
+    dashboards: int = DASHBOARDS,
 ) -> Estimate:
     """One month of the stack for resolved `parameters` (e.g. `Evaluated.parameters`).
 
@@ -233,6 +253,7 @@ def estimate(
         *artifact_items(table, usage),
         *_keys_and_secrets(table, kms_keys, managed_secrets),
         *_logs_and_metrics(table, usage, _parameter(parameters, LOG_RETENTION_DAYS)),
+        *_alarms(table, alarm_metrics, dashboards),
     ]
     return Estimate(_title(hours_per_week), usage, tuple(items))
 
@@ -247,10 +268,23 @@ def _managed_secrets(stack: Evaluated) -> int:
     return managed + len(stack.of_type("AWS::SecretsManager::Secret"))
 
 
+def _alarm_metrics(stack: Evaluated) -> int:
+    """Billed alarm metrics: one per single-metric alarm, and one per metric a metric-math alarm
+    reads (its expressions cost nothing)."""
+    alarms = [a.get("Properties", {}) for a in stack.of_type("AWS::CloudWatch::Alarm").values()]
+    return sum(
+        sum("MetricStat" in query for query in p["Metrics"]) if "Metrics" in p else 1
+        for p in alarms
+    )
+
+
 def stack_counts(stack: Evaluated) -> dict[str, int]:
-    """The KMS keys and Secrets Manager secrets of an evaluated stack, as the keyword arguments
-    `kms_keys` and `managed_secrets` of `estimate` and `compare`."""
+    """The KMS keys, Secrets Manager secrets, alarm metrics and dashboards of an evaluated
+    stack, as the keyword arguments `kms_keys`, `managed_secrets`, `alarm_metrics` and
+    `dashboards` of `estimate` and `compare`."""
     return {
         "kms_keys": len(stack.of_type("AWS::KMS::Key")),
         "managed_secrets": _managed_secrets(stack),
+        "alarm_metrics": _alarm_metrics(stack),
+        "dashboards": len(stack.of_type("AWS::CloudWatch::Dashboard")),
     }

@@ -35,6 +35,8 @@ PRICE_KEYS = (
     "cloudwatch_logs_ingest_gb",
     "cloudwatch_logs_storage_gb_month",
     "cloudwatch_metric_month",
+    "cloudwatch_alarm_metric_month",
+    "cloudwatch_dashboard_month",
     "public_ipv4_hour",
     "sagemaker_mlflow_small_hour",
 )

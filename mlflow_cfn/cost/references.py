@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow_cfn.cost.estimate import (
+    ALARM_METRICS,
+    DASHBOARDS,
     GROUPS,
     KMS_KEYS,
     MANAGED_SECRETS,
@@ -47,7 +49,7 @@ REFERENCE_NOTES = (
     f"{TERRAFORM_TASK_VCPU:g} vCPU / {TERRAFORM_TASK_GB:g} GB, an ALB, Aurora Serverless at "
     f"{TERRAFORM_ACU:g} ACU only while MLflow is used ({WORKING_HOURS_PER_WEEK:g} h/week), pausing "
     f"after {TERRAFORM_PAUSE_SECONDS / 60:g} idle minutes, backups {TERRAFORM_BACKUP_DAYS} days; "
-    "keys, secrets, logs and metrics are not counted for it.",
+    "keys, secrets, logs, metrics and alarms are not counted for it.",
     "SageMaker Small: one managed MLflow tracking server (metadata store included) always on, "
     "plus the same S3 artifacts and requests.",
 )
@@ -119,6 +121,8 @@ def compare(
     assumptions: Mapping[str, float] | None = None,
     kms_keys: int = KMS_KEYS,
     managed_secrets: int = MANAGED_SECRETS,
+    alarm_metrics: int = ALARM_METRICS,
+    dashboards: int = DASHBOARDS,
 ) -> Comparison:
     """This stack idle and at 50 h/week (and at `hours_per_week` if different), then the Terraform
     module and SageMaker Small at 50 h/week: monthly USD per group and in total."""
@@ -133,6 +137,8 @@ def compare(
             assumptions=assumptions,
             kms_keys=kms_keys,
             managed_secrets=managed_secrets,
+            alarm_metrics=alarm_metrics,
+            dashboards=dashboards,
         )
         for hours in stack_hours
     ]

@@ -11,7 +11,9 @@ from mlflow_cfn.cost.records import Comparison, Estimate
 
 EXCLUSIONS = (
     "Not counted: data transfer, NAT gateways or VPC endpoints of your VPC, free tiers, taxes, "
-    "the S3 log bucket, KMS and Secrets Manager requests, Performance Insights (7-day free tier)."
+    "the S3 log bucket, KMS and Secrets Manager requests, Performance Insights (7-day free tier). "
+    "The account's free tier may cover the monitoring: its first 3 dashboards and first 10 alarm "
+    "metrics cost nothing."
 )
 
 

@@ -16,6 +16,7 @@ GROUP_SIDECAR = "Sidecar container"
 GROUP_DATABASE = "Database (Aurora Serverless v2)"
 GROUP_ARTIFACTS = "Artifact store (S3)"
 GROUP_LOGGING = "Logging"
+GROUP_ALARMS = "Alarms"
 
 #: The groups in console order.
 GROUPS = (
@@ -28,6 +29,7 @@ GROUPS = (
     GROUP_DATABASE,
     GROUP_ARTIFACTS,
     GROUP_LOGGING,
+    GROUP_ALARMS,
 )
 
 

@@ -73,6 +73,18 @@ def logs_key_statement() -> Statement:
     )  # fmt: skip
 
 
+def alarms_key_statement() -> Statement:
+    """CloudWatch alarms of this account may publish to a topic encrypted with the key."""
+    return Statement(
+        Sid="CloudWatchAlarmsOfThisAccountPublishToTheEncryptedTopic",
+        Effect=Allow,
+        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+        Action=[kms.Decrypt, kms.Action("GenerateDataKey*")],
+        Resource=["*"],
+        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+    )
+
+
 def assume_role(service: str) -> PolicyDocument:
     """Trust policy for an AWS service, limited to calls on behalf of this account."""
     return PolicyDocument(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from troposphere import Template
 
 from mlflow_cfn.stack.checks import check_ranges
+from mlflow_cfn.stack.components.alarms import add_alarms
 from mlflow_cfn.stack.components.auth import add_login
 from mlflow_cfn.stack.components.database import add_database
 from mlflow_cfn.stack.components.keys import add_keys
@@ -61,6 +62,7 @@ def assemble(options: StackOptions) -> Context:
         ctx, cluster=service.cluster, service=service.service, load_balancing=load_balancing
     )
     add_rotation_redeploy(ctx, database=database, service=service)
+    add_alarms(ctx, keys=keys, load_balancing=load_balancing, service=service, database=database)
     template.set_metadata(interface_metadata(ctx.specs))
     return ctx
 

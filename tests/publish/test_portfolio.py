@@ -258,7 +258,7 @@ def test_schema_fixes_are_about_names_iam_does_not_know():
 @pytest.mark.parametrize(
     ("resource_type", "message"),
     [
-        ("AWS::SNS::Topic", "add 'sns' to RESOURCE_SCOPES"),
+        ("AWS::SQS::Queue", "add 'sqs' to RESOURCE_SCOPES"),
         ("AWS::CloudFormation::WaitCondition", "NO_HANDLER_TYPES"),
         ("Custom::Thing", "EXTRA_ACTIONS"),
     ],
@@ -359,7 +359,12 @@ def test_scoped_statements_stay_in_this_account_or_on_the_products_buckets(templ
             assert arn.startswith("arn:${AWS::Partition}:"), arn
             assert "${AWS::AccountId}" in arn or arn.startswith(global_arns), arn
             if "${AWS::AccountId}" in arn and ":iam::" not in arn and ":cloudfront::" not in arn:
-                assert "${AWS::Region}" in arn or ":global-cluster:" in arn, arn
+                # Aurora global clusters and CloudWatch dashboards are global (no region).
+                assert (
+                    "${AWS::Region}" in arn
+                    or ":global-cluster:" in arn
+                    or (arn.endswith(":dashboard/SC-*"))
+                ), arn
 
 
 def test_action_scopes_are_reasoned_and_used_alone(template):
@@ -492,12 +497,19 @@ def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template
         else:
             assert resources == [f"{targets}scalable-target/*"], action
     alarms = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
-    assert scope_of(template, "cloudwatch") == {
-        "cloudwatch:DeleteAlarms": [alarms],
-        "cloudwatch:DescribeAlarms": [alarms],
-        "cloudwatch:GetMetricData": ["*"],
-        "cloudwatch:PutMetricAlarm": [alarms],
-    }
+    # Application Auto Scaling names its alarms; the product's dashboard is named after the stack.
+    dashboards = "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/SC-*"
+    cloudwatch = scope_of(template, "cloudwatch")
+    assert cloudwatch.pop("cloudwatch:GetMetricData") == ["*"]
+    needed = (
+        "DeleteAlarms",
+        "DescribeAlarms",
+        "PutMetricAlarm",
+        "PutDashboard",
+        "DeleteDashboards",
+    )
+    assert {f"cloudwatch:{action}" for action in needed} <= set(cloudwatch)
+    assert all(resources == [alarms, dashboards] for resources in cloudwatch.values())
     # Registering an ECS service needs the caller's permission on that service.
     ecs = scope_of(template, "ecs")
     for action in ("ecs:DescribeServices", "ecs:UpdateService"):
@@ -639,7 +651,7 @@ def test_a_name_the_scopes_do_not_expect_is_refused(product, logical_id, name_pr
 
 
 def test_generated_names_are_reasoned():
-    assert set(portfolio.GENERATED_NAME_PROPERTIES) == ROTATION_TYPES
+    assert set(portfolio.GENERATED_NAME_PROPERTIES) == ROTATION_TYPES | {"AWS::SNS::Topic"}
     assert all(len(reason) > 30 for _, reason in portfolio.GENERATED_NAME_PROPERTIES.values())
 
 

@@ -34,12 +34,13 @@ def evaluated(**parameters):
 def test_the_rule_matches_this_secret_rotating_and_nothing_else():
     rule = evaluated().resource("DatabaseSecretRotationRule")["Properties"]
     assert rule["State"] == "ENABLED"
-    pattern = rule["EventPattern"]
-    assert pattern["source"] == ["aws.secretsmanager"]
-    by_event = {tuple(alt["eventName"]): alt for alt in pattern["detail"]["$or"]}
-    assert by_event[("RotationSucceeded",)]["additionalEventData"] == {"SecretId": [SECRET]}
-    assert by_event[("PutSecretValue", "UpdateSecret")]["requestParameters"] == {
-        "secretId": [SECRET]
+    # Secrets Manager's native event (no CloudTrail trail needed): AWSCURRENT moved to a new
+    # version of exactly this secret, whoever moved it.
+    assert rule["EventPattern"] == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["Secret Label Updated"],
+        "resources": [SECRET],
+        "detail": {"labelUpdated": ["AWSCURRENT"]},
     }
     (target,) = rule["Targets"]
     assert target["Arn"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:x"
@@ -96,3 +97,29 @@ def test_the_roles_can_do_exactly_one_thing_each():
 def test_rotation_is_wired_in_every_mode():
     assert "DatabaseSecretRotationRule" in stack(DatabaseEngine="aurora-mysql").resources
     assert "DatabaseSecretRotationRule" in stack("datadog").resources
+
+
+def test_the_documented_event_matches_and_other_labels_or_secrets_do_not():
+    """EventBridge's matching (moto's implementation) on the event Secrets Manager documents
+    (secretsmanager/latest/userguide/event-detail-secret-label-updated-secretsmanager.html)."""
+    from moto.events.models import EventPattern
+
+    pattern = evaluated().resource("DatabaseSecretRotationRule")["Properties"]["EventPattern"]
+    matcher = EventPattern.load(json.dumps(pattern))
+    event = {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "Secret Label Updated",
+        "source": "aws.secretsmanager",
+        "account": "123456789012",
+        "time": "2024-02-06T16:43:48Z",
+        "region": "eu-west-1",
+        "resources": [SECRET],
+        "detail": {"name": "rds!cluster-abc", "labelUpdated": "AWSCURRENT", "versionId": "v2"},
+    }
+    assert matcher.matches_event(event)
+    for change in ({"labelUpdated": "staging"}, {"name": "other"}):
+        assert matcher.matches_event({**event, "detail": {**event["detail"], **change}}) == (
+            "name" in change
+        )
+    assert not matcher.matches_event({**event, "resources": [SECRET.replace("abc", "xyz")]})

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from mlflow_cfn.cfn.evaluate import evaluate
+from mlflow_cfn.cfn.evaluate import Evaluated, evaluate
 from mlflow_cfn.commands.cost import register as add_cost_parser
 from mlflow_cfn.cost import CostError
 from mlflow_cfn.cost import estimate as cost
@@ -39,6 +39,8 @@ RATES = {
     "cloudwatch_logs_ingest_gb": 0.5,
     "cloudwatch_logs_storage_gb_month": 0.03,
     "cloudwatch_metric_month": 0.3,
+    "cloudwatch_alarm_metric_month": 0.1,
+    "cloudwatch_dashboard_month": 3.0,
     "public_ipv4_hour": 0.005,
     "sagemaker_mlflow_small_hour": 0.6,
 }
@@ -219,6 +221,20 @@ def test_rotated_key_material_is_billed_for_two_rotations_at_most(age, versions)
     assert result.item("KMS keys").quantity == 3 * versions
 
 
+def test_alarms_are_billed_per_metric_they_read_and_the_dashboard_per_month():
+    result = estimate(params(), TABLE, hours_per_week=0)
+    assert result.item("CloudWatch alarm metrics").quantity == cost.ALARM_METRICS == 9
+    assert result.item("CloudWatch alarm metrics").monthly_usd == pytest.approx(0.9)
+    dashboard = result.item("CloudWatch dashboard (first 3 per account free)")
+    assert dashboard.monthly_usd == 3.0
+    assert cents(result.group_totals()[cost.ALARMS]) == 3.90
+    # Alarms and the dashboard are billed all month, tasks or not.
+    scaled_to_zero = estimate(params(DesiredCount="0"), TABLE, hours_per_week=0)
+    assert scaled_to_zero.group_totals()[cost.ALARMS] == result.group_totals()[cost.ALARMS]
+    counted = estimate(params(), TABLE, hours_per_week=0, alarm_metrics=2, dashboards=0)
+    assert counted.group_totals()[cost.ALARMS] == pytest.approx(0.2)
+
+
 def test_an_internet_facing_load_balancer_pays_for_a_public_address_per_subnet():
     internal = estimate(params(), TABLE, hours_per_week=0)
     public = estimate(params(LoadBalancerScheme="internet-facing"), TABLE, hours_per_week=0)
@@ -324,10 +340,32 @@ def test_the_committed_price_table_validates_and_names_its_sources():
         assert entry["note"], key
 
 
-def test_the_committed_template_has_the_keys_and_secret_the_defaults_count():
+def test_the_committed_template_has_the_keys_secret_alarms_and_dashboard_the_defaults_count():
     stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
-    assert len(stack.of_type("AWS::KMS::Key")) == cost.KMS_KEYS
-    assert cost._managed_secrets(stack) == cost.MANAGED_SECRETS
+    assert cost.stack_counts(stack) == {
+        "kms_keys": cost.KMS_KEYS,
+        "managed_secrets": cost.MANAGED_SECRETS,
+        "alarm_metrics": cost.ALARM_METRICS,
+        "dashboards": cost.DASHBOARDS,
+    }
+
+
+def test_metric_math_alarms_count_each_metric_they_read_not_their_expressions():
+    def alarm(**properties) -> dict:
+        return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+
+    read = {"Id": "m", "MetricStat": {"Metric": {"MetricName": "M"}, "Stat": "Sum"}}
+    stack = Evaluated(
+        parameters={},
+        conditions={},
+        resources={
+            "Single": alarm(MetricName="M", Statistic="Sum"),
+            "Math": alarm(Metrics=[{"Id": "e", "Expression": "a - b"}, read, read, read]),
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        },
+        outputs={},
+    )
+    assert cost._alarm_metrics(stack) == 1 + 3
 
 
 def test_a_price_table_missing_a_key_is_refused_naming_it():

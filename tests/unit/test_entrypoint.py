@@ -68,3 +68,60 @@ def test_the_template_embeds_exactly_this_script(default_template):
     assert container["EntryPoint"] == ["python", "-c"]
     assert container["Command"] == [entrypoint_source()]
     compile(entrypoint_source(), "entrypoint.py", "exec")
+
+
+# --- Supervision: a refused password ends the task; signals reach the server --------------------
+@pytest.mark.parametrize(
+    "message",
+    [
+        'connection to server at "10.0.1.5", port 5432 failed: FATAL:  password authentication '
+        'failed for user "mlflow_admin"',
+        "(pymysql.err.OperationalError) (1045, \"Access denied for user 'mlflow_admin'@'10.0.1.9' "
+        '(using password: YES)")',
+    ],
+)
+def test_a_refused_password_stops_the_server_and_exits_3(message, capfd):
+    server = ["python3", "-c", f"import sys, time; print({message!r}, file=sys.stderr); "
+              "sys.stderr.flush(); time.sleep(60)"]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        script["supervise"](server)
+    assert exited.value.code == 3
+    err = capfd.readouterr().err
+    assert message in err  # the server's output passes through
+    assert "the database refused the credentials" in err
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["GET /health 200", 'FATAL:  database "mlflow" does not exist', "connection refused"],
+)
+def test_other_errors_and_the_servers_own_exit_status_pass_through(message, capfd):
+    server = ["python3", "-c", f"import sys; print({message!r}); sys.exit(7)"]
+    assert script["supervise"](server) == 7
+    assert message in capfd.readouterr().out
+
+
+def test_sigterm_is_forwarded_to_the_server(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "got-sigterm"
+    server = (
+        "import signal, sys, time; "
+        f"signal.signal(signal.SIGTERM, lambda *a: (open({str(marker)!r}, 'w').close(), "
+        "sys.exit(0))); print('ready', flush=True); time.sleep(60)"
+    )
+    path = str(resources.files("mlflow_cfn.stack.container") / "entrypoint.py")
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", f"import runpy, sys; s = runpy.run_path({path!r}, run_name='x'); "
+         "sys.exit(s['supervise'](['python3', '-c', sys.argv[1]]))", server],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert supervisor.stdout.readline() == b"ready\n"
+    began = time.monotonic()
+    os.kill(supervisor.pid, signal.SIGTERM)
+    assert supervisor.wait(10) == 0 and marker.exists()
+    assert time.monotonic() - began < 5

@@ -9,6 +9,8 @@ from tests.conftest import ROOT
 def test_pyproject_pins_the_same_mlflow_as_the_image():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert f"mlflow=={MLFLOW_VERSION}" in project["optional-dependencies"]["test"]
+    # `mlflow-cfn smoke` talks to the server with the same client version the tests run.
+    assert project["optional-dependencies"]["smoke"] == [f"mlflow=={MLFLOW_VERSION}"]
     assert f"ghcr.io/mlflow/mlflow:v{MLFLOW_VERSION}-full" == DEFAULT_MLFLOW_IMAGE
 
 

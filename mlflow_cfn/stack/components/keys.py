@@ -65,6 +65,7 @@ def add_keys(ctx: Context) -> Keys:
             LOGS_KEY,
             LOGS_KEY_ALIAS,
             "logs",
-            policies.key_policy(policies.logs_key_statement()),
+            # The logs, and the alarm topic's messages (about the same service).
+            policies.key_policy(policies.logs_key_statement(), policies.alarms_key_statement()),
         ),
     )

@@ -1,7 +1,9 @@
 """Rotation-safe credentials. RDS rotates the master password (every 7 days by default) and ECS
 reads secrets only when a task starts, so running tasks would fail on their next new database
-connection. When the secret rotates, EventBridge starts a one-step state machine that forces a
-new deployment of the service: new tasks read the new password, old ones drain."""
+connection. When the secret gets a new current value, EventBridge starts a one-step state machine
+that forces a new deployment of the service: new tasks read the new password, old ones drain.
+The second line of defence needs no event: a task whose password the database refuses exits and
+ECS replaces it (``container/entrypoint.py``)."""
 
 from __future__ import annotations
 
@@ -55,24 +57,15 @@ _NO_LOGS_REASON = (
 
 
 def rotation_event_pattern(secret_arn) -> dict:
-    """Secrets Manager events that mean the database secret has a new current value: the
-    rotation finishing, or the value being put or updated, by RDS or by a person."""
+    """Secrets Manager's native event for this secret getting a new current value: the
+    AWSCURRENT label moved, by a rotation (RDS's own included), PutSecretValue or UpdateSecret.
+    Published straight to EventBridge: no CloudTrail trail is needed (the API-call events the
+    template matched before are delivered only where a trail exists, and best-effort)."""
     return {
         "source": ["aws.secretsmanager"],
-        "detail-type": ["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
-        "detail": {
-            "eventSource": ["secretsmanager.amazonaws.com"],
-            "$or": [
-                {
-                    "eventName": ["RotationSucceeded"],
-                    "additionalEventData": {"SecretId": [secret_arn]},
-                },
-                {
-                    "eventName": ["PutSecretValue", "UpdateSecret"],
-                    "requestParameters": {"secretId": [secret_arn]},
-                },
-            ],
-        },
+        "detail-type": ["Secret Label Updated"],
+        "resources": [secret_arn],
+        "detail": {"labelUpdated": ["AWSCURRENT"]},
     }
 
 

@@ -8,15 +8,28 @@
 #    mixed-case; browsers and clients send it lower-case; a port may follow).
 # 3. Creates or upgrades the database schema under a database lock, so that tasks starting
 #    together, or a new image version rolling out, never race on the schema.
-# 4. Replaces itself with `mlflow server`, which reads its whole configuration from MLFLOW_*.
+# 4. Runs `mlflow server` (which reads its whole configuration from MLFLOW_*) and supervises
+#    it: signals are forwarded, its output passes through, and when the database refuses the
+#    credentials (the password changed: rotation or a person) it stops the server and exits 3,
+#    so that ECS starts a task that reads the current secret. No probe runs: only what the
+#    server logs while serving is watched, so an idle task never wakes Aurora.
 import os
+import re
+import signal
+import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
 SCHEMA_LOCK_NAME = "mlflow_cfn_schema"
 SCHEMA_LOCK_KEY = 7_215_032_661_405_117  # pg_advisory_lock takes a bigint
 CONNECT_TIMEOUT_SECONDS = 300  # a paused Aurora Serverless v2 cluster takes ~15 s to resume
+#: What PostgreSQL (psycopg2) and MySQL/MariaDB (PyMySQL, error 1045) say when they refuse a
+#: user's password. Retrying cannot help: the task's secret was read when it started.
+AUTH_FAILURE = re.compile(r"password authentication failed for user|Access denied for user|\(1045,")
+EXIT_CREDENTIALS_REFUSED = 3
+STOP_GRACE_SECONDS = 25  # ECS's default stop timeout is 30 s
 
 
 def log(message):
@@ -47,12 +60,22 @@ def allowed_hosts(raw):
     return ",".join(dict.fromkeys(hosts))
 
 
+def refuse_credentials():
+    log(
+        "the database refused the credentials (its password changed); exiting so that ECS "
+        "starts a task with the current secret"
+    )
+    raise SystemExit(EXIT_CREDENTIALS_REFUSED)
+
+
 def connect_with_retry(engine):
     deadline = time.monotonic() + CONNECT_TIMEOUT_SECONDS
     while True:
         try:
             return engine.connect()
         except Exception as exc:  # the database may be resuming or its DNS name not yet resolvable
+            if AUTH_FAILURE.search(str(exc)):
+                refuse_credentials()
             if time.monotonic() > deadline:
                 raise
             log(f"database not reachable yet ({type(exc).__name__}); retrying")
@@ -93,6 +116,44 @@ def prepare_schema(uri):
     engine.dispose()
 
 
+def relay(stream, sink, refused):
+    """Copy the server's output line by line; note when the database refused the password."""
+    for line in iter(stream.readline, b""):
+        sink.write(line)
+        sink.flush()
+        if not refused.is_set() and AUTH_FAILURE.search(line.decode(errors="replace")):
+            refused.set()
+
+
+def supervise(argv):
+    """Run the server; forward SIGTERM/SIGINT; stop it when the credentials are refused.
+    Returns the exit status of the container."""
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    refused = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, _frame: server.send_signal(signum))
+    relays = [
+        threading.Thread(target=relay, args=(pipe, sink.buffer, refused), daemon=True)
+        for pipe, sink in ((server.stdout, sys.stdout), (server.stderr, sys.stderr))
+    ]
+    for thread in relays:
+        thread.start()
+    while server.poll() is None and not refused.wait(0.5):
+        pass
+    if server.poll() is None:  # refused: stop serving errors
+        server.terminate()
+        try:
+            server.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    for thread in relays:
+        thread.join(5)
+    if refused.is_set():
+        refuse_credentials()
+    return server.returncode if server.returncode >= 0 else 128 - server.returncode
+
+
 def main():
     env = os.environ
     uri = backend_store_uri(env)
@@ -100,7 +161,7 @@ def main():
     env["MLFLOW_SERVER_ALLOWED_HOSTS"] = allowed_hosts(env.get("MLFLOW_CFN_ALLOWED_HOSTS", ""))
     prepare_schema(uri)
     log(f"starting mlflow server for {env['MLFLOW_SERVER_ALLOWED_HOSTS']}")
-    os.execvp("mlflow", ["mlflow", "server"])
+    sys.exit(supervise(["mlflow", "server"]))
 
 
 if __name__ == "__main__":  # `python -c` runs it as __main__; tests import it
