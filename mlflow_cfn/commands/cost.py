@@ -1,9 +1,10 @@
 """``mlflow-cfn cost``: a monthly cost estimate of a stack, next to two reference points.
 
 Reads the template and a parameter file (placeholders fill the network parameters, which do not
-change the cost), prices the evaluated stack with `mlflow_cfn.cost` and prints the line items, a
-comparison with an idle month, a working-hours month, the Terraform module and SageMaker, and the
-assumptions (``--assume KEY=VALUE`` overrides one of them).
+change the cost), prices what the evaluated stack runs with `mlflow_cfn.cost` and prints the line
+items, a comparison of an idle month, a 50 h/week and a 168 h/week month with the Terraform
+module and SageMaker, the presets table with the product's goals, and the assumptions
+(``--assume KEY=VALUE`` overrides one of them).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from mlflow_cfn.cfn.evaluate import Evaluated, EvaluationError, load_parameters
 from mlflow_cfn.commands.output import report_errors
 from mlflow_cfn.cost import CostError
 from mlflow_cfn.cost.estimate import estimate, stack_counts
+from mlflow_cfn.cost.presets import evaluate_for_cost, preset_rows
 from mlflow_cfn.cost.prices import DEFAULT_PRICES, load_prices, parse_assumption
 from mlflow_cfn.cost.records import HOURS_PER_WEEK
 from mlflow_cfn.cost.references import REFERENCE_NOTES, compare
@@ -27,33 +28,15 @@ from mlflow_cfn.cost.text import (
     format_assumptions,
     format_comparison,
     format_estimate,
+    format_presets,
 )
-from mlflow_cfn.stack.components.load_balancer_inputs import LOAD_BALANCER_INGRESS_CIDRS
-from mlflow_cfn.stack.components.network import (
-    DATABASE_SUBNET_IDS,
-    LOAD_BALANCER_SUBNET_IDS,
-    SERVICE_SUBNET_IDS,
-    VPC_ID,
-)
+from mlflow_cfn.cost.usage import task_plan
 from mlflow_cfn.stack.components.service_inputs import TASK_CPU, TASK_MEMORY
-from mlflow_cfn.stack.plan import DEFAULT_TEMPLATE, evaluate_checked
+from mlflow_cfn.stack.plan import DEFAULT_TEMPLATE
 
 
-def _placeholders(template: Mapping[str, Any]) -> dict[str, str]:
-    """Values for the required network parameters: they do not change the cost."""
-    values = {
-        VPC_ID: "vpc-00000000000000000",
-        LOAD_BALANCER_SUBNET_IDS: "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-        SERVICE_SUBNET_IDS: "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
-        DATABASE_SUBNET_IDS: "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
-        LOAD_BALANCER_INGRESS_CIDRS: "10.0.0.0/8",
-    }
-    declared = template.get("Parameters") or {}
-    return {name: value for name, value in values.items() if name in declared}
-
-
-def _stack(template_path: str, parameters_path: str | None) -> Evaluated:
-    """The stack the template creates with the given parameters (placeholders fill the network)."""
+def _template(template_path: str) -> dict[str, Any]:
+    """The template to price, as JSON data."""
     try:
         template = json.loads(Path(template_path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -63,10 +46,12 @@ def _stack(template_path: str, parameters_path: str | None) -> Evaluated:
         ) from exc
     except json.JSONDecodeError as exc:
         raise CostError(f"--template {template_path}: not valid JSON: {exc}") from exc
-    given = _placeholders(template)
-    if parameters_path:
-        given.update(load_parameters(parameters_path))
-    return evaluate_checked(template, given)
+    return template
+
+
+def _stack(template: dict[str, Any], parameters_path: str | None) -> Evaluated:
+    """The stack the template creates with the given parameters (placeholders fill the network)."""
+    return evaluate_for_cost(template, load_parameters(parameters_path) if parameters_path else {})
 
 
 def _hours_per_week(text: str) -> float:
@@ -83,41 +68,40 @@ def _hours_per_week(text: str) -> float:
     return hours
 
 
+def _report(args: argparse.Namespace, hours: float) -> list[str]:
+    """Every block of the output, computed before anything is printed."""
+    prices = load_prices(args.prices)
+    overrides = dict(parse_assumption(text) for text in args.assume)
+    template = _template(args.template)
+    stack = _stack(template, args.parameters)
+    counts = stack_counts(stack)
+    params = stack.parameters
+    result = estimate(params, prices, hours_per_week=hours, assumptions=overrides, **counts)
+    comparison = compare(params, prices, hours_per_week=hours, assumptions=overrides, **counts)
+    presets = preset_rows(template, prices, overrides)
+    return [
+        f"Monthly cost of {args.template} in {prices['region']}, list prices as of "
+        f"{prices['as_of']} ({args.prices or 'mlflow_cfn/cost/' + DEFAULT_PRICES})\n"
+        f"Tasks of {float(params[TASK_CPU]) / 1024:g} vCPU / "
+        f"{float(params[TASK_MEMORY]) / 1024:g} GB: {task_plan(params).description}\n"
+        f"{result.usage.describe()}",
+        format_estimate(result),
+        "\n".join([format_comparison(comparison), *REFERENCE_NOTES]),
+        "Presets: the template's defaults plus each preset's parameters (not --parameters); "
+        "goals at list prices\n" + format_presets(presets),
+        "Assumptions (change with --assume KEY=VALUE, or in a --prices file):\n"
+        f"{format_assumptions(prices, overrides)}\n{EXCLUSIONS}",
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the estimate, the comparison and the assumptions; one line and 2 on bad input."""
+    """Print the estimate, the comparison, the presets and the assumptions; one line and 2 on
+    bad input."""
     try:
-        hours = _hours_per_week(args.hours_per_week)
-        prices = load_prices(args.prices)
-        overrides = dict(parse_assumption(text) for text in args.assume)
-        stack = _stack(args.template, args.parameters)
-        counts = stack_counts(stack)
-        result = estimate(
-            stack.parameters, prices, hours_per_week=hours, assumptions=overrides, **counts
-        )
-        comparison = compare(
-            stack.parameters, prices, hours_per_week=hours, assumptions=overrides, **counts
-        )
+        blocks = _report(args, _hours_per_week(args.hours_per_week))
     except (CostError, EvaluationError) as exc:
         return report_errors("cost", ["; ".join(str(exc).splitlines())])
-    params = stack.parameters
-    print(
-        f"Monthly cost of {args.template} in {prices['region']}, list prices as of "
-        f"{prices['as_of']} ({args.prices or 'mlflow_cfn/' + DEFAULT_PRICES})"
-    )
-    print(
-        f"Tasks of {float(params[TASK_CPU]) / 1024:g} vCPU / "
-        f"{float(params[TASK_MEMORY]) / 1024:g} GB: {result.usage.describe()}"
-    )
-    print()
-    print(format_estimate(result))
-    print()
-    print(format_comparison(comparison))
-    for note in REFERENCE_NOTES:
-        print(note)
-    print()
-    print("Assumptions (change with --assume KEY=VALUE, or in a --prices file):")
-    print(format_assumptions(prices, overrides))
-    print(EXCLUSIONS)
+    print("\n\n".join(blocks))
     return 0
 
 
@@ -126,9 +110,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     cost = subparsers.add_parser(
         "cost",
         help="estimate the monthly AWS cost of a stack",
-        description="Estimate one month of a stack from the template and a parameter file, "
-        "beside an idle month, a 50 h/week month, the Terraform module it descends from and a "
-        "SageMaker managed MLflow tracking server.",
+        description="Estimate one month of what a stack runs, from the template and a parameter "
+        "file (tasks, working-hours schedule, idle shutdown, database pauses), idle, at 50 and "
+        "at 168 h/week of use, beside the Terraform module it descends from and a SageMaker "
+        "managed MLflow tracking server; then the presets (default parameters, working hours, "
+        "idle shutdown) with the product's cost goals.",
     )
     cost.add_argument(
         "--parameters",
@@ -145,7 +131,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     cost.add_argument(
         "--prices",
         metavar="FILE",
-        help=f"price table with the schema of mlflow_cfn/{DEFAULT_PRICES} (default: that file)",
+        help=f"price table with the schema of mlflow_cfn/cost/{DEFAULT_PRICES} (default: that "
+        "file)",
     )
     cost.add_argument(
         "--template",

@@ -1,49 +1,35 @@
 """One month of this stack, as line items by group, from the template's resolved parameters, a
-price table and a usage model: tasks running while MLflow is used, tasks running outside those
-hours, and hours of use a week.
+price table and the hours a week MLflow is used.
 
-Each part of the stack (Fargate tasks, load balancer, Aurora, S3 artifacts, keys and secrets, logs
-and metrics, alarms and the dashboard) has a function turning a month of use into priced line
-items; `references` prices the setups the stack is compared with through the same functions. Keys,
-secrets, alarm metrics and dashboards are counted in the evaluated stack (`stack_counts`); the
-defaults are what the default template creates.
+`usage` turns the parameters into what runs (tasks in and outside working hours, idle shutdown,
+when the database is awake); each part of the stack (Fargate tasks, load balancer, Aurora, S3
+artifacts, keys and secrets, logs and metrics, alarms and the dashboard) has a function turning
+that into priced line items; `references` prices the setups the stack is compared with through
+the same functions. Keys, secrets, alarm metrics and dashboards are counted in the evaluated
+stack (`stack_counts`); the defaults are what the default template creates.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mlflow_cfn.cfn.evaluate import Evaluated
-from mlflow_cfn.cost import CostError
 from mlflow_cfn.cost.prices import PriceTable, price_table
-from mlflow_cfn.cost.records import (
-    HOURS_PER_MONTH,
-    HOURS_PER_WEEK,
-    Estimate,
-    LineItem,
-    Usage,
-    check_hours,
-)
-from mlflow_cfn.stack.components.database_inputs import (
-    DATABASE_AUTO_PAUSE_SECONDS,
-    DATABASE_BACKUP_RETENTION_DAYS,
-    DATABASE_MAX_CAPACITY,
-    DATABASE_MIN_CAPACITY,
-)
+from mlflow_cfn.cost.records import HOURS_PER_MONTH, Estimate, LineItem, Usage, check_hours
+from mlflow_cfn.cost.usage import DatabaseMonth, database_month, number, setting, task_plan
+from mlflow_cfn.stack.components.alarms_inputs import CREATE_DASHBOARD_PARAMETER
 from mlflow_cfn.stack.components.load_balancer_inputs import LOAD_BALANCER_SCHEME
 from mlflow_cfn.stack.components.log_bucket import LOG_RETENTION_DAYS
 from mlflow_cfn.stack.components.network import LOAD_BALANCER_SUBNET_IDS
-from mlflow_cfn.stack.components.service_inputs import DESIRED_COUNT, TASK_CPU, TASK_MEMORY
+from mlflow_cfn.stack.components.service_inputs import CONTAINER_INSIGHTS, TASK_CPU, TASK_MEMORY
 
 # What the default template creates; `stack_counts` counts them in the evaluated stack instead.
 KMS_KEYS = 3
 MANAGED_SECRETS = 1
 #: One per single-metric alarm, one per metric a metric-math alarm reads (how CloudWatch bills).
-ALARM_METRICS = 9
-DASHBOARDS = 1
+ALARM_METRICS = 5
 
 # Groups of line items, in the order the comparison lists them.
 COMPUTE = "Compute (Fargate)"
@@ -66,23 +52,10 @@ GROUPS = (
 )
 
 
-@dataclass(frozen=True)
-class DatabaseMonth:
-    """How an Aurora Serverless database spends a month."""
-
-    used_hours: float  # MLflow in use: capacity `used_acu`
-    connected_idle_hours: float  # connections open, nobody using it: `idle_acu`, no pause
-    used_acu: float
-    idle_acu: float
-    pauses: bool  # minimum capacity 0: pauses `pause_seconds` after its last connection
-    pause_seconds: float
-    backup_days: float
-
-
 def fargate_items(table: PriceTable, usage: Usage, vcpu: float, memory_gb: float) -> list[LineItem]:
     """vCPU- and GB-hours of every running task."""
     item = table.pricer(COMPUTE)
-    task_hours = usage.active_tasks * usage.active_hours + usage.idle_tasks * usage.idle_hours
+    task_hours = usage.task_hours_month
     return [
         item("Fargate vCPU", vcpu * task_hours, "vCPU-hours", "fargate_vcpu_hour"),
         item("Fargate memory", memory_gb * task_hours, "GB-hours", "fargate_gb_hour"),
@@ -92,9 +65,8 @@ def fargate_items(table: PriceTable, usage: Usage, vcpu: float, memory_gb: float
 def load_balancer_items(table: PriceTable, usage: Usage, public_ips: int) -> list[LineItem]:
     """The ALB all month, its capacity units by use, and its public addresses if any."""
     item = table.pricer(LOAD_BALANCER)
-    lcu_hours = (
-        table.assume["alb_lcu_active"] * usage.active_hours
-        + table.assume["alb_lcu_idle"] * usage.idle_hours
+    lcu_hours = table.assume["alb_lcu_active"] * usage.used_hours + table.assume["alb_lcu_idle"] * (
+        HOURS_PER_MONTH - usage.used_hours
     )
     items = [
         item("Application Load Balancer", HOURS_PER_MONTH, "ALB-hours", "alb_hour"),
@@ -109,15 +81,7 @@ def load_balancer_items(table: PriceTable, usage: Usage, public_ips: int) -> lis
 def database_items(table: PriceTable, db: DatabaseMonth) -> list[LineItem]:
     """ACU-hours (0 while paused), storage, I/O while used and backup beyond the free amount."""
     item = table.pricer(DATABASE)
-    unconnected = HOURS_PER_MONTH - db.used_hours - db.connected_idle_hours
-    if not db.pauses:
-        unpaused = unconnected
-    elif 0 < unconnected < HOURS_PER_MONTH:
-        sessions = table.assume["db_sessions_per_week"] * HOURS_PER_MONTH / HOURS_PER_WEEK
-        unpaused = min(unconnected, sessions * db.pause_seconds / 3600)
-    else:
-        unpaused = 0.0
-    acu_hours = db.used_hours * db.used_acu + (db.connected_idle_hours + unpaused) * db.idle_acu
+    acu_hours = db.used_hours * db.used_acu + db.awake_idle_hours * db.idle_acu
     storage = table.assume["db_storage_gb"]
     backup = storage * table.assume["db_daily_change_fraction"] * db.backup_days
     io = table.assume["db_io_million_per_active_hour"] * db.used_hours
@@ -132,8 +96,8 @@ def database_items(table: PriceTable, db: DatabaseMonth) -> list[LineItem]:
 def artifact_items(table: PriceTable, usage: Usage) -> list[LineItem]:
     """Artifact storage and the requests of the hours of use."""
     item = table.pricer(ARTIFACTS)
-    puts = table.assume["s3_put_per_active_hour"] * usage.active_hours / 1000
-    gets = table.assume["s3_get_per_active_hour"] * usage.active_hours / 1000
+    puts = table.assume["s3_put_per_active_hour"] * usage.used_hours / 1000
+    gets = table.assume["s3_get_per_active_hour"] * usage.used_hours / 1000
     stored = table.assume["artifact_gb"]
     return [
         item("S3 Standard storage", stored, "GB-months", "s3_standard_gb_month"),
@@ -152,39 +116,40 @@ def _keys_and_secrets(table: PriceTable, kms_keys: int, secrets: int) -> list[Li
     ]
 
 
-def _logs_and_metrics(table: PriceTable, usage: Usage, retention_days: float) -> list[LineItem]:
-    """Logs ingested while tasks run, kept `retention_days`, and Container Insights metrics."""
+def _logs_and_metrics(
+    table: PriceTable, usage: Usage, retention_days: float, insights: bool
+) -> list[LineItem]:
+    """Logs ingested by task-hours, kept `retention_days`, and Container Insights metrics (when
+    enabled) for the hours a task runs to publish them."""
     item = table.pricer(LOGS_AND_METRICS)
-    ingested = table.assume["logs_gb_per_month"] * usage.running_fraction
+    ingested = table.assume["logs_gb_per_task_month"] * usage.task_hours_month / HOURS_PER_MONTH
     stored = ingested * retention_days / (HOURS_PER_MONTH / 24)
-    metrics = table.assume["container_insights_metrics"] * usage.running_fraction
-    return [
+    items = [
         item("CloudWatch Logs ingestion", ingested, "GB", "cloudwatch_logs_ingest_gb"),
         item("CloudWatch Logs storage", stored, "GB-months", "cloudwatch_logs_storage_gb_month"),
-        item("Container Insights metrics", metrics, "metric-months", "cloudwatch_metric_month"),
     ]
+    if insights:
+        metrics = table.assume["container_insights_metrics"] * usage.running_fraction
+        items.append(
+            item("Container Insights metrics", metrics, "metric-months", "cloudwatch_metric_month")
+        )
+    return items
 
 
 def _alarms(table: PriceTable, alarm_metrics: int, dashboards: int) -> list[LineItem]:
-    """Standard-resolution alarm metrics and custom dashboards, all month (alarms are billed
-    whether or not they fire; the account's free ones are not applied)."""
+    """Standard-resolution alarm metrics and custom dashboards (if any), all month (alarms are
+    billed whether or not they fire; the account's free ones are not applied)."""
     item = table.pricer(ALARMS)
-    return [
+    items = [
         item("CloudWatch alarm metrics", alarm_metrics, "alarm-metric-months",
              "cloudwatch_alarm_metric_month"),
-        item("CloudWatch dashboard (first 3 per account free)", dashboards, "dashboard-months",
-             "cloudwatch_dashboard_month"),
     ]  # fmt: skip
-
-
-def _parameter(parameters: Mapping[str, Any], name: str) -> float:
-    """A numeric template parameter from the resolved parameters."""
-    if name not in parameters:
-        raise CostError(f"parameter {name} is missing from the resolved parameters")
-    try:
-        return float(parameters[name])
-    except (TypeError, ValueError):
-        raise CostError(f"parameter {name} must be a number, got {parameters[name]!r}") from None
+    if dashboards:
+        items.append(
+            item("CloudWatch dashboard (first 3 per account free)", dashboards,
+                 "dashboard-months", "cloudwatch_dashboard_month")
+        )  # fmt: skip
+    return items
 
 
 def _public_ips(parameters: Mapping[str, Any]) -> int:
@@ -193,25 +158,6 @@ def _public_ips(parameters: Mapping[str, Any]) -> int:
         return 0
     subnets = parameters.get(LOAD_BALANCER_SUBNET_IDS) or []
     return len(subnets.split(",") if isinstance(subnets, str) else subnets)
-
-
-def _database_month(
-    parameters: Mapping[str, Any], table: PriceTable, usage: Usage
-) -> DatabaseMonth:
-    """The stack's database: used while tasks run in use, kept at its floor while idle tasks
-    stay connected, pausing only when its minimum capacity is 0."""
-    min_acu = _parameter(parameters, DATABASE_MIN_CAPACITY)
-    max_acu = _parameter(parameters, DATABASE_MAX_CAPACITY)
-    floor = max(min_acu, 0.5)
-    return DatabaseMonth(
-        used_hours=usage.active_hours if usage.active_tasks else 0.0,
-        connected_idle_hours=usage.idle_hours if usage.idle_tasks else 0.0,
-        used_acu=min(max(table.assume["db_acu_in_use"], floor), max(max_acu, floor)),
-        idle_acu=floor,
-        pauses=min_acu == 0,
-        pause_seconds=_parameter(parameters, DATABASE_AUTO_PAUSE_SECONDS),
-        backup_days=_parameter(parameters, DATABASE_BACKUP_RETENTION_DAYS),
-    )
 
 
 def _title(hours_per_week: float) -> str:
@@ -224,35 +170,28 @@ def estimate(
     prices: Mapping[str, Any],
     *,
     hours_per_week: float,
-    active_tasks: int | None = None,
-    idle_tasks: int | None = None,
     assumptions: Mapping[str, float] | None = None,
     kms_keys: int = KMS_KEYS,
     managed_secrets: int = MANAGED_SECRETS,
     alarm_metrics: int = ALARM_METRICS,
-    dashboards: int = DASHBOARDS,
+    dashboards: int | None = None,
 ) -> Estimate:
-    """One month of the stack for resolved `parameters` (e.g. `Evaluated.parameters`).
-
-    Tasks run at DesiredCount unless `active_tasks` (while MLflow is used) or `idle_tasks`
-    (outside those hours, default: same as active) say otherwise."""
+    """One month of the stack for resolved `parameters` (e.g. `Evaluated.parameters`) with
+    MLflow used `hours_per_week`; `dashboards` defaults to what CreateDashboard says."""
     table = price_table(prices, assumptions)
     check_hours(hours_per_week)
-    active = int(_parameter(parameters, DESIRED_COUNT)) if active_tasks is None else active_tasks
-    usage = Usage(active, active if idle_tasks is None else idle_tasks, hours_per_week)
-    database = _database_month(parameters, table, usage)
+    usage = task_plan(parameters).week(hours_per_week, table.assume["sessions_per_week"])
+    if dashboards is None:
+        dashboards = int(setting(parameters, CREATE_DASHBOARD_PARAMETER, "false") == "true")
+    vcpu, memory_gb = number(parameters, TASK_CPU) / 1024, number(parameters, TASK_MEMORY) / 1024
+    insights = setting(parameters, CONTAINER_INSIGHTS, "disabled") == "enabled"
     items = [
-        *fargate_items(
-            table,
-            usage,
-            _parameter(parameters, TASK_CPU) / 1024,
-            _parameter(parameters, TASK_MEMORY) / 1024,
-        ),
+        *fargate_items(table, usage, vcpu, memory_gb),
         *load_balancer_items(table, usage, _public_ips(parameters)),
-        *database_items(table, database),
+        *database_items(table, database_month(parameters, usage, table.assume["db_acu_in_use"])),
         *artifact_items(table, usage),
         *_keys_and_secrets(table, kms_keys, managed_secrets),
-        *_logs_and_metrics(table, usage, _parameter(parameters, LOG_RETENTION_DAYS)),
+        *_logs_and_metrics(table, usage, number(parameters, LOG_RETENTION_DAYS), insights),
         *_alarms(table, alarm_metrics, dashboards),
     ]
     return Estimate(_title(hours_per_week), usage, tuple(items))
@@ -281,7 +220,7 @@ def _alarm_metrics(stack: Evaluated) -> int:
 def stack_counts(stack: Evaluated) -> dict[str, int]:
     """The KMS keys, Secrets Manager secrets, alarm metrics and dashboards of an evaluated
     stack, as the keyword arguments `kms_keys`, `managed_secrets`, `alarm_metrics` and
-    `dashboards` of `estimate` and `compare`."""
+    `dashboards` of `estimate`."""
     return {
         "kms_keys": len(stack.of_type("AWS::KMS::Key")),
         "managed_secrets": _managed_secrets(stack),

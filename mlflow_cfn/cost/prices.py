@@ -41,17 +41,17 @@ PRICE_KEYS = (
     "sagemaker_mlflow_small_hour",
 )
 ASSUMPTION_KEYS = (
+    "sessions_per_week",
     "alb_lcu_active",
     "alb_lcu_idle",
     "db_acu_in_use",
-    "db_sessions_per_week",
     "db_storage_gb",
     "db_io_million_per_active_hour",
     "db_daily_change_fraction",
     "artifact_gb",
     "s3_put_per_active_hour",
     "s3_get_per_active_hour",
-    "logs_gb_per_month",
+    "logs_gb_per_task_month",
     "container_insights_metrics",
     "kms_key_age_years",
 )

@@ -1,6 +1,6 @@
-"""What an estimate is made of: a month of use, priced line items, the month of one setup and
-several setups side by side. Plain frozen records, shared by the estimate, the references and
-the text output."""
+"""What an estimate is made of: a week of use (repeated over a month), priced line items, the
+month of one setup and several setups side by side. Plain frozen records, shared by the
+estimate, the references and the text output."""
 
 from __future__ import annotations
 
@@ -22,43 +22,54 @@ def check_hours(hours_per_week: float) -> None:
         )
 
 
+def monthly(hours_a_week: float) -> float:
+    """Hours a week as hours in a 730-hour month (168 h/week is the whole month)."""
+    return hours_a_week * HOURS_PER_MONTH / HOURS_PER_WEEK
+
+
 @dataclass(frozen=True)
 class Usage:
-    """How a month is used: tasks while MLflow is in use, tasks outside, hours of use a week."""
+    """A week of one setup, repeated over the month: the hours MLflow is used, the part of them
+    a task serves, task-hours, hours with at least one task running, the periods of use and the
+    scheduled task starts (each wakes the database)."""
 
-    active_tasks: int
-    idle_tasks: int
     hours_per_week: float
+    served_hours: float
+    task_hours: float
+    running_hours: float
+    sessions: float = 0.0
+    starts: float = 0.0
+
+    @classmethod
+    def always_on(cls, tasks: int, hours_per_week: float, sessions: float) -> Usage:
+        """`tasks` running all week, every hour of use served."""
+        running = HOURS_PER_WEEK if tasks else 0.0
+        used_sessions = sessions if hours_per_week else 0.0
+        return cls(hours_per_week, hours_per_week, tasks * HOURS_PER_WEEK, running, used_sessions)
 
     @property
-    def active_hours(self) -> float:
-        """Hours of use in a 730-hour month (168 h/week is the whole month)."""
-        return self.hours_per_week * HOURS_PER_MONTH / HOURS_PER_WEEK
+    def used_hours(self) -> float:
+        """Hours of use a task serves in a month: what requests, I/O and capacity units follow."""
+        return monthly(self.served_hours)
 
     @property
-    def idle_hours(self) -> float:
-        """The rest of the month."""
-        return HOURS_PER_MONTH - self.active_hours
+    def task_hours_month(self) -> float:
+        """Task-hours in a month."""
+        return monthly(self.task_hours)
 
     @property
     def running_fraction(self) -> float:
         """The share of the month during which at least one task runs."""
-        hours = (self.active_hours if self.active_tasks else 0.0) + (
-            self.idle_hours if self.idle_tasks else 0.0
-        )
-        return hours / HOURS_PER_MONTH
+        return self.running_hours / HOURS_PER_WEEK
 
     def describe(self) -> str:
         """One line for the output."""
-        same = self.active_tasks == self.idle_tasks
-        tasks = (
-            f"{self.active_tasks} task(s) all month"
-            if same
-            else f"{self.active_tasks} task(s) while in use, {self.idle_tasks} outside"
-        )
+        unserved = self.hours_per_week - self.served_hours
+        lost = f", {unserved:g} h/week of it with no task to serve it" if unserved > 1e-9 else ""
         return (
-            f"{tasks}; MLflow in use {self.hours_per_week:g} h/week "
-            f"({self.active_hours:.1f} of {HOURS_PER_MONTH:g} h/month)"
+            f"MLflow in use {self.hours_per_week:g} h/week{lost}: "
+            f"{self.task_hours_month:,.1f} task-hours a month, a task running "
+            f"{monthly(self.running_hours):,.1f} of {HOURS_PER_MONTH:g} h"
         )
 
 

@@ -1,10 +1,10 @@
 """The setups this stack is compared with, and the comparison.
 
 The Terraform module this product descends from (with its defaults) and a SageMaker managed
-MLflow tracking server are priced with the same table and line items as the stack; `compare` puts
-an idle month and a working-hours month of the stack beside them. The Terraform module's Aurora
-Serverless (v1, now retired) is priced at Serverless v2 rates; its backup retention is assumed to
-be the 7 days this template defaults to.
+MLflow tracking server are priced with the same table and line items as the stack; `compare`
+puts an idle month, a 50 h/week month and an always-used month of the stack beside them. The
+Terraform module's Aurora Serverless (v1, now retired) is priced at Serverless v2 rates; its
+backup retention is assumed to be the 7 days this template defaults to.
 """
 
 from __future__ import annotations
@@ -14,13 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow_cfn.cost.estimate import (
-    ALARM_METRICS,
-    DASHBOARDS,
     GROUPS,
-    KMS_KEYS,
-    MANAGED_SECRETS,
     MANAGED_SERVER,
-    DatabaseMonth,
     artifact_items,
     database_items,
     estimate,
@@ -30,13 +25,16 @@ from mlflow_cfn.cost.estimate import (
 from mlflow_cfn.cost.prices import PriceTable, price_table
 from mlflow_cfn.cost.records import (
     HOURS_PER_MONTH,
+    HOURS_PER_WEEK,
     WORKING_HOURS_PER_WEEK,
     Comparison,
     Estimate,
     LineItem,
     Usage,
     check_hours,
+    monthly,
 )
+from mlflow_cfn.cost.usage import DatabaseMonth
 
 TERRAFORM_TASKS = 2
 TERRAFORM_TASK_VCPU = 2.0
@@ -74,19 +72,19 @@ class Reference:
         """One month of this setup with `prices`, MLflow in use `hours_per_week`."""
         table = price_table(prices, assumptions)
         check_hours(hours_per_week)
-        usage = Usage(self.tasks, self.tasks, hours_per_week)
+        usage = Usage.always_on(self.tasks, hours_per_week, table.assume["sessions_per_week"])
         return Estimate(self.title, usage, tuple(self.line_items(table, usage)))
 
 
 def _terraform_items(table: PriceTable, usage: Usage) -> list[LineItem]:
-    """The Terraform module's defaults: see `REFERENCE_NOTES`; its database runs only while used."""
+    """The Terraform module's defaults: see `REFERENCE_NOTES`; its database runs only while used
+    and `TERRAFORM_PAUSE_SECONDS` after each period of use."""
+    tail = monthly(usage.sessions * TERRAFORM_PAUSE_SECONDS / 3600)
     database = DatabaseMonth(
-        used_hours=usage.active_hours,
-        connected_idle_hours=0.0,
+        used_hours=usage.used_hours,
+        awake_idle_hours=min(tail, HOURS_PER_MONTH - usage.used_hours),
         used_acu=TERRAFORM_ACU,
         idle_acu=TERRAFORM_ACU,
-        pauses=True,
-        pause_seconds=TERRAFORM_PAUSE_SECONDS,
         backup_days=TERRAFORM_BACKUP_DAYS,
     )
     return [
@@ -119,31 +117,25 @@ def compare(
     *,
     hours_per_week: float,
     assumptions: Mapping[str, float] | None = None,
-    kms_keys: int = KMS_KEYS,
-    managed_secrets: int = MANAGED_SECRETS,
-    alarm_metrics: int = ALARM_METRICS,
-    dashboards: int = DASHBOARDS,
+    **counts: int,
 ) -> Comparison:
-    """This stack idle and at 50 h/week (and at `hours_per_week` if different), then the Terraform
-    module and SageMaker Small at 50 h/week: monthly USD per group and in total."""
-    stack_hours = [0.0, WORKING_HOURS_PER_WEEK]
+    """This stack idle, at 50 h/week and at 168 h/week (and at `hours_per_week` if different),
+    then the Terraform module and SageMaker Small at 50 h/week: monthly USD per group and in
+    total. `counts` are `estimate`'s keyword arguments (`stack_counts`)."""
+    stack_hours = [0.0, WORKING_HOURS_PER_WEEK, HOURS_PER_WEEK]
     if hours_per_week not in stack_hours:
         stack_hours.append(hours_per_week)
     estimates = [
-        estimate(
-            parameters,
-            prices,
-            hours_per_week=hours,
-            assumptions=assumptions,
-            kms_keys=kms_keys,
-            managed_secrets=managed_secrets,
-            alarm_metrics=alarm_metrics,
-            dashboards=dashboards,
-        )
-        for hours in stack_hours
+        estimate(parameters, prices, hours_per_week=hours, assumptions=assumptions, **counts)
+        for hours in sorted(stack_hours)
     ]
     estimates.append(terraform_reference(prices, assumptions=assumptions))
     estimates.append(sagemaker_reference(prices, assumptions=assumptions))
+    return side_by_side(estimates)
+
+
+def side_by_side(estimates: list[Estimate]) -> Comparison:
+    """Monthly USD per group (the groups any of them has) and in total, one column each."""
     totals = [e.group_totals() for e in estimates]
     rows = [
         (group, tuple(t.get(group) for t in totals))

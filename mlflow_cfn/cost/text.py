@@ -1,11 +1,13 @@
-"""The estimate as the ``cost`` command prints it: plain-text tables of line items and of a
-comparison, the list of assumptions with their notes, and what is not counted."""
+"""The estimate as the ``cost`` command prints it: plain-text tables of line items, of a
+comparison and of the presets with their goals, the list of assumptions with their notes, and
+what is not counted."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mlflow_cfn.cost.presets import PRESET_HOURS, PresetRow
 from mlflow_cfn.cost.prices import ASSUMPTION_KEYS
 from mlflow_cfn.cost.records import Comparison, Estimate
 
@@ -58,6 +60,31 @@ def format_comparison(comparison: Comparison) -> str:
     return _render(
         ["USD per month", *comparison.columns], rows, "l" + "r" * len(comparison.columns)
     )
+
+
+def _goal_text(row: PresetRow) -> str:
+    """The goals of a preset: met or missed with the total, or why it was not priced."""
+    if row.missing:
+        return f"not priced: the template lacks {', '.join(row.missing)}"
+    return "; ".join(
+        f"{goal.describe()}: {'met' if total <= goal.max_usd else 'MISSED'}"
+        for goal, total in row.goals
+        if total is not None
+    )
+
+
+def format_presets(rows: Sequence[PresetRow]) -> str:
+    """Monthly totals of each preset idle, at 50 and at 168 h/week, and its goals."""
+    hours = ["Idle" if h == 0 else f"{h:g} h/wk" for h in PRESET_HOURS]
+    body = [
+        [
+            f"{row.preset.name} ({row.preset.summary})",
+            *(["-"] * len(hours) if row.totals is None else [f"{t:,.2f}" for t in row.totals]),
+            _goal_text(row),
+        ]
+        for row in rows
+    ]
+    return _render(["USD per month", *hours, "Goal"], body, "l" + "r" * len(hours) + "l")
 
 
 def format_assumptions(prices: Mapping[str, Any], overrides: Mapping[str, float]) -> str:

@@ -111,6 +111,35 @@ CATALOGUE: tuple[Constraint, ...] = (
         "Condition UseScalableTarget: the service sets no DesiredCount then.",
     ),
     Constraint(
+        "alb-counts-requests-only-with-a-target",
+        "The load balancer counts RequestCount only for requests it sent to a target; with no "
+        "task a request shows only as HTTPCode_ELB_5XX_Count (503), so waking on RequestCount "
+        "would never wake a stopped service.",
+        f"{_DOCS}/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html",
+        "Template: WakeOnRequestAlarm reads HTTPCode_ELB_5XX_Count; IdleShutdownAlarm counts both.",
+    ),
+    Constraint(
+        "auto-scaling-alarm-actions-repeat",
+        "An alarm whose action is an auto scaling policy invokes it every minute while it stays "
+        "in ALARM (other actions run once per state change).",
+        f"{_DOCS}/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html",
+        "Template: the idle alarm keeps the count at 0 while idle; the wake policy has a "
+        "300-second cooldown so a waking service gets one task, not one per minute.",
+    ),
+    Constraint(
+        "alarm-window-one-day",
+        "An alarm evaluates at most one day of periods (EvaluationPeriods x Period <= 86,400 s).",
+        f"{_DOCS}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+        "MaxValue of IdleShutdownMinutes (1440 one-minute periods).",
+    ),
+    Constraint(
+        "scaling-stays-within-the-target",
+        "Application Auto Scaling never sets a count outside the scalable target's "
+        "MinCapacity..MaxCapacity, so a policy cannot stop tasks above the minimum.",
+        f"{_DOCS}/autoscaling/application/APIReference/API_RegisterScalableTarget.html",
+        "Template: with idle shutdown the target's minimum (and the working-hours start) is 0.",
+    ),
+    Constraint(
         "secret-full-arn",
         "IAM matches a secret by its complete ARN (name plus the 6 characters Secrets Manager "
         "appends); a partial ARN in a policy matches nothing, so ECS could not read the secret.",

@@ -74,11 +74,12 @@ def logs_key_statement() -> Statement:
 
 
 def alarms_key_statement() -> Statement:
-    """CloudWatch alarms of this account may publish to a topic encrypted with the key."""
+    """CloudWatch alarms and EventBridge rules of this account may publish to a topic encrypted
+    with the key."""
     return Statement(
         Sid="CloudWatchAlarmsOfThisAccountPublishToTheEncryptedTopic",
         Effect=Allow,
-        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+        Principal=Principal("Service", ["cloudwatch.amazonaws.com", "events.amazonaws.com"]),
         Action=[kms.Decrypt, kms.Action("GenerateDataKey*")],
         Resource=["*"],
         Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),

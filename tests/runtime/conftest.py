@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
@@ -94,15 +95,15 @@ def pg_admin():
     conn.close()
 
 
-@pytest.fixture
-def pg_database(pg_admin) -> Iterator[LocalDatabase]:
+@contextmanager
+def new_pg_database(pg_admin, prefix: str = "mlflow_rt") -> Iterator[LocalDatabase]:
     """A new database and user; the server really checks the user's password."""
     import psycopg2
     from psycopg2 import sql
 
     suffix = secrets.token_hex(4)
     db = LocalDatabase(
-        "127.0.0.1", 5432, f"mlflow_rt_{suffix}", f"mlflow_rt_{suffix}", HOSTILE_PASSWORD
+        "127.0.0.1", 5432, f"{prefix}_{suffix}", f"{prefix}_{suffix}", HOSTILE_PASSWORD
     )
     with pg_admin.cursor() as cur:
         cur.execute(
@@ -121,12 +122,28 @@ def pg_database(pg_admin) -> Iterator[LocalDatabase]:
         unavailable(
             "the local PostgreSQL accepts a wrong password: the encoding test would prove nothing"
         )
-    yield db
-    with pg_admin.cursor() as cur:
-        cur.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
-        )
-        cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(db.user)))
+    try:
+        yield db
+    finally:
+        with pg_admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
+            )
+            cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(db.user)))
+
+
+@pytest.fixture
+def pg_database(pg_admin) -> Iterator[LocalDatabase]:
+    """A fresh PostgreSQL database and user for one test."""
+    with new_pg_database(pg_admin) as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def module_database(pg_admin) -> Iterator[LocalDatabase]:
+    """One PostgreSQL database and user for a module's server (started once per module)."""
+    with new_pg_database(pg_admin, "mlflow_mod") as db:
+        yield db
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ reachable only by a client that uses the same proxy. One server serves the whole
 from __future__ import annotations
 
 import http.client
-import secrets
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -21,10 +20,9 @@ import pytest
 
 from mlflow_cfn.cli import main
 from mlflow_cfn.smoke import SmokeRequest, smoke
-from tests.runtime.conftest import LocalDatabase, s3_client
+from tests.runtime.conftest import s3_client
 from tests.runtime.harness import (
     BUCKET,
-    HOSTILE_PASSWORD,
     LB_DNS_NAME,
     SECRET_ARN,
     LocalContainer,
@@ -118,32 +116,6 @@ class Proxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def module_database(pg_admin) -> Iterator[LocalDatabase]:
-    """One database for the module's server (the conftest's is per test)."""
-    from psycopg2 import sql
-
-    suffix = secrets.token_hex(4)
-    db = LocalDatabase(
-        "127.0.0.1", 5432, f"mlflow_smoke_{suffix}", f"mlflow_smoke_{suffix}", HOSTILE_PASSWORD
-    )
-    with pg_admin.cursor() as cur:
-        cur.execute(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE mlflow_cfn_test").format(
-                sql.Identifier(db.user), sql.Literal(db.password)
-            )
-        )
-        cur.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(*map(sql.Identifier, (db.name, db.user)))
-        )
-    yield db
-    with pg_admin.cursor() as cur:
-        cur.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
-        )
-        cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(db.user)))
 
 
 @pytest.fixture(scope="module")

@@ -89,8 +89,13 @@ def breaches(value: float | None, threshold: float, comparison: str) -> bool:
     return value >= threshold if comparison == GE else value > threshold
 
 
+#: The two task-count alarms read Container Insights, which is off by default ($11.40 a month).
+INSIGHTS = {"ContainerInsights": "enabled"}
+
+
 def test_the_alarms_are_exactly_the_documented_set():
-    assert set(alarms(stack())) == set(SINGLE) | set(MATH)
+    assert set(alarms(stack(**INSIGHTS))) == set(SINGLE) | set(MATH)
+    assert set(alarms(stack())) == set(SINGLE)  # without Container Insights
 
 
 @pytest.mark.parametrize("logical_id", sorted(SINGLE))
@@ -107,7 +112,7 @@ def test_single_metric_alarm_watches_its_metric(logical_id):
 @pytest.mark.parametrize("logical_id", sorted(MATH))
 def test_metric_math_alarm_reads_its_metrics(logical_id):
     expression, metrics, threshold, comparison, timing = MATH[logical_id]
-    p = alarms(stack())[logical_id]
+    p = alarms(stack(**INSIGHTS))[logical_id]
     assert not {"MetricName", "Namespace", "Statistic", "Period"} & set(p)
     (returned,) = [q for q in p["Metrics"] if q["ReturnData"]]
     assert returned["Expression"] == expression
@@ -128,7 +133,7 @@ def test_metric_math_alarm_reads_its_metrics(logical_id):
 
 
 def test_every_alarm_tells_the_topic_and_treats_absent_data_as_fine():
-    for logical_id, p in alarms(stack()).items():
+    for logical_id, p in alarms(stack(**INSIGHTS)).items():
         assert p["ActionsEnabled"] is True, logical_id
         assert p["AlarmActions"] == ["<AlarmTopic>"], logical_id
         assert p["OKActions"] == ["<AlarmTopic>"], logical_id
@@ -151,7 +156,7 @@ def test_the_tunable_thresholds_follow_their_parameters():
 
 @pytest.mark.parametrize("mode", sorted(ZERO_MODES))
 def test_a_service_scaled_to_zero_cannot_put_an_alarm_in_alarm(mode):
-    evaluated = alarms(stack(**ZERO_MODES[mode]))
+    evaluated = alarms(stack(**INSIGHTS, **ZERO_MODES[mode]))
     assert set(evaluated) == set(SINGLE) | set(MATH)
     for logical_id, p in evaluated.items():
         assert p["TreatMissingData"] == "notBreaching", logical_id
@@ -197,12 +202,29 @@ def test_the_topic_is_encrypted_with_a_key_cloudwatch_may_use_for_this_account_o
     assert by_sid[sid] == {
         "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        # CloudWatch alarms, and the EventBridge rule for tasks that fail to start.
+        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
         "Resource": ["*"],
         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
     }
     assert s.outputs["AlarmTopicArn"] == "<AlarmTopic>"
+
+
+def test_tasks_that_fail_to_start_reach_the_topic_without_container_insights():
+    s = stack()
+    rule = s.resource("TaskStartImpairedRule")["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Service Action"],
+        "resources": ["<Service>"],
+        "detail": {"eventName": ["SERVICE_TASK_START_IMPAIRED"]},
+    }
+    assert rule["Targets"] == [{"Id": "alarm-topic", "Arn": "<AlarmTopic>"}]
+    (statement,) = s.resource("AlarmTopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == ["sns:Publish"] and statement["Resource"] == ["<AlarmTopic>"]
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": "<TaskStartImpairedRule.Arn>"}}
 
 
 def test_the_email_subscription_exists_only_with_an_address():
@@ -222,8 +244,12 @@ def test_a_malformed_address_is_refused_naming_the_parameter(address):
     assert any("AlarmEmail" in error for error in caught.value.errors)
 
 
+def test_the_dashboard_exists_only_when_asked_for():
+    assert "Dashboard" not in stack().resources and "DashboardName" not in stack().outputs
+
+
 def test_the_dashboard_shows_this_stacks_resources_in_its_region():
-    s = stack(AlarmResponseTimeSeconds="7")
+    s = stack(AlarmResponseTimeSeconds="7", CreateDashboard="true", **INSIGHTS)
     dashboard = s.resource("Dashboard")["Properties"]
     # Named after the stack: the Service Catalog launch role is scoped to dashboard/SC-*.
     assert dashboard["DashboardName"] == "mlflow-mlflow"
@@ -253,6 +279,10 @@ def test_the_dashboard_shows_this_stacks_resources_in_its_region():
         f"<{logical_id}.Arn>" for logical_id in (*SINGLE, *MATH)
     )
     assert s.outputs["DashboardName"] == "<Dashboard>"
+    # Without Container Insights its alarms do not exist, and the widget lists only the others.
+    plain = stack(CreateDashboard="true").resource("Dashboard")["Properties"]["DashboardBody"]
+    (alarm_widget,) = [w for w in json.loads(plain)["widgets"] if w["type"] == "alarm"]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(f"<{a}.Arn>" for a in SINGLE)
 
 
 def test_no_region_or_partition_is_typed_into_the_new_resources():

@@ -179,6 +179,38 @@ def ecs_keeps_the_scaled_count():
     assert refs <= scaling | {"EcsCluster", "Service"}, refs
 
 
+def alb_counts_requests_only_with_a_target():
+    s = stack(IdleShutdownMinutes="30")
+    wake = s.resource("WakeOnRequestAlarm")["Properties"]["Metrics"]
+    assert {q["MetricStat"]["Metric"]["MetricName"] for q in wake if "MetricStat" in q} == {
+        "HTTPCode_ELB_5XX_Count"
+    }
+    idle = s.resource("IdleShutdownAlarm")["Properties"]["Metrics"]
+    assert {q["MetricStat"]["Metric"]["MetricName"] for q in idle if "MetricStat" in q} == {
+        "RequestCount",
+        "HTTPCode_ELB_5XX_Count",
+    }
+
+
+def auto_scaling_alarm_actions_repeat():
+    s = stack(IdleShutdownMinutes="30")
+    wake = s.resource("WakeOnRequestPolicy")["Properties"]["StepScalingPolicyConfiguration"]
+    assert wake["Cooldown"] >= 240 and wake["AdjustmentType"] == "ChangeInCapacity"
+    idle = s.resource("IdleShutdownPolicy")["Properties"]["StepScalingPolicyConfiguration"]
+    assert idle["AdjustmentType"] == "ExactCapacity"  # repeating it changes nothing
+
+
+def alarm_window_one_day():
+    refused_and_fixed({"IdleShutdownMinutes": "1441"}, {"IdleShutdownMinutes": "1440"},
+                      "IdleShutdownMinutes")  # fmt: skip
+
+
+def scaling_stays_within_the_target():
+    for params, floor in (({"IdleShutdownMinutes": "30"}, "0"), ({"ScalingMetric": "cpu"}, "1")):
+        target = stack(**params).resource("ScalableTarget")["Properties"]
+        assert str(target["MinCapacity"]) == floor, params
+
+
 def secret_full_arn():
     partial = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:router"
     refused_and_fixed({**SIDECAR, "SidecarSecretArn": partial}, SIDECAR, "SidecarSecretArn")

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from mlflow_cfn.stack.components.listeners import TLS_POLICY
-from tests.template.modes import DATADOG, HTTPS, OIDC, OWN_BUCKET, SIDECAR, rendered
+from tests.template.modes import DATADOG, HTTPS, OIDC, OWN_BUCKET, SIDECAR, rendered, template
 
 MODES = {
     "default": (None, {}),
@@ -242,10 +242,18 @@ def test_credentials_reach_containers_only_as_secrets(t):  # SH ECS.8; CKV_AWS_1
 
 
 # --- ECS ---------------------------------------------------------------------------------------
-def test_ecs_cluster_has_container_insights(t):  # SH ECS.12; CKV_AWS_65
-    assert props(t, "EcsCluster")["ClusterSettings"] == [
-        {"Name": "containerInsights", "Value": "enabled"}
+def test_ecs_cluster_has_container_insights_as_a_documented_choice(t):  # SH ECS.12; CKV_AWS_65
+    """SECURITY.md: a cost/visibility trade-off, on or off by a Parameter, with the checkov skip
+    and its reason where it is off (the default: $11.40 a month while a task runs)."""
+    assert props(t, "EcsCluster")["ClusterSettings"][0]["Value"] in ("enabled", "disabled")
+    t = template()
+    cluster = t["Resources"]["EcsCluster"]
+    assert cluster["Properties"]["ClusterSettings"] == [
+        {"Name": "containerInsights", "Value": {"Ref": "ContainerInsights"}}
     ]
+    assert t["Parameters"]["ContainerInsights"]["AllowedValues"] == ["enabled", "disabled"]
+    (skip,) = cluster["Metadata"]["checkov"]["skip"]
+    assert skip["id"] == "CKV_AWS_65" and "ContainerInsights" in skip["comment"]
 
 
 def test_service_is_private_latest_platform_with_circuit_breaker(t):  # SH ECS.2/10

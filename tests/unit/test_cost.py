@@ -1,4 +1,5 @@
-"""The cost estimate: arithmetic on a small fixed price table, the references, the CLI."""
+"""The cost estimate: arithmetic on a small fixed price table, what the parameters run (tasks,
+schedule, idle shutdown, database pauses), the references, the CLI."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -17,11 +19,18 @@ from mlflow_cfn.cost import estimate as cost
 from mlflow_cfn.cost.estimate import estimate
 from mlflow_cfn.cost.prices import ASSUMPTION_KEYS, PRICE_KEYS, load_prices, validate_prices
 from mlflow_cfn.cost.references import compare, sagemaker_reference, terraform_reference
+from mlflow_cfn.cost.schedule import working_week
 from mlflow_cfn.cost.text import format_comparison, format_estimate
 from tests.conftest import ROOT
 
-TEMPLATE = ROOT / "templates" / "mlflow.json"
 MONTH = 730.0
+WEEK = 168.0
+WORKING_HOURS = {
+    "ScaleUpSchedule": "cron(0 8 ? * MON-FRI *)",
+    "ScaleDownSchedule": "cron(0 18 ? * MON-FRI *)",
+}
+#: The database's awake tail after a period of use or a task start: AutoPause + the idle close.
+TAIL_HOURS = (300 + 60) / 3600
 RATES = {
     "fargate_vcpu_hour": 0.04,
     "fargate_gb_hour": 0.004,
@@ -45,17 +54,17 @@ RATES = {
     "sagemaker_mlflow_small_hour": 0.6,
 }
 ASSUME = {
+    "sessions_per_week": 5,
     "alb_lcu_active": 1,
     "alb_lcu_idle": 0,
     "db_acu_in_use": 0.5,
-    "db_sessions_per_week": 5,
     "db_storage_gb": 1,
     "db_io_million_per_active_hour": 0.01,
     "db_daily_change_fraction": 0.05,
     "artifact_gb": 100,
     "s3_put_per_active_hour": 200,
     "s3_get_per_active_hour": 1000,
-    "logs_gb_per_month": 1,
+    "logs_gb_per_task_month": 1,
     "container_insights_metrics": 38,
     "kms_key_age_years": 0,
 }
@@ -65,7 +74,8 @@ TABLE = {
     "prices": {k: {"usd": v, "unit": "u", "source": "test"} for k, v in RATES.items()},
     "assumptions": {k: {"value": v, "note": "test"} for k, v in ASSUME.items()},
 }
-# What evaluate() resolves for the template's defaults (the parameters the estimate reads).
+# What evaluate() resolves for the template's defaults (the parameters the estimate reads; those
+# it reads with a default, such as IdleShutdownMinutes or ContainerInsights, are left out).
 DEFAULTS = {
     "TaskCpu": "512",
     "TaskMemory": "1024",
@@ -97,8 +107,21 @@ def cents(value: float) -> float:
     return round(value, 2)
 
 
-def active_hours(hours_per_week: float) -> float:
-    return hours_per_week * MONTH / 168
+def monthly(hours_per_week: float) -> float:
+    return hours_per_week * MONTH / WEEK
+
+
+def task_hours(result) -> float:
+    """Task-hours a month, read back from the vCPU line of 0.5-vCPU tasks."""
+    return result.item("Fargate vCPU").quantity / 0.5
+
+
+def acu_hours(result) -> float:
+    return result.item("Aurora Serverless v2 capacity").quantity
+
+
+def components(result) -> list[str]:
+    return [item.component for item in result.items]
 
 
 def run(*argv: str) -> int:
@@ -115,16 +138,24 @@ def write_table(tmp_path, table: dict, name: str = "prices.json") -> str:
     return str(path)
 
 
+@pytest.fixture
+def template_file(default_template, tmp_path) -> str:
+    """The template the code builds now, as a file (the committed one may lag behind)."""
+    path = tmp_path / "mlflow.json"
+    path.write_text(json.dumps(default_template))
+    return str(path)
+
+
 # --- arithmetic -----------------------------------------------------------------------------
 
 
 def test_one_small_task_always_on_costs_730_hours_of_vcpu_and_memory():
-    result = estimate(params(), TABLE, hours_per_week=168)
-    assert result.item("Fargate vCPU").quantity == pytest.approx(365.0)
-    assert result.item("Fargate memory").quantity == pytest.approx(730.0)
-    expected = cents(730 * (0.5 * RATES["fargate_vcpu_hour"] + 1 * RATES["fargate_gb_hour"]))
-    assert expected == 17.52
-    assert cents(result.group_totals()[cost.COMPUTE]) == expected
+    for hours in (0, 50, 168):
+        result = estimate(params(), TABLE, hours_per_week=hours)
+        assert result.item("Fargate vCPU").quantity == pytest.approx(365.0)
+        assert result.item("Fargate memory").quantity == pytest.approx(730.0)
+        expected = cents(730 * (0.5 * RATES["fargate_vcpu_hour"] + 1 * RATES["fargate_gb_hour"]))
+        assert cents(result.group_totals()[cost.COMPUTE]) == expected == 17.52
 
 
 def test_tasks_and_size_come_from_the_parameters():
@@ -133,13 +164,16 @@ def test_tasks_and_size_come_from_the_parameters():
     assert cents(result.group_totals()[cost.COMPUTE]) == cents(3 * 730 * (2 * 0.04 + 4 * 0.004))
 
 
-def test_hours_of_use_scale_the_usage_driven_items_only():
+def test_target_tracking_prices_min_tasks_not_desired_count():
+    tracked = params(ScalingMetric="cpu", MinTasks="2", MaxTasks="5", DesiredCount="1")
+    assert task_hours(estimate(tracked, TABLE, hours_per_week=0)) == pytest.approx(2 * MONTH)
+
+
+def test_hours_of_use_scale_the_usage_driven_items():
     idle = estimate(params(), TABLE, hours_per_week=0)
-    half = estimate(params(), TABLE, hours_per_week=84)
     used = estimate(params(), TABLE, hours_per_week=50)
-    assert half.usage.active_hours == pytest.approx(365.0)
-    assert used.usage.active_hours == pytest.approx(50 * 730 / 168)
-    for result, hours in ((idle, 0.0), (half, 365.0), (used, active_hours(50))):
+    for result, hours in ((idle, 0.0), (used, monthly(50))):
+        assert result.usage.used_hours == pytest.approx(hours)
         assert result.item("Load balancer capacity units").quantity == pytest.approx(hours)
         assert result.item("S3 PUT/LIST requests").quantity == pytest.approx(0.2 * hours)
         assert result.item("S3 GET requests").quantity == pytest.approx(1.0 * hours)
@@ -148,62 +182,157 @@ def test_hours_of_use_scale_the_usage_driven_items_only():
         assert result.group_totals()[cost.COMPUTE] == pytest.approx(17.52)
         assert result.item("Application Load Balancer").monthly_usd == pytest.approx(730 * 0.02)
         assert result.item("S3 Standard storage").monthly_usd == pytest.approx(100 * 0.02)
-    difference = used.total_usd - idle.total_usd
-    per_hour = 1 * 0.01 + 0.2 * 0.005 + 1.0 * 0.0004 + 0.01 * 0.2  # LCU, PUT, GET, I/O
-    assert cents(difference) == cents(active_hours(50) * per_hour)
 
 
 def test_load_balancer_capacity_units_differ_in_and_outside_hours_of_use():
     assumptions = {"alb_lcu_active": 3, "alb_lcu_idle": 0.5}
     result = estimate(params(), TABLE, hours_per_week=50, assumptions=assumptions)
-    expected = 3 * active_hours(50) + 0.5 * (730 - active_hours(50))
+    expected = 3 * monthly(50) + 0.5 * (730 - monthly(50))
     assert result.item("Load balancer capacity units").quantity == pytest.approx(expected)
 
 
-def test_tasks_outside_hours_of_use_are_priced_apart():
-    result = estimate(params(), TABLE, hours_per_week=84, active_tasks=2, idle_tasks=0)
-    assert result.item("Fargate vCPU").quantity == pytest.approx(2 * 365 * 0.5)
-    assert result.usage.running_fraction == pytest.approx(0.5)
-    assert result.item("Container Insights metrics").quantity == pytest.approx(19)
-    assert result.item("CloudWatch Logs ingestion").quantity == pytest.approx(0.5)
+# --- schedule and idle shutdown -------------------------------------------------------------
 
 
-def test_aurora_sits_at_half_an_acu_while_a_task_holds_connections():
-    result = estimate(params(), TABLE, hours_per_week=0)
-    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 0.5)
-    assert cents(result.item("Aurora Serverless v2 capacity").monthly_usd) == 36.50
+def test_a_working_hours_schedule_runs_min_tasks_inside_and_scale_down_tasks_outside():
+    stopped = params(**WORKING_HOURS, ScaleDownTasks="0", MinTasks="1", DesiredCount="3")
+    for hours in (0, 50):
+        assert task_hours(estimate(stopped, TABLE, hours_per_week=hours)) == pytest.approx(
+            monthly(50)
+        )
+    kept = params(**WORKING_HOURS, ScaleDownTasks="1", MinTasks="2")
+    result = estimate(kept, TABLE, hours_per_week=0)
+    assert task_hours(result) == pytest.approx(monthly(2 * 50 + 1 * 118))
+    assert result.usage.running_fraction == 1
 
 
-def test_aurora_costs_nothing_while_paused_with_no_task():
-    result = estimate(params(DesiredCount="0"), TABLE, hours_per_week=50)
-    assert result.item("Aurora Serverless v2 capacity").monthly_usd == 0
-    assert result.item("Fargate vCPU").monthly_usd == 0
-    assert result.item("Container Insights metrics").monthly_usd == 0
+def test_use_outside_working_hours_with_no_task_is_not_served():
+    result = estimate(params(**WORKING_HOURS, ScaleDownTasks="0"), TABLE, hours_per_week=168)
+    assert result.usage.used_hours == pytest.approx(monthly(50))
+    assert result.item("Load balancer capacity units").quantity == pytest.approx(monthly(50))
+    assert "118 h/week of it with no task to serve it" in result.usage.describe()
+
+
+def test_idle_shutdown_runs_a_task_while_used_and_for_the_idle_minutes_after_each_session():
+    shut = params(IdleShutdownMinutes="30", DesiredCount="3")
+    assert task_hours(estimate(shut, TABLE, hours_per_week=0)) == 0
+    # The request that wakes the service starts one task, whatever DesiredCount says.
+    expected = monthly(50 + 5 * 0.5)
+    assert task_hours(estimate(shut, TABLE, hours_per_week=50)) == pytest.approx(expected)
+    assert task_hours(estimate(shut, TABLE, hours_per_week=168)) == pytest.approx(MONTH)
+    fewer = estimate(shut, TABLE, hours_per_week=50, assumptions={"sessions_per_week": 1})
+    assert task_hours(fewer) == pytest.approx(monthly(50.5))
+
+
+def test_idle_shutdown_with_a_schedule_stops_tasks_inside_working_hours_only():
+    both = params(**WORKING_HOURS, ScaleDownTasks="1", IdleShutdownMinutes="60")
+    idle = estimate(both, TABLE, hours_per_week=0)
+    assert task_hours(idle) == pytest.approx(monthly(118))  # ScaleDownTasks is the floor outside
+    used = estimate(both, TABLE, hours_per_week=20)
+    assert task_hours(used) == pytest.approx(monthly(118 + 20 + 5 * 1))
+
+
+@pytest.mark.parametrize(
+    ("up", "down", "hours", "starts"),
+    [
+        ("cron(0 8 ? * MON-FRI *)", "cron(0 18 ? * MON-FRI *)", 50, 5),
+        ("cron(0 7 ? * MON-FRI *)", "cron(0 20 ? * MON-FRI *)", 65, 5),
+        ("cron(0 8 ? * MON,WED,FRI *)", "cron(0 18 ? * MON-FRI *)", 30, 3),
+        ("cron(30 8 * * ? *)", "cron(0 17 ? * * *)", 7 * 8.5, 7),
+        ("cron(0 7 ? * MON *)", "cron(0 20 ? * FRI *)", 4 * 24 + 13, 1),
+        ("cron(0 20 ? * 2-6 *)", "cron(0 8 ? * mon-fri *)", 4 * 12 + 60, 5),  # nights
+        ("cron(0 22 ? * SUN *)", "cron(0 2 ? * MON *)", 4, 1),  # across the week's end
+    ],
+)
+def test_working_hours_come_from_the_two_cron_expressions(up, down, hours, starts):
+    week = working_week("ScaleUpSchedule", up, "ScaleDownSchedule", down)
+    assert (week.hours, week.starts) == (pytest.approx(hours), starts)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 day)",
+        "cron(0 8 1 * ? *)",
+        "cron(0/15 8 ? * MON-FRI *)",
+        "cron(0 8-9 ? * MON-FRI *)",
+        "cron(0 8 ? * MON#2 *)",
+        "cron(0 8 ? * MON-FRI 2027)",
+        "cron(0 24 ? * MON *)",
+        "cron(0 8 ? * MONDAY *)",
+        "cron(0 8 ? * *)",
+    ],
+)
+def test_other_schedules_are_refused_naming_the_parameter_and_the_supported_forms(expression):
+    given = params(ScaleUpSchedule="cron(0 8 ? * MON-FRI *)", ScaleDownSchedule=expression)
+    with pytest.raises(CostError) as caught:
+        estimate(given, TABLE, hours_per_week=0)
+    message = str(caught.value)
+    assert message.startswith(f"ScaleDownSchedule {expression!r}: the estimate reads only cron(")
+    assert "MON-FRI" in message and "MON,WED,FRI" in message
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def test_aurora_pauses_while_nobody_uses_mlflow_even_with_a_task_running():
+    idle = estimate(params(), TABLE, hours_per_week=0)
+    assert acu_hours(idle) == 0
+    used = estimate(params(), TABLE, hours_per_week=50)
+    expected = monthly(50) * 0.5 + monthly(5 * TAIL_HOURS) * 0.5
+    assert acu_hours(used) == pytest.approx(expected)
+    always = estimate(params(), TABLE, hours_per_week=168)
+    assert acu_hours(always) == pytest.approx(MONTH * 0.5)
+
+
+def test_aurora_wakes_for_the_schema_check_of_each_scheduled_start():
+    scheduled = params(**WORKING_HOURS, ScaleDownTasks="0", DatabaseAutoPauseSeconds="3540")
+    result = estimate(scheduled, TABLE, hours_per_week=0)
+    assert acu_hours(result) == pytest.approx(monthly(5 * 1.0) * 0.5)  # 59 min + 60 s, 5 times
 
 
 def test_aurora_cannot_pause_with_a_minimum_capacity():
     result = estimate(params(DesiredCount="0", DatabaseMinCapacity="2"), TABLE, hours_per_week=0)
-    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 2)
+    assert acu_hours(result) == pytest.approx(730 * 2)
+    used = estimate(params(DatabaseMinCapacity="1"), TABLE, hours_per_week=50)
+    assert acu_hours(used) == pytest.approx(730 * 1)
 
 
-def test_aurora_pauses_after_auto_pause_seconds_when_the_tasks_stop():
-    result = estimate(
-        params(DatabaseAutoPauseSeconds="3600"),
-        TABLE,
-        hours_per_week=50,
-        active_tasks=1,
-        idle_tasks=0,
-    )
-    sessions = 5 * 730 / 168  # one hour at 0.5 ACU after each, then paused
-    expected = active_hours(50) * 0.5 + sessions * 1.0 * 0.5
-    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(expected)
+def test_no_task_no_use_served_no_database():
+    result = estimate(params(DesiredCount="0"), TABLE, hours_per_week=50)
+    assert acu_hours(result) == 0
+    assert result.item("Fargate vCPU").monthly_usd == 0
+    assert result.item("S3 GET requests").quantity == 0
 
 
 def test_aurora_capacity_in_use_is_raised_to_the_minimum_and_capped_at_the_maximum():
     busy = estimate(params(), TABLE, hours_per_week=168, assumptions={"db_acu_in_use": 8})
-    assert busy.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 4)
+    assert acu_hours(busy) == pytest.approx(730 * 4)
     floor = estimate(params(DatabaseMinCapacity="1"), TABLE, hours_per_week=168)
-    assert floor.item("Aurora Serverless v2 capacity").quantity == pytest.approx(730 * 1)
+    assert acu_hours(floor) == pytest.approx(730 * 1)
+
+
+# --- logs, metrics, alarms, keys ------------------------------------------------------------
+
+
+def test_container_insights_metrics_only_when_enabled_and_only_while_a_task_runs():
+    assert "Container Insights metrics" not in components(
+        estimate(params(), TABLE, hours_per_week=0)
+    )
+    enabled = params(ContainerInsights="enabled")
+    always = estimate(enabled, TABLE, hours_per_week=0)
+    assert cents(always.item("Container Insights metrics").monthly_usd) == cents(38 * 0.3)
+    scheduled = estimate({**enabled, **WORKING_HOURS}, TABLE, hours_per_week=0)
+    assert scheduled.item("Container Insights metrics").quantity == pytest.approx(38 * 50 / 168)
+
+
+def test_logs_follow_task_hours():
+    two = estimate(params(DesiredCount="2"), TABLE, hours_per_week=0)
+    assert two.item("CloudWatch Logs ingestion").quantity == pytest.approx(2.0)
+    shut = estimate(params(IdleShutdownMinutes="30"), TABLE, hours_per_week=0)
+    assert shut.item("CloudWatch Logs ingestion").quantity == 0
+    scheduled = estimate(params(**WORKING_HOURS), TABLE, hours_per_week=50)
+    assert scheduled.item("CloudWatch Logs ingestion").quantity == pytest.approx(50 / 168)
 
 
 def test_storage_backup_logs_keys_and_secrets():
@@ -212,7 +341,6 @@ def test_storage_backup_logs_keys_and_secrets():
     assert result.item("CloudWatch Logs storage").quantity == pytest.approx(365 / (730 / 24))
     assert result.item("KMS keys").monthly_usd == 3.0
     assert result.item("Secrets Manager secrets").monthly_usd == pytest.approx(0.4)
-    assert cents(result.item("Container Insights metrics").monthly_usd) == cents(38 * 0.3)
 
 
 @pytest.mark.parametrize(("age", "versions"), [(0, 1), (1, 2), (2, 3), (9, 3)])
@@ -221,24 +349,24 @@ def test_rotated_key_material_is_billed_for_two_rotations_at_most(age, versions)
     assert result.item("KMS keys").quantity == 3 * versions
 
 
-def test_alarms_are_billed_per_metric_they_read_and_the_dashboard_per_month():
+def test_alarms_are_billed_per_metric_they_read_and_the_dashboard_only_when_created():
     result = estimate(params(), TABLE, hours_per_week=0)
-    assert result.item("CloudWatch alarm metrics").quantity == cost.ALARM_METRICS == 9
-    assert result.item("CloudWatch alarm metrics").monthly_usd == pytest.approx(0.9)
-    dashboard = result.item("CloudWatch dashboard (first 3 per account free)")
+    assert result.item("CloudWatch alarm metrics").quantity == cost.ALARM_METRICS
+    assert "CloudWatch dashboard (first 3 per account free)" not in components(result)
+    shown = estimate(params(CreateDashboard="true"), TABLE, hours_per_week=0)
+    dashboard = shown.item("CloudWatch dashboard (first 3 per account free)")
     assert dashboard.monthly_usd == 3.0
-    assert cents(result.group_totals()[cost.ALARMS]) == 3.90
     # Alarms and the dashboard are billed all month, tasks or not.
-    scaled_to_zero = estimate(params(DesiredCount="0"), TABLE, hours_per_week=0)
-    assert scaled_to_zero.group_totals()[cost.ALARMS] == result.group_totals()[cost.ALARMS]
-    counted = estimate(params(), TABLE, hours_per_week=0, alarm_metrics=2, dashboards=0)
-    assert counted.group_totals()[cost.ALARMS] == pytest.approx(0.2)
+    stopped = estimate(params(CreateDashboard="true", DesiredCount="0"), TABLE, hours_per_week=0)
+    assert stopped.group_totals()[cost.ALARMS] == shown.group_totals()[cost.ALARMS]
+    counted = estimate(params(), TABLE, hours_per_week=0, alarm_metrics=2, dashboards=1)
+    assert counted.group_totals()[cost.ALARMS] == pytest.approx(0.2 + 3.0)
 
 
 def test_an_internet_facing_load_balancer_pays_for_a_public_address_per_subnet():
     internal = estimate(params(), TABLE, hours_per_week=0)
     public = estimate(params(LoadBalancerScheme="internet-facing"), TABLE, hours_per_week=0)
-    assert "Public IPv4 addresses" not in [item.component for item in internal.items]
+    assert "Public IPv4 addresses" not in components(internal)
     assert public.item("Public IPv4 addresses").monthly_usd == pytest.approx(2 * 730 * 0.005)
 
 
@@ -254,9 +382,22 @@ def test_hours_per_week_must_fit_in_a_week(hours):
         estimate(params(), TABLE, hours_per_week=hours)
 
 
-def test_unknown_assumptions_are_refused():
+def test_unknown_assumptions_and_missing_parameters_are_refused():
     with pytest.raises(CostError, match="unknown assumption 'artefact_gb'"):
         estimate(params(), TABLE, hours_per_week=0, assumptions={"artefact_gb": 1})
+    without = {k: v for k, v in DEFAULTS.items() if k != "TaskCpu"}
+    with pytest.raises(CostError, match="parameter TaskCpu is missing"):
+        estimate(without, TABLE, hours_per_week=0)
+
+
+def test_the_defaults_here_are_what_the_template_resolves(default_template):
+    resolved = evaluate(default_template, NETWORK).parameters
+    assert {k: resolved[k] for k in DEFAULTS if k != "LoadBalancerSubnetIds"} == {
+        k: v for k, v in DEFAULTS.items() if k != "LoadBalancerSubnetIds"
+    }
+    assert estimate(resolved, TABLE, hours_per_week=50).total_usd == pytest.approx(
+        estimate(params(), TABLE, hours_per_week=50).total_usd
+    )
 
 
 # --- the reference points -------------------------------------------------------------------
@@ -266,18 +407,16 @@ def test_terraform_reference_uses_the_same_table():
     result = terraform_reference(TABLE, hours_per_week=50)
     assert cents(result.group_totals()[cost.COMPUTE]) == cents(2 * 730 * (2 * 0.04 + 4 * 0.004))
     # 1 ACU while used, and 5 minutes before each of 5 pauses a week; 0 ACU while paused.
-    acu_hours = active_hours(50) + 5 * 730 / 168 * 300 / 3600
-    assert result.item("Aurora Serverless v2 capacity").quantity == pytest.approx(acu_hours)
-    assert result.item("Load balancer capacity units").quantity == pytest.approx(active_hours(50))
+    assert acu_hours(result) == pytest.approx(monthly(50) + monthly(5 * 300 / 3600))
+    assert result.item("Load balancer capacity units").quantity == pytest.approx(monthly(50))
     assert cost.KEYS_AND_SECRETS not in result.group_totals()
-    idle = terraform_reference(TABLE, hours_per_week=0)
-    assert idle.item("Aurora Serverless v2 capacity").quantity == 0
+    assert acu_hours(terraform_reference(TABLE, hours_per_week=0)) == 0
 
 
 def test_sagemaker_reference_is_a_small_server_always_on_plus_the_same_artifacts():
     result = sagemaker_reference(TABLE, hours_per_week=50)
     server = 730 * RATES["sagemaker_mlflow_small_hour"]
-    artifacts = 100 * 0.02 + active_hours(50) * (0.2 * 0.005 + 1.0 * 0.0004)
+    artifacts = 100 * 0.02 + monthly(50) * (0.2 * 0.005 + 1.0 * 0.0004)
     assert cents(result.total_usd) == cents(server + artifacts)
     stack = estimate(params(), TABLE, hours_per_week=50)
     assert result.group_totals()[cost.ARTIFACTS] == pytest.approx(
@@ -285,8 +424,8 @@ def test_sagemaker_reference_is_a_small_server_always_on_plus_the_same_artifacts
     )
 
 
-def test_compare_puts_the_stack_beside_the_references():
-    comparison = compare(params(), TABLE, hours_per_week=168)
+def test_compare_puts_the_stack_idle_at_50_and_at_168_hours_beside_the_references():
+    comparison = compare(params(**WORKING_HOURS), TABLE, hours_per_week=168)
     assert comparison.columns == (
         "This stack, idle",
         "This stack, 50 h/wk",
@@ -294,10 +433,9 @@ def test_compare_puts_the_stack_beside_the_references():
         "Terraform module",
         "SageMaker Small",
     )
-    idle = estimate(params(), TABLE, hours_per_week=0)
-    always = estimate(params(), TABLE, hours_per_week=168)
-    assert comparison.value("This stack, idle", "Total") == pytest.approx(idle.total_usd)
-    assert comparison.value("This stack, 168 h/wk", "Total") == pytest.approx(always.total_usd)
+    for hours, column in ((0, "This stack, idle"), (168, "This stack, 168 h/wk")):
+        expected = estimate(params(**WORKING_HOURS), TABLE, hours_per_week=hours).total_usd
+        assert comparison.value(column, "Total") == pytest.approx(expected)
     terraform = terraform_reference(TABLE, hours_per_week=50).total_usd
     assert comparison.value("Terraform module", "Total") == pytest.approx(terraform)
     sagemaker = sagemaker_reference(TABLE, hours_per_week=50).total_usd
@@ -307,9 +445,11 @@ def test_compare_puts_the_stack_beside_the_references():
     assert comparison.rows[-1][0] == "Total"
 
 
-def test_compare_adds_no_column_for_hours_it_already_shows():
-    assert len(compare(params(), TABLE, hours_per_week=50).columns) == 4
-    assert len(compare(params(), TABLE, hours_per_week=0).columns) == 4
+def test_compare_adds_a_column_for_other_hours_in_order():
+    assert len(compare(params(), TABLE, hours_per_week=50).columns) == 5
+    columns = compare(params(), TABLE, hours_per_week=100).columns
+    assert columns[:4] == ("This stack, idle", "This stack, 50 h/wk", "This stack, 100 h/wk",
+                           "This stack, 168 h/wk")  # fmt: skip
 
 
 def test_tables_show_every_line_and_the_total():
@@ -340,14 +480,16 @@ def test_the_committed_price_table_validates_and_names_its_sources():
         assert entry["note"], key
 
 
-def test_the_committed_template_has_the_keys_secret_alarms_and_dashboard_the_defaults_count():
-    stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
+def test_the_default_template_has_the_keys_secret_and_alarms_the_defaults_count(default_template):
+    stack = evaluate(default_template, NETWORK)
     assert cost.stack_counts(stack) == {
         "kms_keys": cost.KMS_KEYS,
         "managed_secrets": cost.MANAGED_SECRETS,
         "alarm_metrics": cost.ALARM_METRICS,
-        "dashboards": cost.DASHBOARDS,
+        "dashboards": 0,
     }
+    shown = evaluate(default_template, {**NETWORK, "CreateDashboard": "true"})
+    assert cost.stack_counts(shown)["dashboards"] == 1
 
 
 def test_metric_math_alarms_count_each_metric_they_read_not_their_expressions():
@@ -385,18 +527,23 @@ def test_a_price_table_missing_a_key_is_refused_naming_it():
 # --- the CLI --------------------------------------------------------------------------------
 
 
-def test_cost_prints_the_estimate_and_the_comparison_with_the_total(capsys):
-    assert run("--template", str(TEMPLATE)) == 0
+def test_cost_prints_the_estimate_the_comparison_and_the_presets(template_file, capsys):
+    assert run("--template", template_file) == 0
     out = capsys.readouterr().out
-    stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
-    expected = estimate(stack.parameters, load_prices(), hours_per_week=168).total_usd
+    stack = evaluate(json.loads(Path(template_file).read_text()), NETWORK)
+    expected = estimate(
+        stack.parameters, load_prices(), hours_per_week=168, **cost.stack_counts(stack)
+    ).total_usd
     assert re.search(rf"^Total\s+{re.escape(f'{expected:,.2f}')}$", out, re.M)
     assert "as of " + load_prices()["as_of"] in out
+    assert "(mlflow_cfn/cost/prices/us-east-1.json)" in out
+    assert "Tasks of 0.5 vCPU / 1 GB: 1 task(s) (DesiredCount), all week" in out
     header = next(line for line in out.splitlines() if line.startswith("USD per month"))
-    assert "This stack, idle" in header and "This stack, 50 h/wk" in header
-    assert "Terraform module" in header and "SageMaker Small" in header
+    for column in ("idle", "50 h/wk", "168 h/wk", "Terraform module", "SageMaker Small"):
+        assert column in header
+    assert re.search(r"^idle shutdown \(IdleShutdownMinutes 30\)\s+[\d.]+\s", out, re.M)
     assert "Assumptions (change with --assume KEY=VALUE" in out
-    assert "artifact_gb = 100:" in out
+    assert "artifact_gb = 100:" in out and "sessions_per_week = 5:" in out
 
 
 def test_cost_reads_the_default_template_from_the_working_directory(monkeypatch, capsys):
@@ -405,23 +552,36 @@ def test_cost_reads_the_default_template_from_the_working_directory(monkeypatch,
     assert "Monthly cost of templates/mlflow.json in us-east-1" in capsys.readouterr().out
 
 
-def test_cost_prices_a_parameter_file_without_network_parameters(tmp_path, capsys):
+def test_cost_prices_what_a_parameter_file_runs(template_file, tmp_path, capsys):
     path = tmp_path / "params.json"
-    path.write_text(json.dumps({"TaskCpu": "1024", "TaskMemory": "2048", "DesiredCount": "2"}))
-    assert run("--template", str(TEMPLATE), "--parameters", str(path)) == 0
+    given = {"TaskCpu": "1024", "TaskMemory": "2048", "DesiredCount": "2"}
+    path.write_text(json.dumps(given))
+    assert run("--template", template_file, "--parameters", str(path)) == 0
     out = capsys.readouterr().out
     assert re.search(r"^Fargate vCPU\s+1,460\.00\s+vCPU-hours", out, re.M)
-    assert "Tasks of 1 vCPU / 2 GB: 2 task(s) all month" in out
+    assert "Tasks of 1 vCPU / 2 GB: 2 task(s) (DesiredCount), all week" in out
+    path.write_text(json.dumps({**WORKING_HOURS, "ScheduleTimezone": "Europe/Berlin"}))
+    assert (
+        run("--template", template_file, "--parameters", str(path), "--hours-per-week", "50") == 0
+    )
+    out = capsys.readouterr().out
+    assert "working hours 50 h/week (cron(0 8 ? * MON-FRI *) to cron(0 18 ? * MON-FRI *), " in out
+    assert "Europe/Berlin): 1 task(s); outside: 0 (ScaleDownTasks)" in out
+    assert re.search(r"^Fargate vCPU\s+108\.63\s+vCPU-hours", out, re.M)  # 0.5 x 50 x 730/168
 
 
-def test_cost_uses_a_prices_file_and_assumptions(tmp_path, capsys):
+def test_cost_uses_a_prices_file_and_assumptions(template_file, tmp_path, capsys):
     prices = write_table(tmp_path, TABLE)
-    argv = ["--template", str(TEMPLATE), "--prices", prices, "--hours-per-week", "50"]
+    argv = ["--template", template_file, "--prices", prices, "--hours-per-week", "50"]
     assert run(*argv, "--assume", "artifact_gb=500") == 0
     out = capsys.readouterr().out
-    stack = evaluate(json.loads(TEMPLATE.read_text()), NETWORK)
+    stack = evaluate(json.loads(Path(template_file).read_text()), NETWORK)
     expected = estimate(
-        stack.parameters, TABLE, hours_per_week=50, assumptions={"artifact_gb": 500}
+        stack.parameters,
+        TABLE,
+        hours_per_week=50,
+        assumptions={"artifact_gb": 500},
+        **cost.stack_counts(stack),
     ).total_usd
     assert re.search(rf"^Total\s+{re.escape(f'{expected:,.2f}')}$", out, re.M)
     assert "in test-region-1, list prices as of 2000-01-01" in out
@@ -440,8 +600,8 @@ def test_cost_uses_a_prices_file_and_assumptions(tmp_path, capsys):
         (["--parameters", "missing.json"], "missing.json: cannot read"),
     ],
 )
-def test_cost_refuses_bad_input_in_one_line(argv, message, capsys):
-    assert run("--template", str(TEMPLATE), *argv) == 2
+def test_cost_refuses_bad_input_in_one_line(template_file, argv, message, capsys):
+    assert run("--template", template_file, *argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
@@ -449,19 +609,31 @@ def test_cost_refuses_bad_input_in_one_line(argv, message, capsys):
     assert message in captured.err
 
 
-def test_cost_refuses_a_bad_prices_file_naming_the_missing_key(tmp_path, capsys):
+def test_cost_refuses_a_schedule_it_cannot_read(template_file, tmp_path, capsys):
+    path = tmp_path / "params.json"
+    given = {
+        "ScaleUpSchedule": "cron(0 8 ? * MON-FRI *)",
+        "ScaleDownSchedule": "cron(0 18 L * ? *)",
+    }
+    path.write_text(json.dumps(given))
+    assert run("--template", template_file, "--parameters", str(path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlflow-cfn cost: ScaleDownSchedule 'cron(0 18 L * ? *)': the estimate")
+
+
+def test_cost_refuses_a_bad_prices_file_naming_the_missing_key(template_file, tmp_path, capsys):
     table = copy.deepcopy(TABLE)
     del table["prices"]["sagemaker_mlflow_small_hour"]
     prices = write_table(tmp_path, table)
-    assert run("--template", str(TEMPLATE), "--prices", prices) == 2
+    assert run("--template", template_file, "--prices", prices) == 2
     err = capsys.readouterr().err
     assert err == f"mlflow-cfn cost: {prices}: missing price sagemaker_mlflow_small_hour\n"
 
 
-def test_cost_reports_parameters_the_template_refuses(tmp_path, capsys):
+def test_cost_reports_parameters_the_template_refuses(template_file, tmp_path, capsys):
     path = tmp_path / "params.json"
     path.write_text(json.dumps({"TaskCpu": "3000", "LoadBalancerScheme": "internet-facing"}))
-    assert run("--template", str(TEMPLATE), "--parameters", str(path)) == 2
+    assert run("--template", template_file, "--parameters", str(path)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "TaskCpu" in err and "CertificateArn" in err

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Output, Ref, Sub
+import awacs.sns as sns
+from awacs.aws import Allow, ArnEquals, Condition, Principal, Statement
+from troposphere import GetAtt, If, Join, Output, Ref, Sub
 from troposphere.cloudwatch import (
     Alarm,
     Dashboard,
@@ -22,10 +24,13 @@ from troposphere.cloudwatch import (
     MetricDimension,
     MetricStat,
 )
+from troposphere.events import Rule, Target
 from troposphere.kms import Key
-from troposphere.sns import SubscriptionResource, Topic
+from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
+from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.components.alarms_inputs import (
+    CREATE_DASHBOARD,
     HAS_ALARM_EMAIL,
     AlarmsInputs,
     declare_alarms_inputs,
@@ -34,7 +39,9 @@ from mlflow_cfn.stack.components.database import Database
 from mlflow_cfn.stack.components.keys import Keys
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.service import MlflowService
+from mlflow_cfn.stack.components.service_inputs import USE_CONTAINER_INSIGHTS
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.policies import NO_VALUE
 
 ALARM_TOPIC = "AlarmTopic"
 ALARM_EMAIL_SUBSCRIPTION = "AlarmEmailSubscription"
@@ -45,6 +52,8 @@ TASKS_NOT_RUNNING_ALARM = "AlarmTasksNotRunning"
 TASK_MEMORY_ALARM = "AlarmTaskMemoryHigh"
 DATABASE_AT_MAX_CAPACITY_ALARM = "AlarmDatabaseAtMaxCapacity"
 REJECTED_CONNECTIONS_ALARM = "AlarmRejectedConnections"
+TASK_START_IMPAIRED_RULE = "TaskStartImpairedRule"
+ALARM_TOPIC_POLICY = "AlarmTopicPolicy"
 DASHBOARD = "Dashboard"
 OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
 OUT_DASHBOARD_NAME = "DashboardName"
@@ -131,6 +140,42 @@ def _topic(ctx: Context, inputs: AlarmsInputs, key: Key) -> Topic:
     return topic
 
 
+def _task_start_impaired(ctx: Context, topic: Topic, service: MlflowService) -> Rule:
+    """ECS's own event when the service cannot start tasks (image, secret, subnet, crash on
+    start), sent to the topic: free, and it needs no Container Insights."""
+    rule = ctx.template.add_resource(
+        Rule(
+            TASK_START_IMPAIRED_RULE,
+            Description=Sub("MLflow tasks fail to start (stack ${AWS::StackName})"),
+            State="ENABLED",
+            EventPattern={
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Service Action"],
+                "resources": [Ref(service.service)],
+                "detail": {"eventName": ["SERVICE_TASK_START_IMPAIRED"]},
+            },
+            Targets=[Target(Id="alarm-topic", Arn=Ref(topic))],
+        )
+    )
+    ctx.template.add_resource(
+        TopicPolicy(
+            ALARM_TOPIC_POLICY,
+            Topics=[Ref(topic)],
+            PolicyDocument=policies.document(
+                Statement(
+                    Sid="TheTaskStartRulePublishes",
+                    Effect=Allow,
+                    Principal=Principal("Service", "events.amazonaws.com"),
+                    Action=[sns.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=Condition(ArnEquals("aws:SourceArn", GetAtt(rule, "Arn"))),
+                )
+            ),
+        )
+    )
+    return rule
+
+
 def _alarm(ctx: Context, topic: Topic, logical_id: str, description: str, **settings) -> Alarm:
     """An alarm that notifies the topic when it fires and when it recovers. Absent data never
     breaches: no request, no task or a paused database publishes nothing to alarm on."""
@@ -178,7 +223,9 @@ def _request_alarms(ctx: Context, topic: Topic, inputs: AlarmsInputs, s: _Source
 
 
 def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
-    """Tasks missing while ECS wants them; no healthy target while ECS wants tasks."""
+    """Tasks missing while ECS wants them; no healthy target while ECS wants tasks (both read
+    Container Insights' task counts, so both exist only with ContainerInsights enabled); task
+    memory (a free ECS metric)."""
     desired = _metric(INSIGHTS, "DesiredTaskCount", s.service)
     return [
         # ECS wants tasks for 10 minutes (two whole periods) and not one target was healthy at
@@ -195,7 +242,8 @@ def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
                           300),
                ],
                EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=1,
-               ComparisonOperator="GreaterThanOrEqualToThreshold"),
+               ComparisonOperator="GreaterThanOrEqualToThreshold",
+               Condition=USE_CONTAINER_INSIGHTS),
         # Fewer tasks running than wanted through three 5-minute periods: tasks fail to start
         # (image, secret, subnet) or stop repeatedly (crash, out of memory, failed health check).
         # A scale-out, a replaced task or a deployment closes the gap within one period.
@@ -211,7 +259,8 @@ def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
                           300),
                ],
                EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=1,
-               ComparisonOperator="GreaterThanOrEqualToThreshold"),
+               ComparisonOperator="GreaterThanOrEqualToThreshold",
+               Condition=USE_CONTAINER_INSIGHTS),
         # Literal 90%: above it a burst of requests gets the task killed for lack of memory; the
         # fix (a bigger TaskMemory) is the same whatever the workload.
         _alarm(ctx, topic, TASK_MEMORY_ALARM,
@@ -253,7 +302,7 @@ def _line(namespace: str, name: str, dimensions: tuple[str, ...], **options) -> 
     return [namespace, name, *names, options]
 
 
-def _widgets(alarm_count: int) -> list[dict]:
+def _widgets() -> list[dict]:
     lb, tg = ("LoadBalancer",), ("LoadBalancer", "TargetGroup")
     svc, db = ("ClusterName", "ServiceName"), ("DBClusterIdentifier",)
     return [
@@ -285,25 +334,33 @@ def _widgets(alarm_count: int) -> list[dict]:
                   yAxis="right"),
         ]),
         {"type": "alarm", "x": 0, "y": 18, "width": 24, "height": 3,
-         "properties": {"title": "Alarms",
-                        "alarms": [f"${{Alarm{i}}}" for i in range(alarm_count)]}},
+         "properties": {"title": "Alarms", "alarms": ["${Alarms}"]}},
     ]  # fmt: skip
+
+
+def _if_exists(resource, value):
+    """``value`` if ``resource`` exists (has no Condition or its Condition holds), else nothing."""
+    condition = getattr(resource, "Condition", None)
+    return If(condition, value, NO_VALUE) if condition else value
 
 
 def _dashboard(ctx: Context, inputs: AlarmsInputs, s: _Sources, alarms: list) -> Dashboard:
     """Requests, latency, errors, tasks, CPU and memory, database capacity and the alarms; the
     body is one Fn::Sub, so it names this stack's resources and region."""
-    body = json.dumps({"widgets": _widgets(len(alarms))}, separators=(",", ":"))
+    body = json.dumps({"widgets": _widgets()}, separators=(",", ":"))
     # The threshold is a number in the widget's JSON: drop the quotes around its variable.
     body = body.replace('"${AlarmResponseTimeSeconds}"', "${AlarmResponseTimeSeconds}")
     variables = {
         **s.target_group, **s.service, **s.database,
         "AlarmResponseTimeSeconds": Ref(inputs.response_time_seconds),
-        **{f"Alarm{i}": GetAtt(alarm, "Arn") for i, alarm in enumerate(alarms)},
+        # The alarms that exist (the Container Insights ones only with it): '","'-joined
+        # inside the JSON list's quotes.
+        "Alarms": Join('","', [_if_exists(alarm, GetAtt(alarm, "Arn")) for alarm in alarms]),
     }  # fmt: skip
     dashboard = ctx.template.add_resource(
         Dashboard(
             DASHBOARD,
+            Condition=CREATE_DASHBOARD,
             # Named after the stack (at most 128 + 7 of the 255 characters allowed), so a
             # Service Catalog launch role can be scoped to dashboard/SC-*.
             DashboardName=Sub("${AWS::StackName}-mlflow"),
@@ -311,8 +368,8 @@ def _dashboard(ctx: Context, inputs: AlarmsInputs, s: _Sources, alarms: list) ->
         )
     )
     ctx.template.add_output(
-        Output(OUT_DASHBOARD_NAME, Description="CloudWatch dashboard of the service",
-               Value=Ref(dashboard))
+        Output(OUT_DASHBOARD_NAME, Condition=CREATE_DASHBOARD,
+               Description="CloudWatch dashboard of the service", Value=Ref(dashboard))
     )  # fmt: skip
     return dashboard
 
@@ -331,6 +388,7 @@ def add_alarms(
     key = keys.logs
     topic = _topic(ctx, inputs, key)
     sources = _sources(load_balancing, service, database)
+    _task_start_impaired(ctx, topic, service)
     alarms = [
         *_request_alarms(ctx, topic, inputs, sources),
         *_task_alarms(ctx, topic, sources),

@@ -10,13 +10,15 @@ from troposphere import Parameter
 
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_ALARMS
-from mlflow_cfn.stack.logic import given
-from mlflow_cfn.stack.parameters import count, optional
+from mlflow_cfn.stack.logic import given, is_value
+from mlflow_cfn.stack.parameters import boolean, count, optional
 
 ALARM_EMAIL = "AlarmEmail"
 ALARM_RESPONSE_TIME_SECONDS = "AlarmResponseTimeSeconds"
 ALARM_SERVER_ERRORS = "AlarmServerErrors"
+CREATE_DASHBOARD_PARAMETER = "CreateDashboard"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
+CREATE_DASHBOARD = "CreateDashboardCondition"
 
 #: An address SNS accepts for the email protocol (it then asks the owner to confirm).
 EMAIL = r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}"
@@ -29,6 +31,7 @@ class AlarmsInputs:
     email: Parameter
     response_time_seconds: Parameter
     server_errors: Parameter
+    create_dashboard: Parameter
 
 
 def declare_alarms_inputs(ctx: Context) -> AlarmsInputs:
@@ -47,7 +50,13 @@ def declare_alarms_inputs(ctx: Context) -> AlarmsInputs:
             count(ALARM_SERVER_ERRORS, "Alarm when the server answers this many 5xx errors or "
                   "more within 5 minutes.", "Server-error alarm (5xx per 5 minutes)",
                   GROUP_ALARMS, 10, 1, 100000),
+            boolean(CREATE_DASHBOARD_PARAMETER, "Create a CloudWatch dashboard of the service "
+                    "(requests, latency, errors, tasks, CPU and memory, database, alarms): "
+                    "$3 a month unless it is one of the account's 3 free dashboards. "
+                    "CloudWatch's automatic ECS, load balancer and RDS dashboards cost nothing.",
+                    "Dashboard", GROUP_ALARMS, "false"),
         )
     )  # fmt: skip
     ctx.condition(HAS_ALARM_EMAIL, given(inputs.email))
+    ctx.condition(CREATE_DASHBOARD, is_value(inputs.create_dashboard, "true"))
     return inputs

@@ -38,6 +38,13 @@ def entrypoint_source() -> str:
     return resources.files("mlflow_cfn.stack.container").joinpath("entrypoint.py").read_text()
 
 
+#: A server connection idle this long is closed by the database, so that Aurora, which pauses only
+#: when no connection is open for DatabaseAutoPauseSeconds (300 or more), pauses while a task
+#: runs. 60 s: a user clicking through the UI keeps its connection; after a minute's pause the
+#: next request opens a new one (measured in tests/runtime/test_idle_database.py).
+DATABASE_IDLE_SECONDS = 60
+
+
 def _environment(
     inputs: ServiceInputs, storage: Storage, database: Database, load_balancing: LoadBalancing
 ) -> dict:
@@ -50,6 +57,7 @@ def _environment(
         "MLFLOW_CFN_DB_PORT": GetAtt(database.cluster, "Endpoint.Port"),
         "MLFLOW_CFN_DB_NAME": DATABASE_NAME,
         "MLFLOW_CFN_DB_QUERY": database.setting("Query"),
+        "MLFLOW_CFN_DB_IDLE_SECONDS": str(DATABASE_IDLE_SECONDS),
         "MLFLOW_CFN_ALLOWED_HOSTS": If(HAS_DOMAIN_NAME, Join(",", [lb_dns, Ref(domain)]), lb_dns),
         # Read by `mlflow server` itself.
         "MLFLOW_HOST": "0.0.0.0",

@@ -1,5 +1,8 @@
-"""Autoscaling: target tracking on CPU or requests per task, and a working-hours schedule that
-can scale the service to zero at night and on weekends (the database then pauses too)."""
+"""Autoscaling: target tracking on CPU or requests per task, a working-hours schedule that can
+scale the service to zero at night and on weekends, and idle shutdown with wake on request
+(``idle_shutdown.py``). Which wins: outside working hours the schedule's ScaleDownTasks is both
+floor and ceiling (a request at night wakes nothing when it is 0); inside, idle shutdown lowers
+the floor to 0 and target tracking adds tasks under load, up to MaxTasks."""
 
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ from troposphere.applicationautoscaling import (
     TargetTrackingScalingPolicyConfiguration,
 )
 
+from mlflow_cfn.stack.components.idle_shutdown import add_idle_shutdown
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.scaling_inputs import (
     ENABLE_AUTOSCALING,
+    ENABLE_IDLE_SHUTDOWN,
     ENABLE_SCHEDULE,
     USE_REQUEST_COUNT_SCALING,
     USE_SCALABLE_TARGET,
@@ -38,19 +43,22 @@ class Scaling:
     target: ScalableTarget
 
 
-def _scheduled(
-    inputs: ScalingInputs, name: str, schedule: Parameter, low: Parameter, high: Parameter
-) -> If:
+def _scheduled(inputs: ScalingInputs, name: str, schedule: Parameter, low, high: Parameter) -> If:
     return If(
         ENABLE_SCHEDULE,
         ScheduledAction(
             ScheduledActionName=name,
             Schedule=Ref(schedule),
             Timezone=Ref(inputs.timezone),
-            ScalableTargetAction=ScalableTargetAction(MinCapacity=Ref(low), MaxCapacity=Ref(high)),
+            ScalableTargetAction=ScalableTargetAction(MinCapacity=low, MaxCapacity=Ref(high)),
         ),
         NO_VALUE,
     )
+
+
+def _floor(inputs: ScalingInputs) -> If:
+    """The fewest tasks while in use: MinTasks, or 0 with idle shutdown (which then decides)."""
+    return If(ENABLE_IDLE_SHUTDOWN, 0, Ref(inputs.min_tasks))
 
 
 def _target(ctx: Context, inputs: ScalingInputs, cluster, service) -> ScalableTarget:
@@ -65,14 +73,14 @@ def _target(ctx: Context, inputs: ScalingInputs, cluster, service) -> ScalableTa
                 Cluster=Ref(cluster),
                 Service=GetAtt(service, "Name"),
             ),
-            MinCapacity=Ref(inputs.min_tasks),
+            MinCapacity=_floor(inputs),
             MaxCapacity=Ref(inputs.max_tasks),
             # No RoleARN: Application Auto Scaling uses its service-linked role for ECS.
             ScheduledActions=[
                 _scheduled(inputs, "working-hours-start", inputs.scale_up_schedule,
-                           inputs.min_tasks, inputs.max_tasks),
+                           _floor(inputs), inputs.max_tasks),
                 _scheduled(inputs, "working-hours-end", inputs.scale_down_schedule,
-                           inputs.scale_down_tasks, inputs.scale_down_tasks),
+                           Ref(inputs.scale_down_tasks), inputs.scale_down_tasks),
             ],
         )
     )  # fmt: skip
@@ -110,4 +118,5 @@ def add_scaling(ctx: Context, *, cluster, service, load_balancing: LoadBalancing
             ),
         )
     )
+    add_idle_shutdown(ctx, inputs=inputs, target=target, load_balancing=load_balancing)
     return Scaling(target=target)

@@ -20,6 +20,8 @@ SCHEDULE_TIMEZONE = "ScheduleTimezone"
 SCALE_UP_SCHEDULE = "ScaleUpSchedule"
 SCALE_DOWN_SCHEDULE = "ScaleDownSchedule"
 SCALE_DOWN_TASKS = "ScaleDownTasks"
+IDLE_SHUTDOWN_MINUTES = "IdleShutdownMinutes"
+ENABLE_IDLE_SHUTDOWN = "EnableIdleShutdown"
 ENABLE_AUTOSCALING = "EnableAutoscaling"
 USE_REQUEST_COUNT_SCALING = "UseRequestCountScaling"
 ENABLE_SCHEDULE = "EnableSchedule"
@@ -44,6 +46,7 @@ class ScalingInputs:
     scale_up_schedule: Parameter
     scale_down_schedule: Parameter
     scale_down_tasks: Parameter
+    idle_shutdown_minutes: Parameter
 
 
 def _tracking_specs() -> list[ParameterSpec]:
@@ -83,6 +86,11 @@ def _schedule_specs() -> list[ParameterSpec]:
         count(SCALE_DOWN_TASKS, "Tasks outside working hours. 0 stops the server at night and "
               "on weekends (and lets the database pause).", "Tasks outside working hours",
               GROUP_SCALING, 0, 0, 20),
+        count(IDLE_SHUTDOWN_MINUTES, "Stop every task after this many minutes without a "
+              "request; the next request starts one again (it waits 3 to 5 minutes, which "
+              "MLflow's client rides out by retrying; browsers see 503 meanwhile). 0: off. "
+              "Outside working hours a schedule's ScaleDownTasks stays the limit.",
+              "Idle shutdown after (minutes)", GROUP_SCALING, 0, 0, 1440),
     ]  # fmt: skip
 
 
@@ -92,8 +100,14 @@ def declare_scaling_inputs(ctx: Context) -> ScalingInputs:
     ctx.condition(ENABLE_AUTOSCALING, Not(Equals(inputs.metric.ref(), "none")))
     ctx.condition(USE_REQUEST_COUNT_SCALING, is_value(inputs.metric, "requests"))
     ctx.condition(ENABLE_SCHEDULE, given(inputs.scale_up_schedule))
+    ctx.condition(ENABLE_IDLE_SHUTDOWN, Not(Equals(inputs.idle_shutdown_minutes.ref(), "0")))
     ctx.condition(
-        USE_SCALABLE_TARGET, Or(condition(ENABLE_AUTOSCALING), condition(ENABLE_SCHEDULE))
+        USE_SCALABLE_TARGET,
+        Or(
+            condition(ENABLE_AUTOSCALING),
+            condition(ENABLE_SCHEDULE),
+            condition(ENABLE_IDLE_SHUTDOWN),
+        ),
     )
     up, down = inputs.scale_up_schedule, inputs.scale_down_schedule
     ctx.rule(

@@ -174,7 +174,9 @@ def _service(
     )  # fmt: skip
 
 
-def _log_group_and_cluster(ctx: Context, keys: Keys, storage: Storage) -> tuple:
+def _log_group_and_cluster(
+    ctx: Context, keys: Keys, storage: Storage, inputs: ServiceInputs
+) -> tuple:
     log_group = ctx.template.add_resource(
         LogGroup(
             LOG_GROUP,
@@ -187,7 +189,22 @@ def _log_group_and_cluster(ctx: Context, keys: Keys, storage: Storage) -> tuple:
     cluster = ctx.template.add_resource(
         Cluster(
             ECS_CLUSTER,
-            ClusterSettings=[ClusterSetting(Name="containerInsights", Value="enabled")],
+            ClusterSettings=[
+                ClusterSetting(Name="containerInsights", Value=Ref(inputs.container_insights))
+            ],
+            Metadata={
+                "checkov": {
+                    "skip": [
+                        {
+                            "id": "CKV_AWS_65",
+                            "comment": "Container Insights is the ContainerInsights Parameter: "
+                            "$11.40 a month while a task runs, off by default so that an idle "
+                            "month stays cheap; the service's CPU and memory metrics and the "
+                            "alarms on them need no Container Insights.",
+                        }
+                    ]
+                }
+            },
         )
     )
     return log_group, cluster
@@ -207,7 +224,7 @@ def add_service(
     """Declare the service Parameters; add the log group, the ECS cluster, the two roles, the
     task definition, the service and the outputs."""
     inputs = declare_service_inputs(ctx, sidecars)
-    log_group, cluster = _log_group_and_cluster(ctx, keys, storage)
+    log_group, cluster = _log_group_and_cluster(ctx, keys, storage, inputs)
     roles = _roles(ctx, log_group, keys, storage, database, sidecars)
     log_options = {"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region")}
     container = mlflow_container(

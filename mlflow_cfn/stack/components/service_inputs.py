@@ -12,14 +12,16 @@ from mlflow_cfn.stack.components.sidecar_inputs import SIDECAR_IMAGE
 from mlflow_cfn.stack.components.sidecars import Sidecars
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_SERVICE
-from mlflow_cfn.stack.logic import given
-from mlflow_cfn.stack.parameters import ParameterSpec
+from mlflow_cfn.stack.logic import given, is_value
+from mlflow_cfn.stack.parameters import ParameterSpec, choice
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 
 MLFLOW_IMAGE = "MlflowImage"
 TASK_CPU = "TaskCpu"
 TASK_MEMORY = "TaskMemory"
 DESIRED_COUNT = "DesiredCount"
+CONTAINER_INSIGHTS = "ContainerInsights"
+USE_CONTAINER_INSIGHTS = "UseContainerInsights"
 MAP_WORKERS = "WorkersByTaskCpu"
 RULE_SIDECAR_NEEDS_MEMORY = "SidecarNeedsTaskMemory"
 
@@ -53,6 +55,7 @@ class ServiceInputs:
     cpu: Parameter
     memory: Parameter
     desired_count: Parameter
+    container_insights: Parameter
 
 
 def _specs(memory_default: str) -> list[ParameterSpec]:
@@ -104,6 +107,16 @@ def _specs(memory_default: str) -> list[ParameterSpec]:
             max_value=20,
             constraint_description=f"{DESIRED_COUNT} must be a whole number from 0 to 20.",
         ),
+        choice(
+            CONTAINER_INSIGHTS,
+            "ECS Container Insights: per-task CPU, memory, network and task-count metrics, "
+            "and the two alarms on task counts. About $11.40 a month while a task runs (38 "
+            "custom metrics); the service's own CPU and memory metrics are free either way.",
+            "Container Insights",
+            GROUP_SERVICE,
+            "disabled",
+            ("enabled", "disabled"),
+        ),
     ]
 
 
@@ -141,4 +154,5 @@ def declare_service_inputs(ctx: Context, sidecars: Sidecars) -> ServiceInputs:
         MAP_WORKERS, {cpu: {"Workers": n} for cpu, n in WORKERS_BY_TASK_CPU.items()}
     )
     _declare_size_rules(ctx, inputs, sidecars)
+    ctx.condition(USE_CONTAINER_INSIGHTS, is_value(inputs.container_insights, "enabled"))
     return inputs

@@ -4,6 +4,9 @@
 # 1. Builds the backend store URI from the database secret (user name and password URL-encoded:
 #    RDS-generated passwords contain characters such as % # ? : & = + /) and puts it in the
 #    environment, never in a process argument.
+#    Each of the server's connections closes itself after MLFLOW_CFN_DB_IDLE_SECONDS idle (a
+#    session setting: PostgreSQL idle_session_timeout, MySQL wait_timeout), so that Aurora can
+#    pause while a task runs; the pool replaces a closed connection unseen (pool_pre_ping).
 # 2. Lets through the Host names the server is reached by (the load balancer's DNS name is
 #    mixed-case; browsers and clients send it lower-case; a port may follow).
 # 3. Creates or upgrades the database schema under a database lock, so that tasks starting
@@ -29,7 +32,13 @@ CONNECT_TIMEOUT_SECONDS = 300  # a paused Aurora Serverless v2 cluster takes ~15
 #: user's password. Retrying cannot help: the task's secret was read when it started.
 AUTH_FAILURE = re.compile(r"password authentication failed for user|Access denied for user|\(1045,")
 EXIT_CREDENTIALS_REFUSED = 3
+#: (MySQL, PostgreSQL): no idle timeout for one session (MySQL's default is 8 hours).
+KEEP_SESSION = (
+    "SET SESSION wait_timeout = 28800, SESSION interactive_timeout = 28800",
+    "SET idle_session_timeout = 0",
+)
 STOP_GRACE_SECONDS = 25  # ECS's default stop timeout is 30 s
+SUPERVISING = "MLFLOW_CFN_SUPERVISING"
 
 
 def log(message):
@@ -46,9 +55,24 @@ def backend_store_uri(env):
     )
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 literal
-    query = env.get("MLFLOW_CFN_DB_QUERY", "")
-    uri = f"{env['MLFLOW_CFN_DB_DIALECT']}://{user}:{password}@{host}:{port}/{name}"
+    dialect = env["MLFLOW_CFN_DB_DIALECT"]
+    query = "&".join(filter(None, [env.get("MLFLOW_CFN_DB_QUERY", ""), idle_option(dialect, env)]))
+    uri = f"{dialect}://{user}:{password}@{host}:{port}/{name}"
     return f"{uri}?{query}" if query else uri
+
+
+def idle_option(dialect, env):
+    """The connection option that makes the database close the session after
+    MLFLOW_CFN_DB_IDLE_SECONDS without a statement ("" when unset or 0)."""
+    seconds = int(env.get("MLFLOW_CFN_DB_IDLE_SECONDS") or 0)
+    if seconds <= 0:
+        return ""
+    if dialect.startswith("postgresql"):
+        option = f"-c idle_session_timeout={seconds * 1000}"  # libpq startup option
+        return "options=" + urllib.parse.quote(option, safe="")
+    # PyMySQL runs init_command on connect; Aurora MySQL honours both session values.
+    command = f"SET SESSION wait_timeout={seconds}, SESSION interactive_timeout={seconds}"
+    return "init_command=" + urllib.parse.quote(command, safe="")
 
 
 def allowed_hosts(raw):
@@ -89,6 +113,9 @@ def prepare_schema(uri):
     engine = sqlalchemy.create_engine(uri, poolclass=sqlalchemy.pool.NullPool)
     with connect_with_retry(engine) as conn:
         lock = conn.execution_options(isolation_level="AUTOCOMMIT")
+        # The lock's connection waits idle while the migration runs on others: it must outlast
+        # MLFLOW_CFN_DB_IDLE_SECONDS, or the database closes it and so releases the lock.
+        lock.execute(sqlalchemy.text(KEEP_SESSION[engine.dialect.name == "postgresql"]))
         if engine.dialect.name == "postgresql":
             lock.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
             unlock = ("SELECT pg_advisory_unlock(:k)", {"k": SCHEMA_LOCK_KEY})
@@ -156,12 +183,17 @@ def supervise(argv):
 
 def main():
     env = os.environ
+    if env.pop(SUPERVISING, None) == "1":  # the second start: only supervise
+        sys.exit(supervise(["mlflow", "server"]))
     uri = backend_store_uri(env)
     env["MLFLOW_BACKEND_STORE_URI"] = uri
     env["MLFLOW_SERVER_ALLOWED_HOSTS"] = allowed_hosts(env.get("MLFLOW_CFN_ALLOWED_HOSTS", ""))
     prepare_schema(uri)
     log(f"starting mlflow server for {env['MLFLOW_SERVER_ALLOWED_HOSTS']}")
-    sys.exit(supervise(["mlflow", "server"]))
+    # Start this script again in a fresh process (same pid, same command): preparing the schema
+    # imported MLflow and SQLAlchemy (about 200 MiB) that the supervisor does not need.
+    env[SUPERVISING] = "1"
+    os.execv(sys.executable, sys.orig_argv)
 
 
 if __name__ == "__main__":  # `python -c` runs it as __main__; tests import it
