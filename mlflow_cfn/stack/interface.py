@@ -17,6 +17,7 @@ GROUP_DATABASE = "Database (Aurora Serverless v2)"
 GROUP_ARTIFACTS = "Artifact store (S3)"
 GROUP_LOGGING = "Logging"
 GROUP_ALARMS = "Alarms"
+GROUP_GOVERNANCE = "Governance (set by Service Catalog)"
 
 #: The groups in console order.
 GROUPS = (
@@ -30,6 +31,7 @@ GROUPS = (
     GROUP_ARTIFACTS,
     GROUP_LOGGING,
     GROUP_ALARMS,
+    GROUP_GOVERNANCE,
 )
 
 

@@ -31,6 +31,8 @@ from awacs.aws import (
 from troposphere import AWSHelperFn, If, Join, Ref, Split, Sub
 from troposphere.iam import Policy, Role
 
+from mlflow_cfn.stack.components.permissions_boundary import PERMISSIONS_BOUNDARY
+
 VERSION = "2012-10-17"
 NO_VALUE = Ref("AWS::NoValue")
 ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
@@ -308,10 +310,12 @@ def _read_only(read_only_buckets: AWSHelperFn, condition: str) -> list[If]:
 def service_role(
     logical_id: str, description: str, service: str, policy_name: str, policy: dict
 ) -> Role:
-    """A role that ``service`` assumes, with one inline policy."""
+    """A role that ``service`` assumes, with one inline policy (and the permissions boundary
+    when one is given)."""
     return Role(
         logical_id,
         Description=description,
+        PermissionsBoundary=PERMISSIONS_BOUNDARY,
         AssumeRolePolicyDocument=assume_role(service),
         Policies=[Policy(PolicyName=policy_name, PolicyDocument=policy)],
     )

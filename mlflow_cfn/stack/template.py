@@ -18,6 +18,7 @@ from mlflow_cfn.stack.components.listeners import add_listeners
 from mlflow_cfn.stack.components.load_balancer import add_load_balancer
 from mlflow_cfn.stack.components.log_bucket import add_log_bucket
 from mlflow_cfn.stack.components.network import add_network
+from mlflow_cfn.stack.components.permissions_boundary import declare_permissions_boundary
 from mlflow_cfn.stack.components.rotation import add_rotation_redeploy
 from mlflow_cfn.stack.components.scaling import add_scaling
 from mlflow_cfn.stack.components.service import add_service
@@ -42,6 +43,7 @@ def assemble(options: StackOptions) -> Context:
     template.set_version("2010-09-09")
     ctx = Context(template=template, options=options)
     network = add_network(ctx)
+    declare_permissions_boundary(ctx)
     keys = add_keys(ctx)
     storage = add_storage(ctx, logs=add_log_bucket(ctx))
     database = add_database(ctx, keys=keys, network=network)

@@ -80,6 +80,8 @@ def matrix() -> list[tuple[str, dict[str, str], str | None]]:
         params |= {"cognito": {"AuthMode": "cognito"}, "oidc": OIDC}.get(auth, {})
         params |= OWN_BUCKET if bucket == "own" else {}
         params |= SIDECAR if sidecar == "generic" else {}
+        if scheme == "internet-facing" and auth == "none":  # the explicit yes it needs
+            params |= {"AllowPublicAccessWithoutLogin": "true"}
         preset = "datadog" if sidecar == "datadog" else None
         cases.append(("-".join((auth, bucket, sidecar, engine, scheme)), params, preset))
     return cases

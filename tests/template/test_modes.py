@@ -237,6 +237,36 @@ def test_internet_facing_allows_everyone_only_behind_a_login():
     assert "LoadBalancer" in stack(**wide_open, **HTTPS, AuthMode="cognito").resources
 
 
+@pytest.mark.parametrize(
+    "cidrs",
+    ["10.0.0.0/8", "10.0.0.0/8,0.0.0.0/0", "0.0.0.0/1,128.0.0.0/1"],
+)
+def test_internet_facing_without_login_needs_an_explicit_yes_whatever_the_cidrs(cidrs):
+    """Issue 14, vector 6: a CIDR list is never taken as consent (two halves are the whole
+    internet too); AllowPublicAccessWithoutLogin=true is."""
+    public = {"LoadBalancerScheme": "internet-facing", "LoadBalancerIngressCidrs": cidrs, **HTTPS}
+    assert any("InternetFacingWithoutLoginNeedsConsent" in e for e in refused(**public))
+    accepted = stack(**public, AllowPublicAccessWithoutLogin="true")
+    assert accepted.resource("LoadBalancer")["Properties"]["Scheme"] == "internet-facing"
+    assert "LoadBalancer" in stack(**public, AuthMode="cognito").resources  # a login needs no yes
+
+
+def test_every_role_carries_the_permissions_boundary_when_one_is_given():
+    """Issue 14: no parameter value can produce a role beyond the portfolio's boundary."""
+    boundary = "arn:aws:iam::123456789012:policy/mlflow-cfn-boundary"
+    for sidecar, params in ((None, {**SIDECAR, "IdleShutdownMinutes": "30", **HTTPS,
+                                    "AuthMode": "cognito", "DatabaseHighAvailability": "true"}),
+                            ("datadog", {})):  # fmt: skip
+        bounded = stack(sidecar, PermissionsBoundaryArn=boundary, **params)
+        roles = bounded.of_type("AWS::IAM::Role")
+        assert roles and all(
+            r["Properties"]["PermissionsBoundary"] == boundary for r in roles.values()
+        ), sorted(roles)
+        free = stack(sidecar, **params).of_type("AWS::IAM::Role")
+        assert all("PermissionsBoundary" not in r["Properties"] for r in free.values())
+    assert any("PermissionsBoundaryArn" in e for e in refused(PermissionsBoundaryArn="admin"))
+
+
 # --- 3. Sidecars -----------------------------------------------------------------------------
 def test_no_sidecar_by_default():
     s = stack()

@@ -30,7 +30,10 @@ MODES = {
             "ScaleDownSchedule": "cron(0 20 ? * MON-FRI *)",
         },
     ),
-    "internet-facing": (None, {**HTTPS, "LoadBalancerScheme": "internet-facing"}),
+    "internet-facing": (
+        None,
+        {**HTTPS, "LoadBalancerScheme": "internet-facing", "AllowPublicAccessWithoutLogin": "true"},
+    ),
     "datadog": ("datadog", {}),
 }
 assert DATADOG  # the preset's required parameter is filled in by rendered()

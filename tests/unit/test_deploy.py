@@ -631,7 +631,11 @@ def test_a_rollback_prints_the_first_failing_resource_and_its_reason_in_one_line
             {"LoadBalancerScheme": "internet-facing"},
             [
                 "Rule InternetFacingNeedsCertificate: LoadBalancerScheme=internet-facing needs "
-                "CertificateArn: an internet-facing MLflow is served over HTTPS only."
+                "CertificateArn: an internet-facing MLflow is served over HTTPS only.",
+                "Rule InternetFacingWithoutLoginNeedsConsent: LoadBalancerScheme=internet-facing "
+                "with AuthMode=none serves MLflow, which has no login of its own, to whoever the "
+                "allow-list lets in: set AuthMode, or AllowPublicAccessWithoutLogin=true to "
+                "accept it.",
             ],
         ),
         (

@@ -21,6 +21,7 @@ from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.components.database_inputs import DatabaseInputs, declare_database_inputs
 from mlflow_cfn.stack.components.keys import Keys
 from mlflow_cfn.stack.components.network import Network, connect
+from mlflow_cfn.stack.components.permissions_boundary import PERMISSIONS_BOUNDARY
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL, engine_choice, engine_setting
 
@@ -125,6 +126,7 @@ def _instances(ctx: Context, inputs: DatabaseInputs, keys: Keys, cluster: DBClus
         Role(
             DATABASE_MONITORING_ROLE,
             Description="Lets RDS publish enhanced monitoring (OS) metrics of the database",
+            PermissionsBoundary=PERMISSIONS_BOUNDARY,
             AssumeRolePolicyDocument=policies.assume_role("monitoring.rds.amazonaws.com"),
             ManagedPolicyArns=[
                 Sub(

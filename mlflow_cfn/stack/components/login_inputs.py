@@ -15,9 +15,16 @@ from mlflow_cfn.stack.components.load_balancer_inputs import (
     LoadBalancerInputs,
 )
 from mlflow_cfn.stack.context import Context
-from mlflow_cfn.stack.interface import GROUP_LOGIN
+from mlflow_cfn.stack.interface import GROUP_LOAD_BALANCER, GROUP_LOGIN
 from mlflow_cfn.stack.logic import assertion, condition, empty, given, is_value
-from mlflow_cfn.stack.parameters import HTTPS_URL, SECRET_ARN, ParameterSpec, choice, optional
+from mlflow_cfn.stack.parameters import (
+    HTTPS_URL,
+    SECRET_ARN,
+    ParameterSpec,
+    boolean,
+    choice,
+    optional,
+)
 
 # Parameters
 AUTH_MODE = "AuthMode"
@@ -41,6 +48,8 @@ RULE_AUTH_NEEDS_CERTIFICATE = "AuthNeedsCertificate"
 RULE_OIDC_NEEDS_ENDPOINTS = "OidcNeedsEndpoints"
 RULE_EXISTING_COGNITO_POOL_IS_COMPLETE = "ExistingCognitoUserPoolIsComplete"
 RULE_INTERNET_FACING_NEEDS_ALLOW_LIST = "InternetFacingNeedsAllowList"
+RULE_PUBLIC_WITHOUT_LOGIN_NEEDS_CONSENT = "InternetFacingWithoutLoginNeedsConsent"
+ALLOW_PUBLIC_ACCESS_WITHOUT_LOGIN = "AllowPublicAccessWithoutLogin"
 
 #: (name, description, label, pattern, example) of each OIDC Parameter, in console order.
 _OIDC = (
@@ -77,6 +86,7 @@ class LoginInputs:
     cognito_domain: Parameter
     oidc: dict[str, Parameter]
     load_balancer: LoadBalancerInputs
+    allow_public_access: Parameter
 
 
 def _cognito_specs() -> list[ParameterSpec]:
@@ -166,6 +176,20 @@ def _declare_rules(ctx: Context, inputs: LoginInputs) -> None:
         ],
         when=And(is_value(lb.scheme, "internet-facing"), is_value(inputs.auth_mode, "none")),
     )
+    # An explicit yes, never inferred from a CIDR list (10.0.0.0/8,0.0.0.0/0 or
+    # 0.0.0.0/1,128.0.0.0/1 is the whole internet too).
+    ctx.rule(
+        RULE_PUBLIC_WITHOUT_LOGIN_NEEDS_CONSENT,
+        [
+            assertion(
+                is_value(inputs.allow_public_access, "true"),
+                f"{LOAD_BALANCER_SCHEME}=internet-facing with {AUTH_MODE}=none serves MLflow, "
+                "which has no login of its own, to whoever the allow-list lets in: set "
+                f"{AUTH_MODE}, or {ALLOW_PUBLIC_ACCESS_WITHOUT_LOGIN}=true to accept it.",
+            )
+        ],
+        when=And(is_value(lb.scheme, "internet-facing"), is_value(inputs.auth_mode, "none")),
+    )
 
 
 def declare_login_inputs(ctx: Context, load_balancer: LoadBalancerInputs) -> LoginInputs:
@@ -188,7 +212,18 @@ def declare_login_inputs(ctx: Context, load_balancer: LoadBalancerInputs) -> Log
             ("single-string", "string-array"),
         )
     )
-    inputs = LoginInputs(auth_mode, pool_arn, client_id, domain, oidc, load_balancer)
+    allow_public = ctx.parameter(
+        boolean(
+            ALLOW_PUBLIC_ACCESS_WITHOUT_LOGIN,
+            "With an internet-facing load balancer and AuthMode none, MLflow (which has no "
+            "login of its own) is open to every address LoadBalancerIngressCidrs lets in: true "
+            "accepts that explicitly; otherwise the stack is refused.",
+            "Allow internet-facing access without login",
+            GROUP_LOAD_BALANCER,
+            "false",
+        )
+    )
+    inputs = LoginInputs(auth_mode, pool_arn, client_id, domain, oidc, load_balancer, allow_public)
     ctx.condition(USE_AUTH, Not(Equals(auth_mode.ref(), "none")))
     ctx.condition(USE_COGNITO_AUTH, is_value(auth_mode, "cognito"))
     ctx.condition(CREATE_COGNITO_USER_POOL, And(condition(USE_COGNITO_AUTH), empty(pool_arn)))
