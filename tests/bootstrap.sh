@@ -19,6 +19,21 @@ if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSIO
   .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
 fi
 
+# The runtime tests run the container as its task definition's User (uid 1000, not root), with
+# this checkout's venv: that user must be able to reach the interpreter the venv links to (pyenv
+# keeps it under /root, mode 700 on some machines). Let others traverse, not list, its parents.
+if [ "$(id -u)" = 0 ]; then
+  interpreter=$(readlink -f .venv/bin/python)
+  path=""
+  for part in $(dirname "$interpreter" | tr / ' '); do  # from / down, so parents come first
+    path="$path/$part"
+    if ! setpriv --reuid=1000 --regid=1000 --clear-groups test -x "$path" 2>/dev/null; then
+      log "letting the container user (uid 1000) traverse $path to reach $interpreter"
+      chmod o+x "$path"
+    fi
+  done
+fi
+
 port_open() { .venv/bin/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1', $1)))"; }
 wait_port() { for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 1; done; return 1; }
 apt_install() {

@@ -2,7 +2,8 @@
 
 Portfolio and product are found by exact name (several of one name are refused as ambiguous); an
 existing version of the requested name must hold the same template (versions are immutable); a
-different launch constraint is refused. So every conflict is reported before the first change.
+different launch constraint is refused; our template constraint's Rules are read to compare. So
+every conflict is reported before the first change.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from botocore.client import BaseClient
 
 from mlflow_cfn.catalog.product_versions import wait_for_version
 from mlflow_cfn.catalog.publish_request import LocalTemplate, PublishError, PublishRequest
+from mlflow_cfn.catalog.template_constraint import ExistingRules, existing_rules, wanted_rules
 from mlflow_cfn.cfn.upload import KEY_PREFIX
 
 _KEY_IN_URL = re.compile(rf"/{re.escape(KEY_PREFIX)}([0-9a-f]{{64}})\.json$")
@@ -36,6 +38,8 @@ class CatalogState:
     has_launch_constraint: bool = False
     missing_principals: list[str] = field(default_factory=list)
     template_url: str | None = None
+    rules: dict[str, Any] = field(default_factory=dict)
+    existing_rules: ExistingRules | None = None
 
 
 def read_existing(
@@ -59,6 +63,16 @@ def read_existing(
             state.has_launch_constraint = _has_launch_constraint(
                 sc, state.portfolio_id, state.product_id, request.launch_role_name
             )
+    state.rules = wanted_rules(request, template, sc.meta.partition)
+    if state.rules and state.portfolio_id and state.product_id:
+        constraints = _pages(
+            sc,
+            "list_constraints_for_portfolio",
+            "ConstraintDetails",
+            PortfolioId=state.portfolio_id,
+            ProductId=state.product_id,
+        )
+        state.existing_rules = existing_rules(sc, constraints)
     state.missing_principals = _missing_principals(sc, state.portfolio_id, request.principals)
     return state
 

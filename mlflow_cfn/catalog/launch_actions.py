@@ -26,6 +26,23 @@ DYNAMIC_REFERENCE_ACTIONS: dict[str, str] = {
     "secretsmanager": "secretsmanager:GetSecretValue",
 }
 
+#: Actions the product's resource handlers list that the launch role must not have, with the
+#: reason: they reach beyond what a provisioned product owns.
+REFUSED_ACTIONS: dict[str, str] = {
+    "ecs:PutAccountSetting": (
+        "the ECS cluster handlers list it for account-wide settings; the product's cluster sets "
+        "only its own ClusterSettings (containerInsights, UpdateClusterSettings), and an account "
+        "setting would change every cluster and service of the account"
+    ),
+    "ecs:PutAccountSettingDefault": (
+        "as ecs:PutAccountSetting, for the default of every IAM principal of the account"
+    ),
+    "iam:DeleteRolePermissionsBoundary": (
+        "the IAM role handlers list it for a role whose PermissionsBoundary is removed; every role "
+        "of the product keeps the portfolio's boundary, so it is denied outright"
+    ),
+}
+
 #: What Service Catalog does with the launch role besides the resources: run the stack.
 LAUNCH_ACTIONS = (
     "cloudformation:CreateChangeSet",

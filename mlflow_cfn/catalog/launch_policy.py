@@ -3,7 +3,10 @@ packed into managed policies within IAM's limits.
 
 Each needed action (`mlflow_cfn.catalog.launch_actions`) is granted once: under its condition if
 it is only safe with one (`mlflow_cfn.catalog.conditioned_grants`), otherwise on the ARNs it may act
-on (`mlflow_cfn.catalog.scopes`).
+on (`mlflow_cfn.catalog.scopes`), which for some actions are what the admin allows
+(`mlflow_cfn.catalog.portfolio_inputs`). Actions the product's handlers list but that reach beyond
+it are refused (REFUSED_ACTIONS), and two Deny statements keep the portfolio's permissions boundary
+on every role the launch role creates or changes.
 """
 
 from __future__ import annotations
@@ -12,15 +15,32 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from awacs.aws import Action, Allow, Condition, ConditionElement, PolicyDocument, Statement
-from troposphere import Sub, encode_to_dict
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    ConditionElement,
+    Deny,
+    Statement,
+    StringEquals,
+    StringLike,
+    StringNotEquals,
+)
+from troposphere import If, Sub, encode_to_dict
 
-from mlflow_cfn.catalog.conditioned_grants import Grant, conditioned_grants
-from mlflow_cfn.catalog.launch_actions import required_actions
+from mlflow_cfn.catalog.conditioned_grants import (
+    BOUNDED_ROLE_ACTIONS,
+    SECRET_CONTEXT,
+    SECRETS_MANAGER_VIA,
+    Grant,
+    conditioned_grants,
+)
+from mlflow_cfn.catalog.launch_actions import REFUSED_ACTIONS, required_actions
+from mlflow_cfn.catalog.portfolio_inputs import ALLOW_LISTED_STATEMENT_RESERVE, AllowListInputs
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
 from mlflow_cfn.catalog.schema_actions import action_table
-from mlflow_cfn.catalog.scopes import check_generated_names, scoped_actions
-from mlflow_cfn.stack.policies import VERSION
+from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, check_generated_names, scoped_actions
+from mlflow_cfn.stack.policies import document
 
 #: Size limit of a managed policy document, whitespace not counted.
 MANAGED_POLICY_MAX_CHARS = 6_144
@@ -28,9 +48,12 @@ MANAGED_POLICY_MAX_CHARS = 6_144
 MAX_MANAGED_POLICIES_PER_ROLE = 10
 
 
-def launch_statements(product_templates: ProductTemplates) -> list[Statement]:
+def launch_statements(
+    product_templates: ProductTemplates, allowed: AllowListInputs, boundary: Any
+) -> list[Statement | If]:
     """The launch role's statements: what the resources, Parameters and dynamic references of the
-    product template(s) need, and the launch itself, in a stable order.
+    product template(s) need, and the launch itself, in a stable order; the actions on what the
+    admin allows only when ``allowed`` lists some; roles only with ``boundary`` (its ARN).
 
     Raises ValueError when a needed action can only be granted on ``*`` but has no entry in
     WILDCARD_RESOURCE_EXCEPTIONS, belongs to a service without RESOURCE_SCOPES (or a scope derived
@@ -40,25 +63,80 @@ def launch_statements(product_templates: ProductTemplates) -> list[Statement]:
     variants = product_variants(product_templates)
     check_generated_names(variants)
     table = action_table(variants)
-    needed = {a.lower(): a for a in sorted(required_actions(variants, table))}
-    statements = _conditioned_statements(conditioned_grants(variants, table), needed)
-    statements += [
-        _statement(group.sid, group.actions, group.patterns)
-        for group in scoped_actions(needed, variants)
+    refused = {a.lower() for a in REFUSED_ACTIONS}
+    needed = {
+        a.lower(): a for a in sorted(required_actions(variants, table)) if a.lower() not in refused
+    }
+    decrypts = "kms:decrypt" in needed
+    statements: list[Statement | If] = []
+    statements += _conditioned_statements(conditioned_grants(variants, table, boundary), needed)
+    for group in scoped_actions(needed, variants):
+        if group.allow_list is None:
+            statements.append(_statement(group.sid, group.actions, group.patterns))
+            continue
+        list_name, prefix, suffix = group.allow_list
+        statements.append(allowed.only_if_allowed(list_name, Statement(
+            Sid=group.sid,
+            Effect=Allow,
+            Action=[Action(*a.split(":", 1)) for a in group.actions],
+            Resource=allowed.arns(list_name, prefix, suffix),
+        )))  # fmt: skip
+    if decrypts:
+        statements.append(_allowed_secrets_keys(allowed))
+    return [*statements, *_boundary_denials(boundary)]
+
+
+def _allowed_secrets_keys(allowed: AllowListInputs) -> If:
+    """Decrypt through Secrets Manager the secrets the admin allows (resolving the OIDC client
+    secret), with whichever key encrypts them: the encryption context names the secret."""
+    return allowed.only_if_allowed("secret_prefixes", Statement(
+        Sid="DecryptOnlyTheSecretsTheAdminAllows",
+        Effect=Allow,
+        Action=[Action("kms", "Decrypt")],
+        Resource=[Sub(ACCOUNT_KEYS)],
+        Condition=Condition([
+            StringEquals("kms:ViaService", SECRETS_MANAGER_VIA),
+            StringLike(SECRET_CONTEXT, allowed.arns("secret_prefixes", suffix="*")),
+        ]),
+    ))  # fmt: skip
+
+
+def _boundary_denials(boundary: Any) -> list[Statement]:
+    """Deny creating or re-bounding a role with any boundary but ``boundary``, and removing it."""
+    return [
+        Statement(
+            Sid="DenyRolesWithoutThePortfoliosBoundary",
+            Effect=Deny,
+            Action=[Action(*a.split(":", 1)) for a in BOUNDED_ROLE_ACTIONS],
+            Resource=["*"],
+            Condition=Condition(StringNotEquals("iam:PermissionsBoundary", boundary)),
+        ),
+        Statement(
+            Sid="DenyRemovingThePortfoliosBoundary",
+            Effect=Deny,
+            Action=[Action("iam", "DeleteRolePermissionsBoundary")],
+            Resource=["*"],
+        ),
     ]
-    return statements
 
 
 def _conditioned_statements(grants: Iterable[Grant], needed: dict[str, str]) -> list[Statement]:
     """A statement for each grant with values whose actions are ``needed`` (by lower-case name),
-    which it takes out of ``needed``."""
+    and one for its plain resources; takes the grants' actions out of ``needed``."""
+    grants = list(grants)
     statements = []
     for grant in grants:
-        actions = [a for a in grant.actions if needed.pop(a.lower(), None)]
+        actions = [a for a in grant.actions if a.lower() in needed]
         if actions and grant.values:
             statements.append(
-                _statement(grant.sid, actions, grant.resources, grant.condition_element())
+                _statement(grant.sid, actions, grant.resources, grant.condition_elements())
             )
+        if actions and grant.plain:
+            sid, plain_actions, resources = grant.plain
+            statements.append(_statement(sid, plain_actions, resources))
+    for grant in grants:
+        for action in grant.actions:
+            needed.pop(action.lower(), None)
     return statements
 
 
@@ -66,7 +144,7 @@ def _statement(
     sid: str,
     actions: Iterable[str],
     patterns: Iterable[str],
-    condition: ConditionElement | None = None,
+    condition: list[ConditionElement] | None = None,
 ) -> Statement:
     """Allow ``actions`` on ``patterns`` (``*`` as is, ARN patterns as Fn::Sub), if given only
     under ``condition``."""
@@ -85,24 +163,32 @@ def _resources(patterns: Iterable[str]) -> list[Any]:
     return [p if p == "*" else Sub(p) for p in patterns]
 
 
-def policy_chars(document: PolicyDocument) -> int:
-    """Characters of ``document`` as IAM counts them (no whitespace). Fn::Sub placeholders are
-    longer than the values they stand for, so this over-counts."""
-    return len(json.dumps(encode_to_dict(document), separators=(",", ":")))
+def policy_chars(policy: dict[str, Any]) -> int:
+    """Characters of ``policy`` as IAM counts them (no whitespace). Fn::Sub placeholders are
+    longer than the values they stand for, and Fn::If/Fn::Split around statements and ARNs take
+    room they do not take once resolved, so this over-counts."""
+    return len(json.dumps(encode_to_dict(policy), separators=(",", ":")))
 
 
-def launch_policy_documents(product_templates: ProductTemplates) -> list[PolicyDocument]:
-    """The launch statements packed, in order, into documents of managed-policy size."""
-    documents: list[list[Statement]] = [[]]
-    for statement in launch_statements(product_templates):
-        if policy_chars(PolicyDocument(Version=VERSION, Statement=[statement])) >= (
-            MANAGED_POLICY_MAX_CHARS
-        ):
-            raise ValueError(f"statement {statement.Sid} alone exceeds a managed policy")
-        candidate = PolicyDocument(Version=VERSION, Statement=[*documents[-1], statement])
-        if policy_chars(candidate) >= MANAGED_POLICY_MAX_CHARS:
+def _packed_chars(statements: list[Statement | If]) -> int:
+    """policy_chars of a document of ``statements``, with ALLOW_LISTED_STATEMENT_RESERVE for each
+    allow-listed one (an Fn::If)."""
+    reserve = ALLOW_LISTED_STATEMENT_RESERVE * sum(isinstance(s, If) for s in statements)
+    return policy_chars(document(*statements)) + reserve
+
+
+def launch_policy_documents(
+    product_templates: ProductTemplates, allowed: AllowListInputs, boundary: Any
+) -> list[dict[str, Any]]:
+    """The launch statements packed, in order, into documents of managed-policy size (each
+    allow-listed statement with room for the ARNs the admin's list resolves to)."""
+    documents: list[list[Statement | If]] = [[]]
+    for statement in launch_statements(product_templates, allowed, boundary):
+        if _packed_chars([statement]) >= MANAGED_POLICY_MAX_CHARS:
+            raise ValueError(f"statement {encode_to_dict(statement)} alone exceeds a policy")
+        if _packed_chars([*documents[-1], statement]) >= MANAGED_POLICY_MAX_CHARS:
             documents.append([])
         documents[-1].append(statement)
     if len(documents) > MAX_MANAGED_POLICIES_PER_ROLE:
         raise ValueError(f"the launch role needs {len(documents)} managed policies")
-    return [PolicyDocument(Version=VERSION, Statement=s) for s in documents]
+    return [document(*s) for s in documents]

@@ -6,6 +6,13 @@ offers (or from several variants of it: the role then covers each), see
 cfn-lint's schemas (`schema_actions`), what launching needs besides (`launch_actions`), the ARNs
 each action may act on (`scopes`) and the conditions some actions need (`conditioned_grants`).
 The tables of those modules that the tests read are re-exported here.
+
+What launchers may point the product at is what the admin allows in the allow-list Parameters
+(`portfolio_inputs`): a template constraint refuses other values before anything is created
+(`allow_lists`), and the launch role and the permissions boundary of the product's roles
+(`boundary`) reach only those. The template constraint also forces the product's
+PermissionsBoundaryArn to the portfolio's boundary, and the launch role creates and changes roles
+only with it.
 """
 
 from __future__ import annotations
@@ -14,8 +21,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Template, iam, servicecatalog
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.sts import AssumeRole
+from troposphere import GetAtt, Output, Ref, Sub, Template, iam, servicecatalog
 
+from mlflow_cfn.catalog.allow_lists import template_rules
+from mlflow_cfn.catalog.boundary import boundary_document
 from mlflow_cfn.catalog.conditioned_grants import (
     KEY_USE_ACTIONS,
     KEY_USE_VIA_SERVICES,
@@ -23,6 +34,20 @@ from mlflow_cfn.catalog.conditioned_grants import (
 )
 from mlflow_cfn.catalog.launch_actions import LAUNCH_ACTIONS
 from mlflow_cfn.catalog.launch_policy import launch_policy_documents
+from mlflow_cfn.catalog.portfolio_inputs import (
+    ALLOW_LIST_PARAMETERS,
+    PORTFOLIO_NAME,
+    PORTFOLIO_PROVIDER_NAME,
+    PRINCIPAL_ARN,
+    PRODUCT_NAME,
+    PRODUCT_OWNER,
+    PRODUCT_TEMPLATE_URL,
+    PRODUCT_VERSION_NAME,
+    AllowListInputs,
+    TemplateRuleValues,
+    add_parameters,
+    parameter_specs,
+)
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
 from mlflow_cfn.catalog.schema_actions import (
     EXTRA_ACTIONS,
@@ -39,13 +64,13 @@ from mlflow_cfn.catalog.scopes import (
     GENERATED_NAME_SUFFIX,
     WILDCARD_RESOURCE_EXCEPTIONS,
 )
-from mlflow_cfn.stack.parameters import ParameterSpec
-from mlflow_cfn.stack.policies import assume_role
+from mlflow_cfn.stack.policies import VERSION
 from mlflow_cfn.versions import __version__
 
 __all__ = [
     "ACCOUNT_KEYS",
     "ACTION_SCOPES",
+    "ALLOW_LIST_PARAMETERS",
     "EXTRA_ACTIONS",
     "GENERATED_NAME_PROPERTIES",
     "GENERATED_NAME_SUFFIX",
@@ -57,7 +82,10 @@ __all__ = [
     "LAUNCH_ROLE_ARN",
     "LAUNCH_ROLE_CONSTRAINT",
     "LAUNCH_ROLE_POLICY_PREFIX",
+    "LAUNCH_TEMPLATE_CONSTRAINT",
     "NO_HANDLER_TYPES",
+    "PERMISSIONS_BOUNDARY",
+    "PERMISSIONS_BOUNDARY_ARN",
     "PORTFOLIO",
     "PORTFOLIO_ID",
     "PORTFOLIO_NAME",
@@ -81,13 +109,6 @@ __all__ = [
 ]
 
 # --- Names: the portfolio template's public API (never renamed once released) ----------------
-PORTFOLIO_NAME = "PortfolioName"
-PORTFOLIO_PROVIDER_NAME = "PortfolioProviderName"
-PRINCIPAL_ARN = "PrincipalArn"
-PRODUCT_NAME = "ProductName"
-PRODUCT_OWNER = "ProductOwner"
-PRODUCT_VERSION_NAME = "ProductVersionName"
-PRODUCT_TEMPLATE_URL = "ProductTemplateUrl"
 
 PORTFOLIO = "Portfolio"
 PRODUCT = "Product"
@@ -96,13 +117,14 @@ PORTFOLIO_PRINCIPAL_ASSOCIATION = "PortfolioPrincipalAssociation"
 LAUNCH_ROLE = "LaunchRole"
 LAUNCH_ROLE_CONSTRAINT = "LaunchRoleConstraint"
 LAUNCH_ROLE_POLICY_PREFIX = "LaunchRolePolicy"  # LaunchRolePolicy1, LaunchRolePolicy2, ...
+LAUNCH_TEMPLATE_CONSTRAINT = "LaunchTemplateConstraint"
+PERMISSIONS_BOUNDARY = "PermissionsBoundary"
 
 PORTFOLIO_ID = "PortfolioId"
 PRODUCT_ID = "ProductId"
 LAUNCH_ROLE_ARN = "LaunchRoleArn"
+PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 
-GROUP_PORTFOLIO = "Portfolio"
-GROUP_PRODUCT = "Product"
 
 #: Who assumes the launch role.
 SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
@@ -130,7 +152,7 @@ def build_portfolio_template(product_templates: ProductTemplates) -> Template:
         )
     )
     template.set_version("2010-09-09")
-    params = _add_parameters(template, _parameter_specs())
+    params = add_parameters(template, parameter_specs())
     portfolio = template.add_resource(
         servicecatalog.Portfolio(
             PORTFOLIO,
@@ -143,7 +165,17 @@ def build_portfolio_template(product_templates: ProductTemplates) -> Template:
         template, params, variants[0].get("Description", "MLflow tracking server")
     )
     association = _add_associations(template, portfolio, product, params[PRINCIPAL_ARN])
-    role = _add_launch_role(template, variants)
+    allowed = AllowListInputs(template)
+    boundary = template.add_resource(
+        iam.ManagedPolicy(
+            PERMISSIONS_BOUNDARY,
+            Description=(
+                "Permissions boundary of every role of the MLflow product: the most they may do"
+            ),
+            PolicyDocument=boundary_document(variants, allowed),
+        )
+    )
+    role = _add_launch_role(template, variants, allowed, boundary)
     template.add_resource(
         servicecatalog.LaunchRoleConstraint(
             LAUNCH_ROLE_CONSTRAINT,
@@ -154,81 +186,46 @@ def build_portfolio_template(product_templates: ProductTemplates) -> Template:
             LocalRoleName=Ref(role),
         )
     )
-    _add_outputs(template, portfolio, product, role)
+    _add_template_constraint(template, variants, portfolio, product, association, boundary)
+    _add_outputs(template, portfolio, product, role, boundary)
     return template
 
 
-def _parameter_specs() -> list[ParameterSpec]:
-    """The portfolio template's Parameters, in console order."""
-    return [
-        ParameterSpec(PORTFOLIO_NAME, "String", "Display name of the Service Catalog portfolio.",
-                      "Portfolio name", GROUP_PORTFOLIO, default="MLflow", **_display_name(100)),
-        ParameterSpec(PORTFOLIO_PROVIDER_NAME, "String",
-                      "Who provides the portfolio, e.g. the platform team's name.",
-                      "Portfolio provider", GROUP_PORTFOLIO, **_display_name(50)),
-        ParameterSpec(
-            PRINCIPAL_ARN, "String",
-            "ARN of the IAM role, group or user that may launch the product, e.g. "
-            "arn:aws:iam::123456789012:role/DataScientist.",
-            "Principal with access", GROUP_PORTFOLIO,
-            allowed_pattern=(
-                r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|group|user)/([\w+=,.@-]+/)*[\w+=,.@-]+$"
+def _add_template_constraint(
+    template: Template,
+    variants: tuple[dict[str, Any], ...],
+    portfolio: servicecatalog.Portfolio,
+    product: servicecatalog.CloudFormationProduct,
+    association: servicecatalog.PortfolioProductAssociation,
+    boundary: iam.ManagedPolicy,
+) -> None:
+    """The template constraint whose Rules refuse what the admin does not allow."""
+    values = TemplateRuleValues(boundary.title)
+    # Rules may name only Parameters the launched template declares: those of every variant.
+    parameters = set.intersection(*(set(v.get("Parameters", {})) for v in variants))
+    rules = template_rules(parameters, values)
+    template.add_resource(
+        servicecatalog.LaunchTemplateConstraint(
+            LAUNCH_TEMPLATE_CONSTRAINT,
+            DependsOn=[association],
+            Description=(
+                "Only the secrets, buckets, KMS keys, hosted zones and images the admin allows, "
+                "and the portfolio's permissions boundary"
             ),
-            constraint_description="An IAM role, group or user ARN of this partition.",
-        ),
-        ParameterSpec(PRODUCT_NAME, "String", "Name of the MLflow product in the portfolio.",
-                      "Product name", GROUP_PRODUCT, default="MLflow tracking server",
-                      **_display_name(100)),
-        ParameterSpec(PRODUCT_OWNER, "String",
-                      "Owner of the product shown to users, e.g. a team name.",
-                      "Product owner", GROUP_PRODUCT, **_display_name(100)),
-        ParameterSpec(
-            PRODUCT_VERSION_NAME, "String",
-            "Version name of the provisioning artifact, the mlflow-cfn release it was built by.",
-            "Product version", GROUP_PRODUCT, default=f"v{__version__}",
-            allowed_pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$",
-            constraint_description="v followed by a semantic version, e.g. v0.1.0.",
-        ),
-        ParameterSpec(
-            PRODUCT_TEMPLATE_URL, "String",
-            "HTTPS URL of the uploaded product template (templates/mlflow.json) in S3, e.g. "
-            "https://my-bucket.s3.eu-west-1.amazonaws.com/mlflow/v0.1.0/mlflow.json.",
-            "Product template URL", GROUP_PRODUCT,
-            allowed_pattern=(
-                r"^https://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\.)?s3([.-][a-z0-9-]+)*"
-                r"\.amazonaws\.com(\.cn)?/\S+$"
-            ),
-            constraint_description="An https URL of an S3 object (virtual-hosted or path style).",
-        ),
-    ]  # fmt: skip
-
-
-def _display_name(max_length: int) -> dict[str, Any]:
-    """The constraint of a display-name Parameter: 1 to ``max_length`` characters, no leading or
-    trailing space."""
-    return {
-        "allowed_pattern": r"^\S(.*\S)?$",
-        "max_length": max_length,
-        "constraint_description": f"1 to {max_length} characters, no leading or trailing space.",
-    }
-
-
-def _add_parameters(template: Template, specs: list[ParameterSpec]) -> dict[str, Ref]:
-    """Add the Parameters with their console groups and labels; return Refs by name."""
-    refs = {spec.name: Ref(template.add_parameter(spec.to_parameter())) for spec in specs}
-    groups = list(dict.fromkeys(spec.group for spec in specs))
-    template.set_metadata(
-        {
-            "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [
-                    {"Label": {"default": g}, "Parameters": [s.name for s in specs if s.group == g]}
-                    for g in groups
-                ],
-                "ParameterLabels": {s.name: {"default": s.label} for s in specs},
-            }
-        }
+            PortfolioId=Ref(portfolio),
+            ProductId=Ref(product),
+            Rules=Sub(json.dumps(rules, sort_keys=True), **values.variables),
+            Metadata={
+                "cfn-lint": {"config": {"ignore_checks": ["I3042"]}},
+                "Comment": (
+                    "I3042: the Rules compare a launcher's bucket ARN with each partition's form "
+                    "of every allowed bucket, since Fn::Join's delimiter cannot hold the "
+                    "AWS::Partition pseudo parameter; an ARN of another partition names no bucket "
+                    "here"
+                ),
+            },
+        )
     )
-    return refs
 
 
 def _add_product(
@@ -277,9 +274,14 @@ def _add_associations(
     return association
 
 
-def _add_launch_role(template: Template, product_templates: ProductTemplates) -> iam.Role:
+def _add_launch_role(
+    template: Template,
+    product_templates: ProductTemplates,
+    allowed: AllowListInputs,
+    boundary: iam.ManagedPolicy,
+) -> iam.Role:
     """The launch role, trusted by Service Catalog, with its managed policies attached."""
-    documents = launch_policy_documents(product_templates)
+    documents = launch_policy_documents(product_templates, allowed, Ref(boundary))
     policies = [
         template.add_resource(
             iam.ManagedPolicy(
@@ -297,9 +299,27 @@ def _add_launch_role(template: Template, product_templates: ProductTemplates) ->
         iam.Role(
             LAUNCH_ROLE,
             Description="Service Catalog launches, updates and ends MLflow products with it",
-            AssumeRolePolicyDocument=assume_role(SERVICE_CATALOG_PRINCIPAL),
+            AssumeRolePolicyDocument=launch_role_trust(),
             ManagedPolicyArns=[Ref(p) for p in policies],
         )
+    )
+
+
+def launch_role_trust() -> PolicyDocument:
+    """Service Catalog assumes the launch role: the trust relationship the Service Catalog
+    Administrator Guide gives a launch role ("AWS Service Catalog launch constraints",
+    "Configuring a launch role": the role type AWS Service Catalog, principal
+    servicecatalog.amazonaws.com). No condition key: the guide documents none that Service
+    Catalog sends when it assumes a launch role, and a key it does not send refuses every launch."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", SERVICE_CATALOG_PRINCIPAL),
+                Action=[AssumeRole],
+            )
+        ],
     )
 
 
@@ -308,8 +328,9 @@ def _add_outputs(
     portfolio: servicecatalog.Portfolio,
     product: servicecatalog.CloudFormationProduct,
     role: iam.Role,
+    boundary: iam.ManagedPolicy,
 ) -> None:
-    """The ids of the portfolio and product and the launch role's ARN."""
+    """The ids of the portfolio and product, the launch role's and the boundary's ARNs."""
     template.add_output(
         [
             Output(PORTFOLIO_ID, Description="Id of the portfolio", Value=Ref(portfolio)),
@@ -318,6 +339,11 @@ def _add_outputs(
                 LAUNCH_ROLE_ARN,
                 Description="ARN of the role Service Catalog launches the product as",
                 Value=GetAtt(role, "Arn"),
+            ),
+            Output(
+                PERMISSIONS_BOUNDARY_ARN,
+                Description="ARN of the permissions boundary every role of the product carries",
+                Value=Ref(boundary),
             ),
         ]
     )

@@ -36,6 +36,7 @@ from mlflow_cfn.catalog.publish_request import (
     principal_type,
     read_template,
 )
+from mlflow_cfn.catalog.template_constraint import put_rules
 from mlflow_cfn.cfn.upload import TemplateUploadError, upload_template
 
 __all__ = [
@@ -185,7 +186,8 @@ def _publish_version(
 def _attach(
     request: PublishRequest, state: CatalogState, changes: _Changes, sc: BaseClient
 ) -> None:
-    """Associate, deprecate, constrain and share as requested, skipping what is already so."""
+    """Associate, deprecate, constrain (launch role, allow-list Rules) and share as requested,
+    skipping what is already so."""
     portfolio, product = state.portfolio_id or "", state.product_id or ""
     if not state.associated:
         changes.make(
@@ -205,6 +207,14 @@ def _attach(
         changes.make(
             f"add launch constraint with local role {role!r}",
             lambda: _create_launch_constraint(sc, portfolio, product, role),
+            str,
+        )
+    existing = state.existing_rules
+    if state.rules and (existing is None or existing.rules != state.rules):
+        changes.make(
+            f"{'update' if existing else 'add'} template constraint "
+            f"({', '.join(sorted(state.rules))})",
+            lambda: put_rules(sc, portfolio, product, state.rules, existing),
             str,
         )
     for arn in state.missing_principals:

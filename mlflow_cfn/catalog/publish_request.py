@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from mlflow_cfn.catalog.allow_lists import AllowLists
 
 DEFAULT_TEMPLATE = Path("templates/mlflow.json")
 DEFAULT_OWNER = "Platform team"
@@ -38,6 +40,10 @@ class PublishRequest:
     principals: tuple[str, ...] = ()
     deprecate_previous: bool = False
     dry_run: bool = False
+    #: What launchers may point the product at (a TEMPLATE constraint enforces it).
+    allow: AllowLists = field(default_factory=AllowLists)
+    #: The permissions boundary the product's PermissionsBoundaryArn must name, if any.
+    permissions_boundary_arn: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse a version name with spaces (the API forbids them) and malformed principals."""
@@ -45,6 +51,11 @@ class PublishRequest:
             raise PublishError(f"version {self.version!r} must be non-empty without spaces")
         for arn in self.principals:
             principal_type(arn)
+        boundary = self.permissions_boundary_arn
+        if boundary is not None and not re.fullmatch(
+            r"arn:aws[a-z-]*:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]+", boundary
+        ):
+            raise PublishError(f"permissions boundary {boundary!r} is not an IAM policy ARN")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ _ACCOUNT_REGION = (
 )
 
 
-def _arn(service: str, resource: str) -> str:
+def region_arn(service: str, resource: str) -> str:
     """An ARN pattern (for Fn::Sub) of ``resource`` of ``service`` in this account and region."""
     return _ACCOUNT_REGION.format(service=service, resource=resource)
 
@@ -30,7 +30,7 @@ def _arn(service: str, resource: str) -> str:
 PRODUCT_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"
 
 #: Every key in this account and region: key ids are random, so no narrower pattern exists.
-ACCOUNT_KEYS = _arn("kms", "key/*")
+ACCOUNT_KEYS = region_arn("kms", "key/*")
 
 #: Where a scoped action may act, per IAM service prefix. Names CloudFormation generates start
 #: with the stack name, so roles, log groups and EventBridge rules start with ``SC-`` and buckets
@@ -47,42 +47,43 @@ ACCOUNT_KEYS = _arn("kms", "key/*")
 #: type where IAM has one. CloudWatch alarms are named by Application Auto Scaling or by
 #: CloudFormation (the product's own alarms); the product names its dashboard after the stack.
 #: The product has no Lambda functions: the provisioned-concurrency calls the scalable target's
-#: handlers list may only reach functions a Service Catalog stack named. Route 53 ARNs name no
-#: account (hosted zones are global) and Route 53 has no resource-based policies, so an identity
-#: policy reaches only this account's zones: record changes are limited to hosted zones, the zone
-#: the user gives. State machines are not here: their scope is derived from the product, see
-#: STATE_MACHINE_NAME_MAX.
+#: handlers list may only reach functions a Service Catalog stack named. Route 53's hosted zones
+#: and Secrets Manager's secrets are not here: the launch role reaches only those the admin allows
+#: (ALLOW_LISTED_ACTIONS). State machines are not here: their scope is derived from the product,
+#: see STATE_MACHINE_NAME_MAX.
 RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
-    "application-autoscaling": (_arn("application-autoscaling", "scalable-target/*"),),
-    "cloudformation": (_arn("cloudformation", "stack/SC-*"),),
+    "application-autoscaling": (region_arn("application-autoscaling", "scalable-target/*"),),
+    "cloudformation": (region_arn("cloudformation", "stack/SC-*"),),
     "cloudwatch": (
-        _arn("cloudwatch", "alarm:*"),
+        region_arn("cloudwatch", "alarm:*"),
         "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/SC-*",
     ),
-    "cognito-idp": (_arn("cognito-idp", "userpool/*"),),
+    "cognito-idp": (region_arn("cognito-idp", "userpool/*"),),
     "ec2": tuple(
-        _arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
+        region_arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
     ),
     "ecs": tuple(
-        _arn("ecs", f"{kind}/*")
+        region_arn("ecs", f"{kind}/*")
         for kind in ("cluster", "service", "service-deployment", "task-definition")
     ),
     "elasticloadbalancing": tuple(
-        _arn("elasticloadbalancing", f"{kind}/*")
+        region_arn("elasticloadbalancing", f"{kind}/*")
         for kind in ("listener", "listener-rule", "loadbalancer", "targetgroup")
     ),
-    "events": (_arn("events", "rule/SC-*"),),
-    "firehose": (_arn("firehose", "deliverystream/*"),),
+    "events": (region_arn("events", "rule/SC-*"),),
+    "firehose": (region_arn("firehose", "deliverystream/*"),),
     "iam": (PRODUCT_ROLES,),
-    "kms": (ACCOUNT_KEYS, _arn("kms", "alias/SC-*")),
-    "lambda": (_arn("lambda", "function:SC-*"),),
-    "logs": (_arn("logs", "log-group:SC-*"),),
-    "rds": (_arn("rds", "*"), "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:*"),
-    "route53": ("arn:${AWS::Partition}:route53:::hostedzone/*",),
+    "kms": (ACCOUNT_KEYS, region_arn("kms", "alias/SC-*")),
+    "lambda": (region_arn("lambda", "function:SC-*"),),
+    "logs": (region_arn("logs", "log-group:SC-*"),),
+    "rds": (
+        region_arn("rds", "*"),
+        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:*",
+    ),
     "s3": ("arn:${AWS::Partition}:s3:::sc-*", "arn:${AWS::Partition}:s3:::sc-*/*"),
-    "s3tables": (_arn("s3tables", "bucket/*"),),
-    "secretsmanager": (_arn("secretsmanager", "secret:rds!*"),),
-    "sns": (_arn("sns", "SC-*"),),
+    "s3tables": (region_arn("s3tables", "bucket/*"),),
+    "secretsmanager": (region_arn("secretsmanager", "secret:rds!*"),),
+    "sns": (region_arn("sns", "SC-*"),),
 }
 
 #: Actions scoped apart from the rest of their service in RESOURCE_SCOPES, with the reason.
@@ -92,12 +93,31 @@ ACTION_SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
         "the record set handlers wait for the change they submitted; IAM defines GetChange on "
         "changes only, which the hosted-zone scope of Route 53 does not match",
     ),
+}
+
+#: Actions whose resources are what the admin allows (`mlflow_cfn.catalog.portfolio_inputs`):
+#: action -> (allow-list, what comes before and after each entry in the ARN, reason). Granted only
+#: when the list is not empty. Route 53 ARNs name no account (hosted zones are global) and Route 53
+#: has no resource-based policies, so ``arn:*:`` (the partition of the request) reaches only this
+#: account's zones.
+_ZONE_RECORDS = (
+    "hosted_zones",
+    "arn:*:route53:::hostedzone/",
+    "",
+    "the record set handlers change, read and list records of the zone the launcher gives as "
+    "HostedZoneId: only the zones the admin allows",
+)
+ALLOW_LISTED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
+    "route53:ChangeResourceRecordSets": _ZONE_RECORDS,
+    "route53:GetHostedZone": _ZONE_RECORDS,
+    "route53:ListResourceRecordSets": _ZONE_RECORDS,
     "secretsmanager:GetSecretValue": (
-        (_arn("secretsmanager", "secret:*"),),
-        "CloudFormation resolves the product's {{resolve:secretsmanager:...}} references (the "
-        "OIDC client secret) with the caller's permissions; the user names the secret, so any "
-        "secret of this account and region may be read, while every other Secrets Manager action "
-        "stays on the RDS-managed secrets",
+        "secret_prefixes",
+        "",
+        "*",
+        "CloudFormation resolves the product's {{resolve:secretsmanager:...}} references (the OIDC "
+        "client secret) with the launch role: only secrets under the ARN prefixes the admin "
+        "allows, never the RDS-managed ones, which no handler reads",
     ),
 }
 
@@ -137,10 +157,16 @@ GENERATED_NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
 
 def _no_resource(needed_by: str) -> str:
     """The reason for a ``*`` resource: who needs the action, and that IAM scopes it nowhere."""
-    return f"{needed_by}; IAM defines this action on no resource type, so only '*' matches"
+    return (
+        f"{needed_by}; the Service Authorization Reference (the service's page 'Actions, "
+        "resources, and condition keys for ...', Resource types column empty) defines this "
+        "action on no resource type, so only '*' matches"
+    )
 
 
 #: The only actions granted on Resource "*", each with its reason. Every other action names ARNs.
+#: tests/publish/test_portfolio.py checks each against cfn-lint's copy of the Service
+#: Authorization Reference (Policies.json): no resource type, or one no request can name.
 WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "cloudformation:GetTemplateSummary": (
         "Service Catalog reads the parameters of the provisioning artifact by its template URL; "
@@ -174,8 +200,6 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "ec2:DescribeVpcs": _no_resource("target group and RDS handlers, VPC-id Parameter checks"),
     "ecs:DeregisterTaskDefinition": _no_resource("task definition delete and replacement"),
     "ecs:DescribeTaskDefinition": _no_resource("task definition handlers"),
-    "ecs:PutAccountSetting": _no_resource("ECS cluster update"),
-    "ecs:PutAccountSettingDefault": _no_resource("ECS cluster update"),
     "elasticloadbalancing:DescribeCapacityReservation": _no_resource("load balancer read"),
     "elasticloadbalancing:DescribeListenerAttributes": _no_resource("listener read/update"),
     "elasticloadbalancing:DescribeListeners": _no_resource("listener handlers"),
@@ -205,11 +229,13 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
 
 
 class ScopedActions(NamedTuple):
-    """One statement's worth of actions: its id, the ARN patterns it allows and the actions."""
+    """One statement's worth of actions: its id, the ARN patterns it allows and the actions; or,
+    with ``allow_list`` (list, before and after each entry), the ARNs the admin allows."""
 
     sid: str
     patterns: tuple[str, ...]
     actions: list[str]
+    allow_list: tuple[str, ...] | None = None
 
 
 def scoped_actions(
@@ -225,21 +251,25 @@ def scoped_actions(
     _check_scopable(needed, wildcard)
     scopes = {**RESOURCE_SCOPES, **_derived_scopes(variants)}
     action_scopes = {a.lower(): (a.split(":", 1)[1], s) for a, (s, _) in ACTION_SCOPES.items()}
-    groups: dict[tuple[str, str], tuple[tuple[str, ...], list[str]]] = {}
+    allow_listed = {a.lower(): entry[:3] for a, entry in ALLOW_LISTED_ACTIONS.items()}
+    # (service, statement id suffix, allow-list) -> (ARN patterns, actions)
+    groups: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], list[str]]] = {}
     for key, action in needed.items():
-        service = key.split(":")[0]
-        if key in wildcard:
+        service, listed = key.split(":")[0], allow_listed.get(key, ())
+        if listed:
+            label, patterns = "OnlyWhatTheAdminAllows", ()
+        elif key in wildcard:
             label, patterns = "WithoutResourceLevelPermissions", ("*",)
         elif key in action_scopes:
             label, patterns = action_scopes[key]
         else:
             label, patterns = "Scoped", scopes.get(service, ())
-        groups.setdefault((service, label), (patterns, []))[1].append(action)
+        groups.setdefault((service, label, listed), (patterns, []))[1].append(action)
     scoped = []
-    for (service, label), (patterns, actions) in sorted(groups.items()):
-        if not patterns:
+    for (service, label, listed), (patterns, actions) in sorted(groups.items()):
+        if not patterns and not listed:
             raise ValueError(f"{', '.join(actions)}: add {service!r} to RESOURCE_SCOPES")
-        scoped.append(ScopedActions(_pascal(service) + label, patterns, actions))
+        scoped.append(ScopedActions(pascal(service) + label, patterns, actions, listed or None))
     return scoped
 
 
@@ -270,13 +300,17 @@ def check_generated_names(variants: tuple[dict[str, Any], ...]) -> None:
 
 def _derived_scopes(variants: tuple[dict[str, Any], ...]) -> dict[str, tuple[str, ...]]:
     """The scopes that depend on the product: its state machines' generated names."""
+    machines = state_machine_arns(variants)
+    return {"states": machines} if machines else {}
+
+
+def state_machine_arns(variants: tuple[dict[str, Any], ...]) -> tuple[str, ...]:
+    """ARN patterns (for Fn::Sub) of the product's state machines, by their generated names."""
     cut = STATE_MACHINE_NAME_MAX - GENERATED_NAME_SUFFIX
     machines = sorted({i for i, _ in resources_of(variants, "AWS::StepFunctions::StateMachine")})
-    if not machines:
-        return {}
-    return {"states": tuple(_arn("states", f"stateMachine:{i[:cut]}-*") for i in machines)}
+    return tuple(region_arn("states", f"stateMachine:{i[:cut]}-*") for i in machines)
 
 
-def _pascal(service: str) -> str:
+def pascal(service: str) -> str:
     """``cognito-idp`` -> ``CognitoIdp``, for statement ids."""
     return "".join(part.capitalize() for part in service.split("-"))

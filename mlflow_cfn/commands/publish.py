@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from mlflow_cfn.catalog.allow_lists import AllowLists
 from mlflow_cfn.catalog.publish import (
     DEFAULT_OWNER,
     DEFAULT_TEMPLATE,
@@ -64,8 +65,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--deprecate-previous", action="store_true", help="deprecate the other active versions"
     )
+    _add_allow_list_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
     parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+
+
+#: The allow-list flags: flag -> (AllowLists field, metavar, help). Repeatable; none given means
+#: launchers may name nothing outside what the product creates (the default image excepted).
+ALLOW_FLAGS: dict[str, tuple[str, str, str]] = {
+    "--allow-secret-arn-prefix": (
+        "secret_prefixes", "ARN_PREFIX",
+        "secrets launchers may name (OidcClientSecretArn, SidecarSecretArn, "
+        "DatadogApiKeySecretArn), by ARN prefix into the name, e.g. "
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow/; the launch role and "
+        "the product's permissions boundary must limit secrets to these (the portfolio "
+        "template's do), the template constraint only refuses secrets when none is given",
+    ),
+    "--allow-bucket": (
+        "buckets", "NAME",
+        "existing S3 bucket launchers may use as ArtifactBucketName or ArtifactReadOnlyBucketArns",
+    ),
+    "--allow-kms-key": (
+        "kms_keys", "KEY_ARN",
+        "KMS key ARN launchers may name (ArtifactBucketKmsKeyArn, SidecarSecretKmsKeyArn, "
+        "DatadogApiKeyKmsKeyArn)",
+    ),
+    "--allow-hosted-zone": (
+        "hosted_zones", "ZONE_ID", "Route 53 hosted zone id launchers may use as HostedZoneId",
+    ),
+    "--allow-image": (
+        "images", "IMAGE",
+        "exact image reference (with tag or digest) launchers may run as MlflowImage or "
+        "SidecarImage, besides the default MLflow image",
+    ),
+}  # fmt: skip
+
+
+def _add_allow_list_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of what launchers may point the product at (a TEMPLATE constraint's Rules)."""
+    group = parser.add_argument_group(
+        "what launchers may point the product at (default: nothing the product does not create)"
+    )
+    for flag, (_, metavar, text) in ALLOW_FLAGS.items():
+        group.add_argument(flag, action="append", metavar=metavar, help=f"{text} (repeatable)")
+    group.add_argument(
+        "--permissions-boundary-arn",
+        metavar="POLICY_ARN",
+        help="the permissions boundary the product's PermissionsBoundaryArn must name (the "
+        "portfolio template's PermissionsBoundaryArn output)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,6 +140,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> PublishRequest:
     """The PublishRequest for parsed ``publish`` arguments."""
+    try:
+        allow = AllowLists(
+            **{
+                name: tuple(getattr(args, flag[2:].replace("-", "_")) or ())
+                for flag, (name, _, _) in ALLOW_FLAGS.items()
+            }
+        )
+    except ValueError as error:
+        raise PublishError(f"allow-lists: {error}") from None
     return PublishRequest(
         portfolio=args.portfolio,
         product=args.product,
@@ -104,6 +161,8 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         principals=tuple(args.principal or ()),
         deprecate_previous=args.deprecate_previous,
         dry_run=args.dry_run,
+        allow=allow,
+        permissions_boundary_arn=args.permissions_boundary_arn,
     )
 
 

@@ -12,7 +12,7 @@ from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from mlflow_cfn.catalog import conditioned_grants, portfolio, schema_actions, scopes
+from mlflow_cfn.catalog import conditioned_grants, launch_actions, portfolio, schema_actions, scopes
 from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import ROOT, TEMPLATES, lint
 
@@ -43,7 +43,6 @@ OPTIONAL_MODE_TYPES = {
     "AWS::ElasticLoadBalancingV2::ListenerRule",
     "AWS::Route53::RecordSet",
 }
-HOSTED_ZONES = "arn:${AWS::Partition}:route53:::hostedzone/*"
 #: The types that redeploy the service when its database secret rotates: the tests below check
 #: their grants, so the product must still have them.
 ROTATION_TYPES = {"AWS::Events::Rule", "AWS::StepFunctions::StateMachine"}
@@ -76,11 +75,25 @@ def resources_of(template: dict, kind: str) -> dict[str, dict]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
 
 
+def launch_policies(template: dict) -> dict[str, dict]:
+    """The launch role's managed policies by logical id."""
+    return {
+        k: p
+        for k, p in resources_of(template, "AWS::IAM::ManagedPolicy").items()
+        if k.startswith(portfolio.LAUNCH_ROLE_POLICY_PREFIX)
+    }
+
+
+def unwrapped(statement: dict) -> dict:
+    """A statement, or the statement an ``Fn::If`` adds when its condition holds."""
+    return statement["Fn::If"][1] if "Fn::If" in statement else statement
+
+
 def statements(template: dict) -> list[dict]:
-    """Every statement of the launch role's managed policies."""
+    """Every statement of the launch role's managed policies (those an Fn::If adds included)."""
     return [
-        statement
-        for policy in resources_of(template, "AWS::IAM::ManagedPolicy").values()
+        unwrapped(statement)
+        for policy in launch_policies(template).values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
 
@@ -95,7 +108,10 @@ def statements_with(template: dict, action: str) -> list[dict]:
 
 
 def arns(statement: dict) -> list[str]:
-    """The statement's resources: ``*`` or the Fn::Sub ARN patterns."""
+    """The statement's resources: ``*`` or the Fn::Sub ARN patterns; none for the ARNs the admin
+    allows (an Fn::Split of an allow-list Parameter)."""
+    if isinstance(statement["Resource"], dict):
+        return []
     return [r if r == "*" else r["Fn::Sub"] for r in statement["Resource"]]
 
 
@@ -228,6 +244,9 @@ def test_every_handler_permission_of_the_schemas_is_granted(variants, template):
         for permission in schema_permissions(resource_type, ("create", "read", "update", "delete")):
             if permission in portfolio.SCHEMA_PERMISSIONS_NOT_IAM:
                 continue
+            if permission in launch_actions.REFUSED_ACTIONS:
+                assert permission.lower() not in allowed, permission
+                continue
             action = portfolio.SCHEMA_PERMISSION_ALIASES.get(permission, permission)
             if action.lower() not in allowed:
                 missing.setdefault(resource_type, []).append(permission)
@@ -324,7 +343,9 @@ def test_no_statement_allows_every_action_of_a_service(template):
 
 def test_star_resource_statements_list_only_written_exceptions(template):
     exceptions = {a.lower() for a in portfolio.WILDCARD_RESOURCE_EXCEPTIONS}
-    wildcard_statements = [s for s in statements(template) if "*" in s["Resource"]]
+    wildcard_statements = [
+        s for s in statements(template) if s["Effect"] == "Allow" and "*" in s["Resource"]
+    ]
     assert wildcard_statements
     for statement in wildcard_statements:
         assert statement["Resource"] == ["*"], statement["Sid"]
@@ -334,7 +355,10 @@ def test_star_resource_statements_list_only_written_exceptions(template):
 def test_every_wildcard_exception_is_used_reasoned_and_unscopable(template):
     iam = load_resource(AdditionalSpecs, "Policies.json")
     on_any = {
-        a.lower() for s in statements(template) if s["Resource"] == ["*"] for a in s["Action"]
+        a.lower()
+        for s in statements(template)
+        if s["Resource"] == ["*"] and s["Effect"] == "Allow"
+        for a in s["Action"]
     }
     for action, reason in portfolio.WILDCARD_RESOURCE_EXCEPTIONS.items():
         assert action.lower() in on_any, f"{action} is no longer needed: remove it"
@@ -349,7 +373,6 @@ def test_scoped_statements_stay_in_this_account_or_on_the_products_buckets(templ
     # account's hosted zones and changes can match.
     global_arns = (
         "arn:${AWS::Partition}:s3:::sc-",
-        HOSTED_ZONES,
         "arn:${AWS::Partition}:route53:::change/*",
     )
     for statement in statements(template):
@@ -394,37 +417,70 @@ def test_roles_go_only_to_the_services_the_products_roles_trust(variants, templa
 
 
 def test_conditioned_actions_appear_only_with_their_condition(template):
+    owned = {"aws:ResourceTag/aws:cloudformation:stack-name"}
+    bounded = {"iam:PermissionsBoundary"}
     expected_keys = {
-        "iam:createservicelinkedrole": "iam:AWSServiceName",
-        "iam:attachrolepolicy": "iam:PolicyARN",
-        "iam:detachrolepolicy": "iam:PolicyARN",
-        "kms:creategrant": "kms:GrantIsForAWSResource",
-        **{action.lower(): "kms:ViaService" for action in portfolio.KEY_USE_ACTIONS},
-        "cloudfront:updatedistribution": "aws:ResourceTag/aws:cloudformation:stack-name",
-        "s3:getobject": "s3:ExistingObjectTag/servicecatalog:provisioning",
+        "iam:createservicelinkedrole": {"iam:AWSServiceName"},
+        "iam:attachrolepolicy": {"iam:PolicyARN", *bounded},
+        "iam:detachrolepolicy": {"iam:PolicyARN", *bounded},
+        **{action.lower(): bounded for action in conditioned_grants.BOUNDED_ROLE_ACTIONS},
+        "kms:creategrant": {"kms:GrantIsForAWSResource"},
+        **{action.lower(): {"kms:ViaService"} for action in portfolio.KEY_USE_ACTIONS},
+        "cloudfront:updatedistribution": owned,
+        "s3:getobject": {"s3:ExistingObjectTag/servicecatalog:provisioning"},
+        **{
+            action.lower(): owned
+            for actions, _ in conditioned_grants.OWNED_ONLY_ACTIONS.values()
+            for action in actions
+        },
     }
+    plain = {sid: (list(a), list(r)) for sid, a, r in conditioned_grants.OWNED_ONLY_PLAIN.values()}
+    assert plain == {
+        "RdsFinalSnapshotOfADeletedCluster": (
+            ["rds:DeleteDBCluster"], [ACCOUNT_REGION.format("rds") + "cluster-snapshot:*"]),
+        "Ec2NewRulesOfServiceCatalogStacksSecurityGroups": (
+            ["ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"],
+            [ACCOUNT_REGION.format("ec2") + "security-group-rule/*"]),
+    }  # fmt: skip
     seen = set()
     for statement in statements(template):
+        if statement["Sid"] in plain:  # new resources: no tag yet, change nothing alone
+            assert (statement["Action"], arns(statement)) == plain[statement["Sid"]]
+            continue
         for action in statement["Action"]:
             if action.lower() in expected_keys:
                 seen.add(action.lower())
                 keys = {k for test in statement["Condition"].values() for k in test}
-                assert keys == {expected_keys[action.lower()]}, statement["Sid"]
-    assert seen == set(expected_keys)
+                if action in portfolio.KEY_USE_ACTIONS:  # through Secrets Manager: which secret
+                    keys -= {"kms:EncryptionContext:SecretARN"}
+                assert keys == expected_keys[action.lower()], statement["Sid"]
+    assert seen <= set(expected_keys)
+    assert {"iam:createrole", "rds:deletedbcluster", "kms:schedulekeydeletion"} <= seen
 
 
 def test_keys_are_used_only_through_the_products_services(template):
-    (statement,) = statements_with(template, "kms:Decrypt")
-    assert statement["Action"] == list(portfolio.KEY_USE_ACTIONS)
-    assert arns(statement) == [portfolio.ACCOUNT_KEYS]
-    assert statement["Condition"] == {
+    rds_and_cognito, rds_secrets, allowed_secrets = statements_with(template, "kms:Decrypt")
+    assert rds_and_cognito["Action"] == rds_secrets["Action"] == list(portfolio.KEY_USE_ACTIONS)
+    assert arns(rds_and_cognito) == arns(rds_secrets) == [portfolio.ACCOUNT_KEYS]
+    assert rds_and_cognito["Condition"] == {
         "StringEquals": {
             "kms:ViaService": [
                 {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}
-                for service in ("cognito-idp", "rds", "secretsmanager")
+                for service in ("cognito-idp", "rds")
             ]
         }
     }
+    # Through Secrets Manager only for the RDS-managed secrets and the secrets the admin allows.
+    via_secrets_manager = {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+    assert rds_secrets["Condition"] == {
+        "StringEquals": {"kms:ViaService": via_secrets_manager},
+        "StringLike": {"kms:EncryptionContext:SecretARN": {
+            "Fn::Sub": ACCOUNT_REGION.format("secretsmanager") + "secret:rds!*"}},
+    }  # fmt: skip
+    assert allowed_secrets["Action"] == ["kms:Decrypt"]
+    condition = allowed_secrets["Condition"]
+    assert condition["StringEquals"] == {"kms:ViaService": via_secrets_manager}
+    assert "AllowedSecretArnPrefixes" in json.dumps(condition["StringLike"])
 
 
 def test_service_linked_roles_are_only_those_of_the_products_services(template):
@@ -443,9 +499,9 @@ def test_service_linked_roles_are_only_those_of_the_products_services(template):
 
 
 def test_managed_policies_fit_iams_size_limit(template):
-    policies = resources_of(template, "AWS::IAM::ManagedPolicy")
+    policies = launch_policies(template)
     assert 1 <= len(policies) <= 10  # IAM's default quota of managed policies per role
-    for logical_id, policy in policies.items():
+    for logical_id, policy in resources_of(template, "AWS::IAM::ManagedPolicy").items():
         text = json.dumps(policy["Properties"]["PolicyDocument"], separators=(",", ":"))
         assert len(text) < IAM_MANAGED_POLICY_LIMIT, logical_id
         assert "Roles" not in policy["Properties"]  # attached by the role, see below
@@ -454,14 +510,16 @@ def test_managed_policies_fit_iams_size_limit(template):
     assert "Policies" not in role
 
 
-def test_launch_role_trusts_only_service_catalog_for_this_account(template):
+def test_launch_role_trusts_service_catalog_as_its_guide_documents(template):
+    # Service Catalog Administrator Guide, "AWS Service Catalog launch constraints": a trust
+    # relationship with AWS Service Catalog; no condition key (one Service Catalog does not send
+    # would refuse every launch).
     trust = template["Resources"][portfolio.LAUNCH_ROLE]["Properties"]["AssumeRolePolicyDocument"]
     assert trust["Statement"] == [
         {
             "Effect": "Allow",
             "Principal": {"Service": "servicecatalog.amazonaws.com"},
             "Action": ["sts:AssumeRole"],
-            "Condition": {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}},
         }
     ]
 
@@ -473,15 +531,22 @@ def test_the_product_has_the_optional_modes_types(variants):
     assert product_types(variants) >= OPTIONAL_MODE_TYPES
 
 
-def test_route53_changes_only_hosted_zones(template):
+def test_route53_changes_only_the_hosted_zones_the_admin_allows(template):
     route53 = scope_of(template, "route53")
     assert route53 == {
-        "route53:ChangeResourceRecordSets": [HOSTED_ZONES],
+        "route53:ChangeResourceRecordSets": [],
         "route53:GetChange": ["arn:${AWS::Partition}:route53:::change/*"],
-        "route53:GetHostedZone": [HOSTED_ZONES],
+        "route53:GetHostedZone": [],
         "route53:ListHostedZones": ["*"],
-        "route53:ListResourceRecordSets": [HOSTED_ZONES],
+        "route53:ListResourceRecordSets": [],
     }
+    (statement,) = statements_with(template, "route53:ChangeResourceRecordSets")
+    assert statement["Resource"] == {"Fn::Split": [",", {"Fn::Join": ["", [
+        "arn:*:route53:::hostedzone/",
+        {"Fn::Join": [",arn:*:route53:::hostedzone/",
+                      {"Fn::Split": [",", {"Ref": "AllowedHostedZoneIds"}]}]},
+        "",
+    ]]}]}  # fmt: skip
 
 
 def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template):
@@ -538,11 +603,13 @@ def test_cognito_acts_on_this_accounts_user_pools(template):
     }
 
 
-def test_the_oidc_client_secret_is_readable_in_this_account_and_region_only(variants, template):
+def test_the_oidc_client_secret_is_readable_only_under_the_allowed_prefixes(variants, template):
     assert all("{{resolve:secretsmanager:" in json.dumps(variant) for variant in variants)
     secretsmanager = scope_of(template, "secretsmanager")
     secrets = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
-    assert secretsmanager.pop("secretsmanager:GetSecretValue") == [f"{secrets}*"]
+    assert secretsmanager.pop("secretsmanager:GetSecretValue") == []
+    (statement,) = statements_with(template, "secretsmanager:GetSecretValue")
+    assert statement["Resource"]["Fn::Split"][1]["Fn::Join"][1][1]["Fn::Join"][0] == "*,"
     # Everything else the product does with secrets stays on the RDS-managed ones.
     assert secretsmanager
     assert all(resources == [f"{secrets}rds!*"] for resources in secretsmanager.values())
@@ -704,6 +771,10 @@ def test_outputs(template):
             "Description": "ARN of the role Service Catalog launches the product as",
             "Value": {"Fn::GetAtt": [portfolio.LAUNCH_ROLE, "Arn"]},
         },
+        portfolio.PERMISSIONS_BOUNDARY_ARN: {
+            "Description": "ARN of the permissions boundary every role of the product carries",
+            "Value": {"Ref": portfolio.PERMISSIONS_BOUNDARY},
+        },
     }  # fmt: skip
 
 
@@ -716,6 +787,7 @@ def test_every_parameter_is_described_constrained_and_grouped(template):
         portfolio.PORTFOLIO_NAME, portfolio.PORTFOLIO_PROVIDER_NAME, portfolio.PRINCIPAL_ARN,
         portfolio.PRODUCT_NAME, portfolio.PRODUCT_OWNER, portfolio.PRODUCT_VERSION_NAME,
         portfolio.PRODUCT_TEMPLATE_URL,
+        *(name for name, *_ in portfolio.ALLOW_LIST_PARAMETERS.values()),
     }  # fmt: skip
     interface = template["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [p for g in interface["ParameterGroups"] for p in g["Parameters"]]
@@ -757,6 +829,38 @@ def test_every_parameter_is_described_constrained_and_grouped(template):
         ("PortfolioName", "Data Science", True),
         ("PortfolioName", " padded", False),
         ("PortfolioName", "", False),
+        ("AllowedBucketNames", "", True),
+        ("AllowedBucketNames", "team-artifacts,shared.datasets", True),
+        ("AllowedBucketNames", "team-artifacts,", False),
+        ("AllowedBucketNames", 'a"],"x', False),  # no quote can break the Rules' JSON
+        ("AllowedBucketNames", "sc-*", False),  # no IAM wildcard can widen an ARN
+        (
+            "AllowedSecretArnPrefixes",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow/",
+            True,
+        ),
+        (
+            "AllowedSecretArnPrefixes",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:",
+            False,
+        ),  # a prefix names at least the start of a secret name
+        (
+            "AllowedSecretArnPrefixes",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
+            False,
+        ),
+        ("AllowedSecretArnPrefixes", "mlflow/", False),
+        (
+            "AllowedKmsKeyArns",
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            True,
+        ),
+        ("AllowedKmsKeyArns", "arn:aws:kms:eu-west-1:123456789012:key/*", False),
+        ("AllowedHostedZoneIds", "Z0123456789ABCDEFGHIJ,Z2", True),
+        ("AllowedHostedZoneIds", "Z*", False),
+        ("AllowedImages", "ghcr.io/mlflow/mlflow:v3.17.2-full", True),
+        ("AllowedImages", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow@sha256:abc", True),
+        ("AllowedImages", "ghcr.io/mlflow/*", False),
     ],
 )
 def test_parameter_patterns(template, name, value, valid):
@@ -783,9 +887,11 @@ def test_one_template_is_the_same_as_a_list_of_it(product):
 
 def test_every_variant_gets_the_actions_of_its_types(variants, template):
     allowed = granted(template)
+    refused = {a.lower() for a in launch_actions.REFUSED_ACTIONS}
     for variant in variants:
         for resource_type, actions in portfolio.action_table(variant).items():
-            assert {a.lower() for a in actions} <= allowed, resource_type
+            assert {a.lower() for a in actions} - refused <= allowed, resource_type
+    assert not refused & allowed
 
 
 def test_no_product_template_is_refused():

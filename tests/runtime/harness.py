@@ -53,7 +53,11 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 if [ -n "$keep" ]; then
   mkdir -p "$keep" && mount --bind "/mnt${keep#/tmp}" "$keep" && mount -o remount,bind,ro "$keep"
 fi
-cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR MLFLOW_CFN_KEEP && exec "$@"
+if [ -n "$MLFLOW_CFN_USER" ]; then  # the container's User (uid:gid), as ECS runs it
+  uid="${MLFLOW_CFN_USER%%:*}" gid="${MLFLOW_CFN_USER#*:}"
+  set -- setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
+fi
+cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR MLFLOW_CFN_KEEP MLFLOW_CFN_USER && exec "$@"
 """
 
 
@@ -89,6 +93,7 @@ class ContainerSpec:
     secrets: dict[str, str]  # variable name -> ValueFrom
     health_check: list[str]
     working_directory: str
+    user: str = ""  # uid:gid, "" for root
 
 
 def render_container(
@@ -116,6 +121,7 @@ def render_container(
         secrets={s["Name"]: s["ValueFrom"] for s in container["Secrets"]},
         health_check=container["HealthCheck"]["Command"],
         working_directory=container["WorkingDirectory"],
+        user=container.get("User", ""),
     )
 
 
@@ -172,6 +178,7 @@ class LocalContainer:
             argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT,
                     "sh", *argv]  # fmt: skip
             env["MLFLOW_CFN_WORKDIR"] = self.spec.working_directory
+            env["MLFLOW_CFN_USER"] = self.spec.user
             venv = Path(sys.prefix)
             if venv.is_relative_to("/tmp"):  # a checkout under /tmp, as CI's may be
                 env["MLFLOW_CFN_KEEP"] = str(venv)

@@ -148,6 +148,12 @@ def test_container_serves_stores_and_survives_a_restart(
         assert host_status(first.url, f"{DOMAIN}.attacker.example.net") == 403
         assert host_status(first.url, f"127.0.0.1:{first.port}") == 403  # only through the ALB
 
+        # Not as root: every process of the container runs as the task definition's User.
+        uids = {
+            Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0]
+            for pid in first.process_tree()
+        }
+        assert uids == {first.spec.user.split(":")[0]} and "0" not in uids, uids
         # It ran as ECS runs it: read-only root file system, writable task volume on /tmp.
         mounts = dict(first.root_mount_options())
         assert mounts["/"].endswith(":ro") and mounts["/tmp"] == "tmpfs:rw", mounts

@@ -245,6 +245,12 @@ def test_credentials_reach_containers_only_as_secrets(t):  # SH ECS.8; CKV_AWS_1
 
 
 # --- ECS ---------------------------------------------------------------------------------------
+def test_the_mlflow_container_runs_as_a_user_that_is_not_root(t):  # CT.ECS.PR.3
+    (mlflow,) = [c for c in containers(t) if c["Name"] == "mlflow"]
+    uid = mlflow["User"].split(":")[0]
+    assert uid.isdigit() and int(uid) > 0
+
+
 def test_ecs_cluster_has_container_insights_as_a_documented_choice(t):  # SH ECS.12; CKV_AWS_65
     """SECURITY.md: a cost/visibility trade-off, on or off by a Parameter, with the checkov skip
     and its reason where it is off (the default: $11.40 a month while a task runs)."""

@@ -45,6 +45,11 @@ def entrypoint_source() -> str:
 DATABASE_IDLE_SECONDS = 60
 
 
+#: uid:gid the server runs as: no name, so it needs no /etc/passwd entry in the image (HOME and
+#: TMPDIR point at /tmp).
+CONTAINER_USER = "1000:1000"
+
+
 def _environment(
     inputs: ServiceInputs, storage: Storage, database: Database, load_balancing: LoadBalancing
 ) -> dict:
@@ -120,6 +125,10 @@ def mlflow_container(
         ),
         StopTimeout=STOP_TIMEOUT,
         ReadonlyRootFilesystem=True,
+        # Not root (Control Tower CT.ECS.PR.3). The official image runs as root unless told; the
+        # server only reads the image and writes to the task volume at /tmp, whose mount point in
+        # the image is world-writable (1777), which a Fargate bind mount takes over.
+        User=CONTAINER_USER,
         MountPoints=[MountPoint(SourceVolume=TMP_VOLUME, ContainerPath="/tmp", ReadOnly=False)],
         Privileged=False,
         LinuxParameters=LinuxParameters(

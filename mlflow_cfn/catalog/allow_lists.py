@@ -1,0 +1,163 @@
+"""What launchers may point the product at: the allow-lists an admin sets when publishing, and the
+template constraint Rules that refuse any other value before anything is created.
+
+Template constraint Rules compare whole values (Fn::Contains, Fn::Equals: no prefix matching), so
+what a Rule checks is allowed as exact values: bucket names, KMS key ARNs, hosted zone ids and
+image references (repository with tag or digest). Secrets are allowed by ARN prefix (through
+``:secret:`` into the name), which only IAM matches: the launch role reads only those (the OIDC
+client secret CloudFormation resolves with it) and the portfolio's permissions boundary lets the
+product's roles read only those (the sidecar and Datadog secrets the task execution role reads).
+Rules refuse every secret when no prefix is allowed. The default MLflow image is always allowed. An
+empty optional Parameter means "not used" and is always accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, fields
+from typing import Any
+
+from mlflow_cfn.stack.parameters import BUCKET, IMAGE, KMS_KEY_ARN
+from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
+
+#: What one allow-list entry may look like, by AllowLists field: never a quote, comma, backslash
+#: or IAM wildcard (``*``, ``?``), so an entry can neither widen an ARN pattern nor break the
+#: Rules' JSON.
+ENTRY_PATTERNS: dict[str, str] = {
+    "secret_prefixes": (
+        r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,256}"
+    ),
+    "buckets": BUCKET,
+    "kms_keys": KMS_KEY_ARN,
+    "hosted_zones": r"Z[A-Z0-9]{1,32}",
+    "images": IMAGE,
+}
+
+#: The product's Parameters that name a secret (checked by IAM against the allowed prefixes).
+SECRET_PARAMETERS = ("OidcClientSecretArn", "SidecarSecretArn", "DatadogApiKeySecretArn")
+
+#: The product's Parameter the portfolio forces to its permissions boundary.
+BOUNDARY_PARAMETER = "PermissionsBoundaryArn"
+
+
+@dataclass(frozen=True)
+class AllowLists:
+    """What launchers may name besides what the product creates itself (default: nothing)."""
+
+    secret_prefixes: tuple[str, ...] = ()
+    buckets: tuple[str, ...] = ()
+    kms_keys: tuple[str, ...] = ()
+    hosted_zones: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """ValueError naming every entry that does not look like what its list holds."""
+        bad = [
+            f"{f.name}: {entry!r} must match {ENTRY_PATTERNS[f.name]}"
+            for f in fields(self)
+            for entry in getattr(self, f.name)
+            if not re.fullmatch(ENTRY_PATTERNS[f.name], entry)
+        ]
+        if bad:
+            raise ValueError("; ".join(bad))
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A product Parameter whose value a Rule checks against an allow-list (exact values)."""
+
+    parameter: str
+    allow_list: str
+    what: str
+    #: The values always allowed besides the list ("" = the Parameter left empty, not used).
+    always: tuple[str, ...] = ("",)
+    #: How a list entry appears in the Parameter (``{}`` is the entry).
+    form: str = "{}"
+
+
+#: The product's Parameters that Rules check, in rule order.
+GUARDS = (
+    Guard("ArtifactBucketName", "buckets", "an artifact bucket"),
+    Guard("ArtifactReadOnlyBucketArns", "buckets", "the ARN of one read-only bucket",
+          form="arn:{partition}:s3:::{}"),
+    Guard("ArtifactBucketKmsKeyArn", "kms_keys", "a KMS key"),
+    Guard("SidecarSecretKmsKeyArn", "kms_keys", "a KMS key"),
+    Guard("DatadogApiKeyKmsKeyArn", "kms_keys", "a KMS key"),
+    Guard("HostedZoneId", "hosted_zones", "a Route 53 hosted zone"),
+    Guard("MlflowImage", "images", "an image", always=(DEFAULT_MLFLOW_IMAGE,)),
+    Guard("SidecarImage", "images", "an image"),
+)  # fmt: skip
+
+
+class RuleValues:
+    """The allow-lists as the Rules' text shows them: literal entries (``publish`` writes them into
+    the constraint); `mlflow_cfn.catalog.portfolio_inputs` overrides them with Fn::Sub
+    placeholders that its Parameters fill in."""
+
+    def __init__(self, lists: AllowLists, partition: str, boundary_arn: str | None) -> None:
+        self.lists = lists
+        self.partition = partition
+        self.boundary_arn = boundary_arn
+
+    def listed(self, allow_list: str, form: str) -> list[str]:
+        """The entries of ``allow_list`` in the Parameter's ``form``."""
+        return [form.format(e, partition=self.partition) for e in getattr(self.lists, allow_list)]
+
+    def shown(self, allow_list: str) -> str:
+        """How an AssertDescription names the entries of ``allow_list``."""
+        return ", ".join(getattr(self.lists, allow_list))
+
+    def secrets_allowed(self) -> str:
+        """Empty when no secret name prefix is allowed."""
+        return ",".join(self.lists.secret_prefixes)
+
+
+def template_rules(parameters: Collection[str], values: RuleValues) -> dict[str, Any]:
+    """The template constraint Rules for a product with ``parameters``: each guarded Parameter
+    it declares must be empty (not used) or allowed; secrets are refused when no prefix is
+    allowed; ``PermissionsBoundaryArn`` must be the portfolio's boundary (if one is given)."""
+    rules: dict[str, Any] = {}
+    for guard in GUARDS:
+        if guard.parameter in parameters:
+            rules[f"{guard.parameter}IsAllowed"] = _guard_rule(guard, values)
+    for name in SECRET_PARAMETERS:
+        if name in parameters:
+            rules[f"{name}IsAllowed"] = {
+                "RuleCondition": {"Fn::Equals": [values.secrets_allowed(), ""]},
+                "Assertions": [_assertion(
+                    {"Fn::Equals": [{"Ref": name}, ""]},
+                    f"{name} must be empty: the portfolio's admin allows no secrets (allowed "
+                    "secret ARN prefixes: none).",
+                )],
+            }  # fmt: skip
+    if values.boundary_arn is not None and BOUNDARY_PARAMETER in parameters:
+        rules[f"{BOUNDARY_PARAMETER}IsThePortfolios"] = {
+            "Assertions": [_assertion(
+                {"Fn::Equals": [{"Ref": BOUNDARY_PARAMETER}, values.boundary_arn]},
+                f"{BOUNDARY_PARAMETER} must be {values.boundary_arn}, the portfolio's permissions "
+                "boundary: every role the product creates carries it.",
+            )]
+        }  # fmt: skip
+    return rules
+
+
+def _guard_rule(guard: Guard, values: RuleValues) -> dict[str, Any]:
+    """The rule that ``guard.parameter`` is one of its always-allowed values or listed."""
+    allowed = [*guard.always, *values.listed(guard.allow_list, guard.form)]
+    shown = ", ".join(filter(None, [*guard.always, values.shown(guard.allow_list)])) or "none"
+    empty = "empty or " if "" in guard.always else ""
+    return {
+        "Assertions": [
+            _assertion(
+                {"Fn::Contains": [allowed, {"Ref": guard.parameter}]},
+                f"{guard.parameter} must be {empty}{guard.what} the portfolio's admin allows "
+                f"(allowed: {shown}).",
+            )
+        ]
+    }
+
+
+def _assertion(condition: dict[str, Any], description: str) -> dict[str, Any]:
+    """One assertion with its description."""
+    return {"Assert": condition, "AssertDescription": description}

@@ -1,0 +1,115 @@
+"""The permissions boundary every role of the product carries: the most any of them may ever do,
+whatever a launcher passes as Parameters.
+
+Read from the product's roles (templates/mlflow.json): the task role (artifacts in the artifact
+bucket with its key, reading read-only buckets), the task execution role (pulling images, writing
+the task's logs, reading the database secret and the sidecar's or Datadog's secret with their keys),
+the rotation roles (EventBridge starts the redeploy state machine, which forces a new deployment of
+the service) and the RDS enhanced monitoring role (the managed policy
+AmazonRDSEnhancedMonitoringRole: RDS* log groups). Each statement reaches only what a provisioned
+product creates (names CloudFormation generates from the ``SC-`` stack name, keys with the stack's
+``alias/SC-...`` aliases) or what the admin allows (`mlflow_cfn.catalog.portfolio_inputs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awacs.aws import Action, Allow, Condition, ForAnyValueStringLike, Statement, StringEquals
+from troposphere import If, Sub
+
+from mlflow_cfn.catalog.portfolio_inputs import AllowListInputs
+from mlflow_cfn.catalog.product import ProductTemplates, product_variants
+from mlflow_cfn.catalog.scopes import state_machine_arns
+from mlflow_cfn.stack.policies import document
+
+#: What the product's roles do with objects of their artifact and read-only buckets.
+OBJECT_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+)
+#: What the product's roles do with keys: through S3 (artifacts) and Secrets Manager (secrets).
+KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+#: AmazonRDSEnhancedMonitoringRole's actions, on RDS's own log groups.
+RDS_MONITORING_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:GetLogEvents",
+    "logs:PutLogEvents",
+    "logs:PutRetentionPolicy",
+)
+_HERE = "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+
+
+def _here(service: str, resource: str) -> Sub:
+    """An ARN of ``resource`` of ``service`` in this account and region."""
+    return Sub(_HERE.format(service=service, resource=resource))
+
+
+def _allow(sid: str, actions: tuple[str, ...], resources: Any, **condition: Any) -> Statement:
+    """Allow ``actions`` on ``resources``, under ``condition`` (a ``Condition=``) if given."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Action=[Action(*a.split(":", 1)) for a in actions],
+        Resource=resources,
+        **condition,
+    )
+
+
+def boundary_document(product_templates: ProductTemplates, allowed: AllowListInputs) -> dict:
+    """The boundary's policy document (some statements only when the admin allows something)."""
+    variants = product_variants(product_templates)
+    via = [Sub(f"{s}.${{AWS::Region}}.${{AWS::URLSuffix}}") for s in ("s3", "secretsmanager")]
+    artifacts = "arn:${AWS::Partition}:s3:::sc-*"
+    return document(
+        _allow("PullImagesOfThisAccountsEcr",
+               ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer"),
+               [_here("ecr", "repository/*")]),
+        # Service Authorization Reference, Amazon ECR: GetAuthorizationToken has no resource type.
+        _allow("LogInToEcrHasNoResource", ("ecr:GetAuthorizationToken",), ["*"]),
+        _allow("WriteTheProductsTaskLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
+               [_here("logs", "log-group:SC-*")]),
+        _allow("RdsEnhancedMonitoringLogs", RDS_MONITORING_ACTIONS,
+               [_here("logs", "log-group:RDS*")]),
+        # RDS names the master user secrets it manages rds!cluster-<id> (Aurora User Guide,
+        # "Password management with Amazon RDS and AWS Secrets Manager").
+        _allow("ReadRdsManagedSecrets", ("secretsmanager:GetSecretValue",),
+               [_here("secretsmanager", "secret:rds!*")]),
+        allowed.only_if_allowed("secret_prefixes", _allow(
+            "ReadTheSecretsTheAdminAllows", ("secretsmanager:GetSecretValue",),
+            allowed.arns("secret_prefixes", suffix="*"))),
+        _allow("UseTheProductsKeysThroughS3AndSecretsManager", KEY_ACTIONS,
+               [_here("kms", "key/*")],
+               Condition=Condition([
+                   ForAnyValueStringLike("kms:ResourceAliases", "alias/SC-*"),
+                   StringEquals("kms:ViaService", via),
+               ])),
+        allowed.only_if_allowed("kms_keys", _allow(
+            "UseTheKeysTheAdminAllows", KEY_ACTIONS, allowed.arns("kms_keys"))),
+        _allow("ObjectsOfTheProductsBuckets", OBJECT_ACTIONS, [Sub(f"{artifacts}/*")]),
+        _allow("ListTheProductsBuckets", ("s3:ListBucket",), [Sub(artifacts)]),
+        *_allowed_buckets(allowed),
+        _allow("RedeployTheProductsService", ("ecs:UpdateService",),
+               [_here("ecs", "service/SC-*")]),
+        *[_allow("StartTheProductsRedeployment", ("states:StartExecution",),
+                 [Sub(arn) for arn in machines]) for machines in [state_machine_arns(variants)]
+          if machines],
+    )  # fmt: skip
+
+
+def _allowed_buckets(allowed: AllowListInputs) -> list[If]:
+    """Objects and listing of the buckets the admin allows."""
+    return [
+        allowed.only_if_allowed("buckets", _allow(
+            "ObjectsOfTheBucketsTheAdminAllows", OBJECT_ACTIONS,
+            allowed.arns("buckets", "arn:*:s3:::", "/*"))),
+        allowed.only_if_allowed("buckets", _allow(
+            "ListTheBucketsTheAdminAllows", ("s3:ListBucket",),
+            allowed.arns("buckets", "arn:*:s3:::"))),
+    ]  # fmt: skip
