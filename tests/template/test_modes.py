@@ -274,6 +274,14 @@ def test_no_sidecar_by_default():
     assert names == ["mlflow"]
 
 
+@pytest.mark.parametrize("user", ["0", "0:0", "root", "00"])
+def test_the_generic_sidecar_never_runs_as_root(user):
+    """Issue 14, item 7: the sidecar's user is a Parameter that refuses root."""
+    assert container(stack(**SIDECAR), "log-router")["User"] == "1000:1000"
+    assert container(stack(**SIDECAR, SidecarUser="101:65534"), "log-router")["User"] == "101:65534"
+    assert any("SidecarUser" in e for e in refused(**SIDECAR, SidecarUser=user))
+
+
 def test_generic_sidecar_gets_its_environment_and_secret_never_the_database_secret():
     s = stack(**SIDECAR)
     sidecar = container(s, "log-router")

@@ -28,6 +28,9 @@ SIDECAR_SECRET_ARN = "SidecarSecretArn"
 SIDECAR_SECRET_VARIABLE = "SidecarSecretVariable"
 SIDECAR_CPU = "SidecarCpu"
 SIDECAR_MEMORY = "SidecarMemory"
+SIDECAR_USER = "SidecarUser"
+#: uid or uid:gid, never 0: numeric, so the image needs no user of that name.
+NON_ROOT_USER = r"[1-9][0-9]{0,9}(:[0-9]{1,10})?"
 SIDECAR_SECRET_KMS_KEY_ARN = "SidecarSecretKmsKeyArn"
 DATADOG_API_KEY_SECRET_ARN = "DatadogApiKeySecretArn"
 DATADOG_API_KEY_KMS_KEY_ARN = "DatadogApiKeyKmsKeyArn"
@@ -146,6 +149,19 @@ def _secret_and_size_specs() -> list[ParameterSpec]:
             "API_KEY",
         ),
         secret_key_spec(SIDECAR_SECRET_KMS_KEY_ARN, SIDECAR_SECRET_ARN, "Sidecar secret KMS key"),
+        ParameterSpec(
+            SIDECAR_USER,
+            "String",
+            "User the sidecar runs as: uid or uid:gid, never root (0). It writes only to its "
+            "/tmp volume (its root file system is read-only).",
+            "Sidecar user (uid:gid)",
+            GROUP_SIDECAR,
+            default="1000:1000",
+            allowed_pattern=f"^{NON_ROOT_USER}$",
+            constraint_description=(
+                f"{SIDECAR_USER} must be a uid or uid:gid other than root (0), e.g. 1000:1000."
+            ),
+        ),
         count(
             SIDECAR_CPU,
             "CPU units reserved for the sidecar out of TaskCpu.",

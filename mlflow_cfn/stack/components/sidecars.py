@@ -35,6 +35,7 @@ from mlflow_cfn.stack.components.sidecar_inputs import (
     SIDECAR_SECRET_ARN,
     SIDECAR_SECRET_KMS_KEY_ARN,
     SIDECAR_SECRET_VARIABLE,
+    SIDECAR_USER,
     SidecarInputs,
     declare_sidecar_inputs,
     has_sidecar_variable,
@@ -97,6 +98,7 @@ def generic_sidecar(ctx: Context, inputs: SidecarInputs, log_options: dict) -> I
                 NO_VALUE,
             )
         ],
+        User=Ref(inputs[SIDECAR_USER]),  # never root (the Parameter refuses 0)
         MountPoints=[MountPoint(SourceVolume=SIDECAR_TMP_VOLUME, ContainerPath="/tmp")],
         **_hardened(log_options, "sidecar"),
     )
