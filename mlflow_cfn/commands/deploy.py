@@ -61,6 +61,7 @@ from mlflow_cfn.cfn.stacks import (
     stack_name_problem,
 )
 from mlflow_cfn.cfn.upload import TEMPLATE_BODY_LIMIT, TemplateUploadError, upload_template
+from mlflow_cfn.commands import seconds_argument
 from mlflow_cfn.stack.plan import evaluate_checked
 
 __all__ = ["QUESTION", "DeployRequest", "ask", "deploy", "register", "run"]
@@ -319,15 +320,7 @@ def stack_name(text: str) -> str:
     return text
 
 
-def _poll_seconds(text: str) -> float:
-    """argparse type: a positive number of seconds."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return seconds
+_poll_seconds = seconds_argument("a positive number of seconds", lambda seconds: seconds > 0)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

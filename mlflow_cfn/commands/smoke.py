@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from mlflow_cfn.cfn.aws import RETRIES
-from mlflow_cfn.commands import CliError
+from mlflow_cfn.commands import CliError, seconds_argument
 from mlflow_cfn.commands.deploy import stack_name
 from mlflow_cfn.smoke import (
     CLIENT_SECRET_VARIABLE,
@@ -87,17 +87,9 @@ def _tracking_uri(text: str) -> str:
     return text
 
 
-def _seconds(text: str) -> float:
-    """argparse type: a number of seconds, 0 or more."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise argparse.ArgumentTypeError(
-            f"must be a number of seconds from 0 to 3600, got {text!r}"
-        )
-    return seconds
+_seconds = seconds_argument(
+    "a number of seconds from 0 to 3600", lambda seconds: 0 <= seconds <= 3600
+)
 
 
 def _login_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,6 @@
 """Small CloudFormation expressions the components share: a Parameter given or not, an assertion
-of a Rule, Fn::Or over any number of conditions, the item of a comma-separated list at a slot."""
+of a Rule, Fn::Or over any number of conditions, the item of a comma-separated list at a slot,
+and the Metadata that skips checkov checks with their reasons."""
 
 from __future__ import annotations
 
@@ -45,3 +46,8 @@ def list_item(parameter: Parameter, slots: int, slot: int) -> Select:
     items, or "" past its end (CloudFormation has no loops: the list is padded with commas)."""
     padded = Sub(f"${{{parameter.title}}}{',' * (slots - 1)}")
     return Select(slot, Split(",", padded))
+
+
+def checkov_skips(reasons: dict[str, str]) -> dict:
+    """Resource Metadata that skips each checkov check (id -> the reason a reviewer reads)."""
+    return {"checkov": {"skip": [{"id": c, "comment": why} for c, why in reasons.items()]}}

@@ -439,13 +439,14 @@ def test_the_product_passes_the_boundary_to_every_role_it_creates():
     for template in (product(), product(datadog=True)):
         roles = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
         assert roles
-        if not any("PermissionsBoundary" in r["Properties"] for r in roles.values()):
-            pytest.skip("the product template does not give its roles a boundary yet")
         for logical_id, role in roles.items():
-            assert (
-                role["Properties"]["PermissionsBoundary"] == {"Ref": "PermissionsBoundaryArn"}
-                or "Fn::If" in role["Properties"]["PermissionsBoundary"]
-            ), logical_id
+            assert role["Properties"]["PermissionsBoundary"] == {
+                "Fn::If": [
+                    "HasPermissionsBoundary",
+                    {"Ref": "PermissionsBoundaryArn"},
+                    {"Ref": "AWS::NoValue"},
+                ]
+            }, logical_id
 
 
 # --- The admin's lists, however long they may be, keep every policy within IAM's limits -------

@@ -19,10 +19,7 @@ from troposphere import GetAtt, If, Join, Output, Ref, Sub
 from troposphere.cloudwatch import (
     Alarm,
     Dashboard,
-    Metric,
     MetricDataQuery,
-    MetricDimension,
-    MetricStat,
 )
 from troposphere.events import Rule, Target
 from troposphere.kms import Key
@@ -41,6 +38,7 @@ from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.service import MlflowService
 from mlflow_cfn.stack.components.service_inputs import USE_CONTAINER_INSIGHTS
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.metrics import ALB, ECS, INSIGHTS, RDS, metric, query
 from mlflow_cfn.stack.policies import NO_VALUE
 
 ALARM_TOPIC = "AlarmTopic"
@@ -57,11 +55,6 @@ ALARM_TOPIC_POLICY = "AlarmTopicPolicy"
 DASHBOARD = "Dashboard"
 OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
 OUT_DASHBOARD_NAME = "DashboardName"
-
-ALB = "AWS/ApplicationELB"
-ECS = "AWS/ECS"
-INSIGHTS = "ECS/ContainerInsights"
-RDS = "AWS/RDS"
 
 
 @dataclass(frozen=True)
@@ -97,24 +90,6 @@ def _sources(load_balancing: LoadBalancing, service: MlflowService, database: Da
                  "ServiceName": GetAtt(service.service, "Name")},
         database={"DBClusterIdentifier": Ref(database.cluster)},
     )  # fmt: skip
-
-
-def _dimensions(dimensions: dict) -> list[MetricDimension]:
-    return [MetricDimension(Name=name, Value=value) for name, value in dimensions.items()]
-
-
-def _metric(namespace: str, name: str, dimensions: dict) -> dict:
-    """The properties of a single-metric alarm that name its metric."""
-    return {"Namespace": namespace, "MetricName": name, "Dimensions": _dimensions(dimensions)}
-
-
-def _query(query_id: str, metric: dict, stat: str, period: int) -> MetricDataQuery:
-    """One metric read by a metric-math alarm (not itself alarmed on)."""
-    return MetricDataQuery(
-        Id=query_id,
-        MetricStat=MetricStat(Metric=Metric(**metric), Stat=stat, Period=period),
-        ReturnData=False,
-    )
 
 
 def _topic(ctx: Context, inputs: AlarmsInputs, key: Key) -> Topic:
@@ -198,7 +173,7 @@ def _request_alarms(ctx: Context, topic: Topic, inputs: AlarmsInputs, s: _Source
         _alarm(ctx, topic, TARGET_SERVER_ERRORS_ALARM,
                "the MLflow server answered ${AlarmServerErrors} or more 5xx errors within 5 "
                "minutes. Read the server's log group for the stack traces.",
-               **_metric(ALB, "HTTPCode_Target_5XX_Count", s.target_group), Statistic="Sum",
+               **metric(ALB, "HTTPCode_Target_5XX_Count", s.target_group), Statistic="Sum",
                Period=300, EvaluationPeriods=1, DatapointsToAlarm=1,
                Threshold=Ref(inputs.server_errors),
                ComparisonOperator="GreaterThanOrEqualToThreshold"),
@@ -207,7 +182,7 @@ def _request_alarms(ctx: Context, topic: Topic, inputs: AlarmsInputs, s: _Source
         _alarm(ctx, topic, SLOW_RESPONSES_ALARM,
                "95% of requests took longer than ${AlarmResponseTimeSeconds} s for 15 minutes. "
                "Look at task CPU and memory and at the database capacity on the dashboard.",
-               **_metric(ALB, "TargetResponseTime", s.target_group), ExtendedStatistic="p95",
+               **metric(ALB, "TargetResponseTime", s.target_group), ExtendedStatistic="p95",
                Period=300, EvaluationPeriods=3, DatapointsToAlarm=3,
                Threshold=Ref(inputs.response_time_seconds),
                ComparisonOperator="GreaterThanThreshold",
@@ -216,7 +191,7 @@ def _request_alarms(ctx: Context, topic: Topic, inputs: AlarmsInputs, s: _Source
         # healthy MLflow server never reaches; any refusal is worth a look.
         _alarm(ctx, topic, REJECTED_CONNECTIONS_ALARM,
                "the load balancer refused connections (its connection limit was reached).",
-               **_metric(ALB, "RejectedConnectionCount", s.load_balancer), Statistic="Sum",
+               **metric(ALB, "RejectedConnectionCount", s.load_balancer), Statistic="Sum",
                Period=300, EvaluationPeriods=1, DatapointsToAlarm=1, Threshold=1,
                ComparisonOperator="GreaterThanOrEqualToThreshold"),
     ]  # fmt: skip
@@ -226,7 +201,7 @@ def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
     """Tasks missing while ECS wants them; no healthy target while ECS wants tasks (both read
     Container Insights' task counts, so both exist only with ContainerInsights enabled); task
     memory (a free ECS metric)."""
-    desired = _metric(INSIGHTS, "DesiredTaskCount", s.service)
+    desired = metric(INSIGHTS, "DesiredTaskCount", s.service)
     return [
         # ECS wants tasks for 10 minutes (two whole periods) and not one target was healthy at
         # any moment: longer than a cold start (image pull, database resume, two health checks).
@@ -237,8 +212,8 @@ def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
                    MetricDataQuery(Id="down", Label="No healthy target while tasks are wanted",
                                    Expression="IF(FILL(desired, 0) >= 1 AND FILL(healthy, 0) < 1, "
                                    "1, 0)", ReturnData=True),
-                   _query("desired", desired, "Minimum", 300),
-                   _query("healthy", _metric(ALB, "HealthyHostCount", s.target_group), "Maximum",
+                   query("desired", desired, "Minimum", 300),
+                   query("healthy", metric(ALB, "HealthyHostCount", s.target_group), "Maximum",
                           300),
                ],
                EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=1,
@@ -254,8 +229,8 @@ def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
                    MetricDataQuery(Id="missing", Label="Tasks wanted but not running",
                                    Expression="FILL(desired, 0) - FILL(running, 0)",
                                    ReturnData=True),
-                   _query("desired", desired, "Minimum", 300),
-                   _query("running", _metric(INSIGHTS, "RunningTaskCount", s.service), "Minimum",
+                   query("desired", desired, "Minimum", 300),
+                   query("running", metric(INSIGHTS, "RunningTaskCount", s.service), "Minimum",
                           300),
                ],
                EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=1,
@@ -266,7 +241,7 @@ def _task_alarms(ctx: Context, topic: Topic, s: _Sources) -> list:
         _alarm(ctx, topic, TASK_MEMORY_ALARM,
                "the MLflow tasks used 90% or more of their memory for 15 minutes; they are "
                "killed when it runs out. Raise TaskMemory.",
-               **_metric(ECS, "MemoryUtilization", s.service), Statistic="Average", Period=300,
+               **metric(ECS, "MemoryUtilization", s.service), Statistic="Average", Period=300,
                EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=90,
                ComparisonOperator="GreaterThanOrEqualToThreshold"),
     ]  # fmt: skip
@@ -280,7 +255,7 @@ def _database_alarm(ctx: Context, topic: Topic, s: _Sources) -> Alarm:
         ctx, topic, DATABASE_AT_MAX_CAPACITY_ALARM,
         "the database ran at 90% or more of DatabaseMaxCapacity for 15 minutes and cannot "
         "scale further. Raise DatabaseMaxCapacity.",
-        **_metric(RDS, "ACUUtilization", s.database), Statistic="Average", Period=300,
+        **metric(RDS, "ACUUtilization", s.database), Statistic="Average", Period=300,
         EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=90,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )  # fmt: skip
@@ -325,8 +300,8 @@ def _widgets() -> list[dict]:
             _line(ALB, "HealthyHostCount", tg, stat="Minimum", label="Healthy targets"),
         ]),
         _graph("Task CPU and memory (%)", (0, 12), [
-            _line(ECS, metric, svc, stat=stat, label=f"{metric} {stat}")
-            for metric in ("CPUUtilization", "MemoryUtilization") for stat in ("Average", "Maximum")
+            _line(ECS, name, svc, stat=stat, label=f"{name} {stat}")
+            for name in ("CPUUtilization", "MemoryUtilization") for stat in ("Average", "Maximum")
         ], yAxis={"left": {"min": 0, "max": 100}}),
         _graph("Database capacity (ACU) and connections", (12, 12), [
             _line(RDS, "ServerlessDatabaseCapacity", db, stat="Maximum", label="ACU"),

@@ -25,11 +25,12 @@ from troposphere.applicationautoscaling import (
     StepAdjustment,
     StepScalingPolicyConfiguration,
 )
-from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
+from troposphere.cloudwatch import Alarm, MetricDataQuery
 
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.scaling_inputs import ENABLE_IDLE_SHUTDOWN, ScalingInputs
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.metrics import ALB, metric, query
 
 IDLE_SHUTDOWN_POLICY = "IdleShutdownPolicy"
 IDLE_SHUTDOWN_ALARM = "IdleShutdownAlarm"
@@ -77,19 +78,6 @@ def _step_policy(
     )
 
 
-def _query(query_id: str, name: str, load_balancing: LoadBalancing) -> MetricDataQuery:
-    """The per-minute sum of one of the load balancer's count metrics."""
-    dimension = MetricDimension(
-        Name="LoadBalancer", Value=GetAtt(load_balancing.load_balancer, "LoadBalancerFullName")
-    )
-    metric = Metric(Namespace="AWS/ApplicationELB", MetricName=name, Dimensions=[dimension])
-    return MetricDataQuery(
-        Id=query_id,
-        MetricStat=MetricStat(Metric=metric, Stat="Sum", Period=PERIOD_SECONDS),
-        ReturnData=False,
-    )
-
-
 def _alarm(ctx: Context, logical_id: str, description: str, policy, **settings) -> Alarm:
     return ctx.template.add_resource(
         Alarm(
@@ -113,9 +101,10 @@ def add_idle_shutdown(
     wake_policy = _step_policy(
         ctx, WAKE_ON_REQUEST_POLICY, target, ("ChangeInCapacity", 1, WAKE_COOLDOWN_SECONDS)
     )
+    counts = {"LoadBalancer": GetAtt(load_balancing.load_balancer, "LoadBalancerFullName")}
     traffic = [
-        _query("served", "RequestCount", load_balancing),
-        _query("refused", "HTTPCode_ELB_5XX_Count", load_balancing),
+        query(query_id, metric(ALB, name, counts), "Sum", PERIOD_SECONDS)
+        for query_id, name in (("served", "RequestCount"), ("refused", "HTTPCode_ELB_5XX_Count"))
     ]
     idle_alarm = _alarm(
         ctx, IDLE_SHUTDOWN_ALARM,

@@ -24,6 +24,7 @@ from mlflow_cfn.stack.components.load_balancer import LoadBalancing, if_certific
 from mlflow_cfn.stack.components.load_balancer_inputs import HAS_CERTIFICATE
 from mlflow_cfn.stack.components.login_inputs import USE_AUTH
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.logic import checkov_skips
 from mlflow_cfn.stack.policies import NO_VALUE
 
 HTTP_LISTENER = "HttpListener"
@@ -68,14 +69,7 @@ def add_listeners(ctx: Context, *, load_balancing: LoadBalancing, login: Login) 
             Port=80,
             Protocol="HTTP",
             DefaultActions=[if_certificate(redirect, forward)],
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {"id": check, "comment": _PLAIN_HTTP_REASON}
-                        for check in ("CKV_AWS_2", "CKV_AWS_103")
-                    ]
-                }
-            },
+            Metadata=checkov_skips(dict.fromkeys(("CKV_AWS_2", "CKV_AWS_103"), _PLAIN_HTTP_REASON)),
         )
     )
     https = t.add_resource(

@@ -27,7 +27,7 @@ from troposphere.s3 import (
 from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_LOGGING
-from mlflow_cfn.stack.logic import any_of
+from mlflow_cfn.stack.logic import any_of, checkov_skips
 from mlflow_cfn.stack.parameters import ParameterSpec
 
 LOG_RETENTION_DAYS = "LogRetentionDays"
@@ -144,22 +144,14 @@ def _log_bucket(ctx: Context, retention_days: Parameter) -> Bucket:
                     )
                 ]
             ),
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {
-                            "id": "CKV_AWS_18",
-                            "comment": "This is the access-log bucket; logging it to itself "
-                            "would log its own log deliveries in a loop.",
-                        },
-                        {
-                            "id": "CKV_AWS_145",
-                            "comment": "Load balancer access logs can only be delivered to "
-                            "SSE-S3 buckets, not SSE-KMS.",
-                        },
-                    ]
+            Metadata=checkov_skips(
+                {
+                    "CKV_AWS_18": "This is the access-log bucket; logging it to itself would "
+                    "log its own log deliveries in a loop.",
+                    "CKV_AWS_145": "Load balancer access logs can only be delivered to SSE-S3 "
+                    "buckets, not SSE-KMS.",
                 }
-            },
+            ),
             **private_bucket_settings(),
         )
     )

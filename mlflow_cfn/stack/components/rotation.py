@@ -17,6 +17,7 @@ from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.components.database import Database
 from mlflow_cfn.stack.components.service import MlflowService
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.logic import checkov_skips
 
 ROTATION_RULE = "DatabaseSecretRotationRule"
 ROTATION_REDEPLOY = "RotationRedeployStateMachine"
@@ -93,14 +94,7 @@ def add_rotation_redeploy(ctx: Context, *, database: Database, service: MlflowSe
                 "Cluster": Ref(service.cluster),
                 "Service": GetAtt(service.service, "Name"),
             },
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {"id": check, "comment": _NO_LOGS_REASON}
-                        for check in ("CKV_AWS_284", "CKV_AWS_285")
-                    ]
-                }
-            },
+            Metadata=checkov_skips(dict.fromkeys(("CKV_AWS_284", "CKV_AWS_285"), _NO_LOGS_REASON)),
         )
     )
     events_role = t.add_resource(

@@ -38,6 +38,7 @@ from mlflow_cfn.stack.components.service_inputs import ServiceInputs, declare_se
 from mlflow_cfn.stack.components.sidecars import Sidecars
 from mlflow_cfn.stack.components.storage import Storage
 from mlflow_cfn.stack.context import Context
+from mlflow_cfn.stack.logic import checkov_skips
 from mlflow_cfn.stack.policies import NO_VALUE
 
 LOG_GROUP = "LogGroup"
@@ -192,19 +193,14 @@ def _log_group_and_cluster(
             ClusterSettings=[
                 ClusterSetting(Name="containerInsights", Value=Ref(inputs.container_insights))
             ],
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {
-                            "id": "CKV_AWS_65",
-                            "comment": "Container Insights is the ContainerInsights Parameter: "
-                            "$11.40 a month while a task runs, off by default so that an idle "
-                            "month stays cheap; the service's CPU and memory metrics and the "
-                            "alarms on them need no Container Insights.",
-                        }
-                    ]
+            Metadata=checkov_skips(
+                {
+                    "CKV_AWS_65": "Container Insights is the ContainerInsights Parameter: "
+                    "$11.40 a month while a task runs, off by default so that an idle month "
+                    "stays cheap; the service's CPU and memory metrics and the alarms on them "
+                    "need no Container Insights.",
                 }
-            },
+            ),
         )
     )
     return log_group, cluster
