@@ -42,23 +42,35 @@ HOSTILE_PASSWORD = "p@ss:w/rd%#?&=+ 'q\"Z[]{}!$*,;~"
 
 #: Run the container's command as ECS would with ReadonlyRootFilesystem and the task volume at
 #: /tmp: in a private mount namespace every mount (but /proc, /sys, /dev) is read-only and /tmp
-#: is a fresh, empty, writable file system.
+#: is a fresh, empty file system owned by root with mode 0755, as Fargate creates a bind mount.
+#: The prepare-volumes init container's command (JSON argv) runs first, as root without any
+#: capability (an empty bounding set), as its task definition says; then the server as its User.
 READ_ONLY_ROOT = r"""
 keep="$MLFLOW_CFN_KEEP"  # a directory under /tmp the command needs (this checkout's venv)
 [ -z "$keep" ] || mount --bind /tmp /mnt
 for m in $(findmnt -rn -o TARGET | grep -Ev '^/(proc|sys|dev)(/|$)'); do
   mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=0755 tmpfs /tmp
 if [ -n "$keep" ]; then
   mkdir -p "$keep" && mount --bind "/mnt${keep#/tmp}" "$keep" && mount -o remount,bind,ro "$keep"
+fi
+if [ -n "$MLFLOW_CFN_PREPARE" ]; then  # the init container: root, no capability at all
+  setpriv --bounding-set=-all --inh-caps=-all --no-new-privs python -c "$PREPARE_RUNNER" \
+    || { echo "prepare-volumes failed" >&2; exit 97; }
 fi
 if [ -n "$MLFLOW_CFN_USER" ]; then  # the container's User (uid:gid), as ECS runs it
   uid="${MLFLOW_CFN_USER%%:*}" gid="${MLFLOW_CFN_USER#*:}"
   set -- setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
 fi
-cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR MLFLOW_CFN_KEEP MLFLOW_CFN_USER && exec "$@"
+unset MLFLOW_CFN_KEEP MLFLOW_CFN_USER MLFLOW_CFN_PREPARE PREPARE_RUNNER
+cd "$MLFLOW_CFN_WORKDIR" && unset MLFLOW_CFN_WORKDIR && exec "$@"
 """
+#: Runs the init container's argv (JSON in MLFLOW_CFN_PREPARE); its exit status is the runner's.
+PREPARE_RUNNER = (
+    "import json, os, subprocess, sys; "
+    "sys.exit(subprocess.call(json.loads(os.environ['MLFLOW_CFN_PREPARE'])))"
+)
 
 
 def read_only_root_available() -> bool:
@@ -94,6 +106,8 @@ class ContainerSpec:
     health_check: list[str]
     working_directory: str
     user: str = ""  # uid:gid, "" for root
+    #: The prepare-volumes init container's argv, if the task has one (it runs as root).
+    prepare: tuple[str, ...] = ()
 
 
 def render_container(
@@ -114,6 +128,12 @@ def render_container(
     )
     task = evaluated.resource("TaskDefinition")["Properties"]
     (container,) = [c for c in task["ContainerDefinitions"] if c["Name"] == "mlflow"]
+    prepare = [c for c in task["ContainerDefinitions"] if c["Name"] == "prepare-volumes"]
+    if prepare:  # it must run first, as root, and open exactly the volume the server writes to
+        assert container["DependsOn"] == [
+            {"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}
+        ]
+        assert prepare[0]["User"] == "0" and prepare[0]["MountPoints"] == container["MountPoints"]
     return ContainerSpec(
         entry_point=container["EntryPoint"],
         command=container["Command"],
@@ -122,6 +142,7 @@ def render_container(
         health_check=container["HealthCheck"]["Command"],
         working_directory=container["WorkingDirectory"],
         user=container.get("User", ""),
+        prepare=tuple(prepare[0]["EntryPoint"] + prepare[0]["Command"]) if prepare else (),
     )
 
 
@@ -179,6 +200,8 @@ class LocalContainer:
                     "sh", *argv]  # fmt: skip
             env["MLFLOW_CFN_WORKDIR"] = self.spec.working_directory
             env["MLFLOW_CFN_USER"] = self.spec.user
+            env["MLFLOW_CFN_PREPARE"] = json.dumps(self.spec.prepare) if self.spec.prepare else ""
+            env["PREPARE_RUNNER"] = PREPARE_RUNNER
             venv = Path(sys.prefix)
             if venv.is_relative_to("/tmp"):  # a checkout under /tmp, as CI's may be
                 env["MLFLOW_CFN_KEEP"] = str(venv)
@@ -314,10 +337,12 @@ def through_load_balancer(url: str, host: str) -> Iterator[None]:
 
     original = requests.Session.request
 
-    def request(self, method, target, **kwargs):
+    # requests.put(...) and friends call Session.request(method=..., url=...) by keyword.
+    def request(self, *args, **kwargs):
+        target = kwargs.get("url", args[1] if len(args) > 1 else "")
         if str(target).startswith(url):  # not the presigned S3 URLs the server hands out
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Host": host}
-        return original(self, method, target, **kwargs)
+        return original(self, *args, **kwargs)
 
     requests.Session.request = request
     try:

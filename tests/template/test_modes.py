@@ -271,7 +271,7 @@ def test_every_role_carries_the_permissions_boundary_when_one_is_given():
 def test_no_sidecar_by_default():
     s = stack()
     names = [c["Name"] for c in s.resource("TaskDefinition")["Properties"]["ContainerDefinitions"]]
-    assert names == ["mlflow"]
+    assert names == ["prepare-volumes", "mlflow"]
 
 
 @pytest.mark.parametrize("user", ["0", "0:0", "root", "00"])
@@ -293,8 +293,9 @@ def test_generic_sidecar_gets_its_environment_and_secret_never_the_database_secr
     assert sidecar["Cpu"] == "128" or sidecar["Cpu"] == 128
     assert "MemoryReservation" in sidecar
     assert sidecar["ReadonlyRootFilesystem"] is True
-    mlflow = container(s)
-    assert "DependsOn" not in mlflow
+    mlflow = container(s)  # it waits for the init container only, never for a sidecar
+    assert mlflow["DependsOn"] == [{"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}]
+    assert sidecar["DependsOn"] == mlflow["DependsOn"] and sidecar["User"] == "1000:1000"
     reads = statements(s, "TaskExecutionRole")
     assert reads["ReadTheSidecarSecret"]["Resource"] == [SIDECAR["SidecarSecretArn"]]
 

@@ -8,6 +8,7 @@ Each test names its SECURITY.md line and the public check it comes from.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -249,6 +250,44 @@ def test_the_mlflow_container_runs_as_a_user_that_is_not_root(t):  # CT.ECS.PR.3
     (mlflow,) = [c for c in containers(t) if c["Name"] == "mlflow"]
     uid = mlflow["User"].split(":")[0]
     assert uid.isdigit() and int(uid) > 0
+
+
+#: Control Tower CT.ECS.PR.3's guard rule: every container has a User, none of these.
+CT_ECS_PR_3_ROOT = re.compile(r"^(0|root)(:.*)?$")
+INIT_CONTAINERS = {"prepare-volumes", "datadog-init"}
+
+
+def test_only_init_containers_run_as_root_and_they_can_do_nothing_else(t):  # CT.ECS.PR.3
+    """Long-running containers never run as root. The init containers (root: only a directory's
+    owner may chmod it, and Fargate creates task volumes root-owned 0755) are not essential,
+    hold no Linux capability and no secret, write nothing but their volumes, and exit."""
+    for c in containers(t):
+        if c["Name"] in INIT_CONTAINERS:
+            assert c["User"] == "0" and c["Essential"] is False and "Secrets" not in c
+            assert c["ReadonlyRootFilesystem"] is True and c["Privileged"] is False
+            assert c["LinuxParameters"]["Capabilities"] == {"Drop": ["ALL"]}
+            assert "PortMappings" not in c and "HealthCheck" not in c
+        else:
+            assert not CT_ECS_PR_3_ROOT.match(str(c["User"])), c["Name"]
+    names = {c["Name"] for c in containers(t)}
+    assert "prepare-volumes" in names  # the default: the server needs its /tmp
+    for c in containers(t):  # every writer of a task volume starts after the init container
+        if c["Name"] not in INIT_CONTAINERS and c.get("MountPoints"):
+            assert {d["Condition"] for d in c["DependsOn"]} == {"SUCCESS"}
+            assert {d["ContainerName"] for d in c["DependsOn"]} <= INIT_CONTAINERS
+
+
+@pytest.mark.parametrize("preset", [None, "sidecar"])
+def test_without_volume_preparation_the_task_definition_passes_ct_ecs_pr_3(preset):
+    """VolumePreparation=none, for accounts that enforce Control Tower CT.ECS.PR.3 (a proactive
+    control: CloudFormation refuses the task definition if any container is root or has no
+    User)."""
+    parameters = {"VolumePreparation": "none", **(SIDECAR if preset else {})}
+    t = rendered(None, **parameters)
+    assert containers(t) and all(
+        "User" in c and not CT_ECS_PR_3_ROOT.match(str(c["User"])) for c in containers(t)
+    )
+    assert all("DependsOn" not in c for c in containers(t))
 
 
 def test_ecs_cluster_has_container_insights_as_a_documented_choice(t):  # SH ECS.12; CKV_AWS_65

@@ -90,7 +90,12 @@ def test_default_stack_has_no_optional_parts(default_dot):
     drawn = nodes(default_dot)
     assert "HttpsListener" not in drawn
     assert not {n for n in drawn if n.startswith(("Cognito", "idp:", "Scal", "Dns"))}
-    assert [n for n in drawn if n.startswith("TaskDefinition/")] == ["TaskDefinition/mlflow"]
+    # The server and the init container that opens its /tmp (it starts after it).
+    assert sorted(n for n in drawn if n.startswith("TaskDefinition/")) == [
+        "TaskDefinition/mlflow",
+        "TaskDefinition/prepare-volumes",
+    ]
+    assert "starts after (SUCCESS)" in default_dot
 
 
 def test_a_certificate_adds_the_https_listener_and_the_redirect():

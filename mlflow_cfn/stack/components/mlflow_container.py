@@ -26,11 +26,11 @@ from mlflow_cfn.stack.components.load_balancer_inputs import HAS_DOMAIN_NAME
 from mlflow_cfn.stack.components.network import CONTAINER_PORT
 from mlflow_cfn.stack.components.service_inputs import MAP_WORKERS, ServiceInputs
 from mlflow_cfn.stack.components.storage import Storage
+from mlflow_cfn.stack.components.volumes import TMP_VOLUME, after_preparation
 
 MLFLOW_CONTAINER = "mlflow"
 #: Seconds between SIGTERM and SIGKILL: the server drains in 5-14 s.
 STOP_TIMEOUT = 30
-TMP_VOLUME = "tmp"
 
 
 def entrypoint_source() -> str:
@@ -126,9 +126,10 @@ def mlflow_container(
         StopTimeout=STOP_TIMEOUT,
         ReadonlyRootFilesystem=True,
         # Not root (Control Tower CT.ECS.PR.3). The official image runs as root unless told; the
-        # server only reads the image and writes to the task volume at /tmp, whose mount point in
-        # the image is world-writable (1777), which a Fargate bind mount takes over.
+        # server only reads the image and writes to the task volume at /tmp, which Fargate
+        # creates root-owned 0755: the prepare-volumes init container opens it first (volumes.py).
         User=CONTAINER_USER,
+        DependsOn=after_preparation(),
         MountPoints=[MountPoint(SourceVolume=TMP_VOLUME, ContainerPath="/tmp", ReadOnly=False)],
         Privileged=False,
         LinuxParameters=LinuxParameters(

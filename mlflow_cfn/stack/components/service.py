@@ -27,16 +27,17 @@ from mlflow_cfn.stack.components.database import Database
 from mlflow_cfn.stack.components.keys import Keys
 from mlflow_cfn.stack.components.listeners import Listeners
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
-from mlflow_cfn.stack.components.mlflow_container import (
-    MLFLOW_CONTAINER,
-    TMP_VOLUME,
-    mlflow_container,
-)
+from mlflow_cfn.stack.components.mlflow_container import MLFLOW_CONTAINER, mlflow_container
 from mlflow_cfn.stack.components.network import CONTAINER_PORT, Network
 from mlflow_cfn.stack.components.scaling_inputs import USE_SCALABLE_TARGET
 from mlflow_cfn.stack.components.service_inputs import ServiceInputs, declare_service_inputs
 from mlflow_cfn.stack.components.sidecars import Sidecars
 from mlflow_cfn.stack.components.storage import Storage
+from mlflow_cfn.stack.components.volumes import (
+    TMP_VOLUME,
+    declare_volume_preparation,
+    prepare_volumes_container,
+)
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.logic import checkov_skips
 from mlflow_cfn.stack.policies import NO_VALUE
@@ -220,6 +221,7 @@ def add_service(
     """Declare the service Parameters; add the log group, the ECS cluster, the two roles, the
     task definition, the service and the outputs."""
     inputs = declare_service_inputs(ctx, sidecars)
+    declare_volume_preparation(ctx)
     log_group, cluster = _log_group_and_cluster(ctx, keys, storage, inputs)
     roles = _roles(ctx, log_group, keys, storage, database, sidecars)
     log_options = {"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region")}
@@ -234,7 +236,11 @@ def add_service(
         ctx,
         inputs,
         roles,
-        [container, *sidecars.containers(ctx, log_options)],
+        [
+            prepare_volumes_container(inputs.image, log_options),
+            container,
+            *sidecars.containers(ctx, log_options),
+        ],
         [Volume(Name=TMP_VOLUME), *sidecars.volumes],
     )
     service = _service(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from troposphere import If, Ref, Select, Split
 from troposphere.ecs import (
     ContainerDefinition,
+    ContainerDependency,
     Environment,
     HealthCheck,
     KernelCapabilities,
@@ -41,20 +42,45 @@ from mlflow_cfn.stack.components.sidecar_inputs import (
     has_sidecar_variable,
     sidecar_variable,
 )
+from mlflow_cfn.stack.components.volumes import (
+    SIDECAR_TMP_VOLUME,
+    after_preparation,
+    init_container_settings,
+)
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.policies import NO_VALUE
 
 #: The Datadog agent image (major version pinned; the agent updates within it).
 DATADOG_IMAGE = "public.ecr.aws/datadog/agent:7"
-#: Directories the agent writes to, each a task volume, so its root file system stays read-only.
+#: Directories the agent writes to, each a task volume, so its root file system stays read-only
+#: (Datadog's "Running the Agent with a Read-Only Root Filesystem" guide, plus the two paths the
+#: image declares as VOLUME, which Fargate fills from the image only when a task volume is there).
 DATADOG_WRITABLE = {
     "datadog-config": "/etc/datadog-agent",
     "datadog-run": "/opt/datadog-agent/run",
     "datadog-socket": "/var/run/datadog",
     "datadog-tmp": "/tmp",
+    "datadog-s6": "/var/run/s6",
+    "datadog-log": "/var/log/datadog",
 }
-SIDECAR_TMP_VOLUME = "sidecar-tmp"
 DATADOG_CONTAINER = "datadog-agent"
+DATADOG_INIT_CONTAINER = "datadog-init"
+#: The image's dd-agent user: its Dockerfile fails the build unless the uid is 100, and Datadog's
+#: docs name 100 for running the agent unprivileged. Its primary group is root (gid 0).
+DATADOG_USER = "100"
+#: Where the init container sees the configuration volume (its own /etc/datadog-agent holds the
+#: image's defaults, copied there, as Datadog's ECS Fargate Terraform module does).
+DATADOG_CONFIG_COPY = "/volumes/datadog-config"
+#: Copy the default configuration; open every volume still owned by root (Fargate's default) to
+#: the agent; leave the ones Fargate filled from the image's VOLUME (owned by dd-agent) alone.
+DATADOG_INIT_SCRIPT = (
+    "set -e\n"
+    f"cp -R /etc/datadog-agent/. {DATADOG_CONFIG_COPY}/\n"
+    f"chmod -R a+rwX {DATADOG_CONFIG_COPY}\n"
+    f"for d in {' '.join(p for v, p in DATADOG_WRITABLE.items() if v != 'datadog-config')}; do\n"
+    '  if [ "$(stat -c %u "$d")" = 0 ]; then chmod 1777 "$d"; fi\n'
+    "done\n"
+)
 
 
 def _hardened(log_options: dict, stream_prefix: str) -> dict:
@@ -99,6 +125,7 @@ def generic_sidecar(ctx: Context, inputs: SidecarInputs, log_options: dict) -> I
             )
         ],
         User=Ref(inputs[SIDECAR_USER]),  # never root (the Parameter refuses 0)
+        DependsOn=after_preparation(),
         MountPoints=[MountPoint(SourceVolume=SIDECAR_TMP_VOLUME, ContainerPath="/tmp")],
         **_hardened(log_options, "sidecar"),
     )
@@ -118,6 +145,8 @@ def datadog_sidecar(inputs: SidecarInputs, log_options: dict) -> ContainerDefini
             Environment(Name="DD_PROCESS_AGENT_ENABLED", Value="true"),
         ],
         Secrets=[Secret(Name="DD_API_KEY", ValueFrom=Ref(inputs[DATADOG_API_KEY_SECRET_ARN]))],
+        User=DATADOG_USER,
+        DependsOn=[ContainerDependency(ContainerName=DATADOG_INIT_CONTAINER, Condition="SUCCESS")],
         MountPoints=[
             MountPoint(SourceVolume=volume, ContainerPath=path)
             for volume, path in DATADOG_WRITABLE.items()
@@ -126,6 +155,21 @@ def datadog_sidecar(inputs: SidecarInputs, log_options: dict) -> ContainerDefini
             Command=["CMD", "agent", "health"], Interval=30, Timeout=5, Retries=3, StartPeriod=60
         ),
         **_hardened(log_options, "datadog"),
+    )
+
+
+def datadog_init(log_options: dict) -> ContainerDefinition:
+    """The agent's init container: its configuration and volumes, ready for uid 100."""
+    paths = {**DATADOG_WRITABLE, "datadog-config": DATADOG_CONFIG_COPY}
+    return ContainerDefinition(
+        Name=DATADOG_INIT_CONTAINER,
+        Image=DATADOG_IMAGE,
+        EntryPoint=["/bin/sh", "-c"],
+        Command=[DATADOG_INIT_SCRIPT],
+        MountPoints=[
+            MountPoint(SourceVolume=volume, ContainerPath=path) for volume, path in paths.items()
+        ],
+        **init_container_settings(log_options, "datadog-init"),
     )
 
 
@@ -173,7 +217,7 @@ class Sidecars:
         """The sidecar containers (the generic one only if SidecarImage is set)."""
         generic = generic_sidecar(ctx, self.inputs, log_options)
         if ctx.options.sidecar == "datadog":
-            return [generic, datadog_sidecar(self.inputs, log_options)]
+            return [generic, datadog_init(log_options), datadog_sidecar(self.inputs, log_options)]
         return [generic]
 
 
