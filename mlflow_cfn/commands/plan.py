@@ -14,6 +14,7 @@ from typing import Any
 from mlflow_cfn.cfn.evaluate import Evaluated, EvaluationError
 from mlflow_cfn.commands.output import report_errors
 from mlflow_cfn.stack.checks import network_notes
+from mlflow_cfn.stack.components.load_balancer import LOAD_BALANCER
 from mlflow_cfn.stack.components.service import TASK_DEFINITION
 from mlflow_cfn.stack.plan import DEFAULT_TEMPLATE, evaluate_file
 
@@ -32,7 +33,8 @@ def _action(action: dict) -> str:
 
 
 def _listener_lines(stack: Evaluated) -> list[str]:
-    """One line per listener: protocol, port, TLS policy and default actions."""
+    """One line per listener: protocol, port, TLS policy and default actions; then the load
+    balancer's idle timeout (the longest silence a proxied artifact transfer may have)."""
     lines = []
     for logical_id, listener in sorted(
         stack.of_type("AWS::ElasticLoadBalancingV2::Listener").items()
@@ -41,7 +43,9 @@ def _listener_lines(stack: Evaluated) -> list[str]:
         policy = f" {p['SslPolicy']}" if "SslPolicy" in p else ""
         actions = ", then ".join(_action(a) for a in p["DefaultActions"])
         lines.append(f"  {logical_id}: {p['Protocol']} :{p['Port']}{policy} -> {actions}")
-    return lines
+    attributes = stack.resource(LOAD_BALANCER)["Properties"]["LoadBalancerAttributes"]
+    idle = next(a["Value"] for a in attributes if a["Key"] == "idle_timeout.timeout_seconds")
+    return [*lines, f"  idle timeout: {idle} s (closes a connection silent that long)"]
 
 
 def _container_lines(stack: Evaluated) -> list[str]:

@@ -97,6 +97,15 @@ CATALOGUE: tuple[Constraint, ...] = (
         "Rules TaskMemoryFitsCpu<cpu>.",
     ),
     Constraint(
+        "fargate-ephemeral-storage",
+        "A Fargate task has 20 GiB of ephemeral storage, the pulled and unpacked images "
+        "included; EphemeralStorage raises it to 21-200 GiB on platform 1.4.0 or later. The "
+        "server stages every artifact it streams whole on it, up and down.",
+        f"{_DOCS}/AmazonECS/latest/developerguide/fargate-task-storage.html",
+        "MinValue/MaxValue of TaskEphemeralStorageGiB; Condition HasExtraEphemeralStorage "
+        "leaves the property out at 20; PlatformVersion LATEST.",
+    ),
+    Constraint(
         "scaling-needs-a-running-task",
         "Target tracking has no metric without a task, and a scheduled range of 0..MaxTasks "
         "starts nothing: MinTasks 0 with ScalingMetric or a schedule never runs a task again.",
@@ -160,6 +169,15 @@ CATALOGUE: tuple[Constraint, ...] = (
         "AllowedValues of LogRetentionDays.",
     ),
     # --- Load balancer and login ------------------------------------------------------------
+    Constraint(
+        "alb-idle-timeout",
+        "An Application Load Balancer closes a connection silent for its idle timeout (1-4000 "
+        "s, 60 by default) with 504; a target that closes idle connections before the load "
+        "balancer does risks 502s.",
+        f"{_DOCS}/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html",
+        "MinValue/MaxValue of LoadBalancerIdleTimeoutSeconds (default 300); the server's "
+        "keep-alive (MLFLOW_UVICORN_OPTS) outlasts 4000 s.",
+    ),
     Constraint(
         "login-needs-https",
         "authenticate-cognito and authenticate-oidc work only on HTTPS listeners, and Cognito "
@@ -230,6 +248,16 @@ CATALOGUE: tuple[Constraint, ...] = (
         "its key aliases (alias/<stack>/<purpose>).",
         f"{_DOCS}/kms/latest/developerguide/alias-about.html",
         "plan/deploy refuse the stack name aws.",
+    ),
+    # --- S3 ------------------------------------------------------------------------------------
+    Constraint(
+        "s3-signed-part-uploads",
+        "A part a client uploads through a URL the server signed is s3:PutObject by the task "
+        "role, authenticated by query string (s3:authType REST-QUERY-STRING); MLflow 3.17 "
+        "clients upload files of 500 MiB or more that way unless told not to.",
+        f"{_DOCS}/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html",
+        "Condition EnableArtifactDirectMultipartUpload: false adds the task role's Deny "
+        "RefuseUploadsThroughSignedUrls (downloads and the server's own writes unaffected).",
     ),
 )
 

@@ -236,18 +236,26 @@ def artifact_access(
     key_statements: list[tuple[str, str, AWSHelperFn]],
     read_only_buckets: AWSHelperFn,
     read_only_condition: str,
+    signed_uploads_condition: str,
 ) -> dict:
     """Read/write only under ``prefix`` of the artifact bucket, list only that prefix, use only
     its key (``key_statements``: statement id, condition, key ARN) and read, never write, the
-    read-only buckets."""
+    read-only buckets. Writes through URLs the server signs (clients' direct multipart uploads)
+    only under ``signed_uploads_condition``."""
+    objects = Sub("${Arn}/${Prefix}/*", Arn=bucket_arn, Prefix=prefix)
     return document(
+        # S3's multipart upload API needs s3:PutObject to create, upload a part and complete,
+        # s3:AbortMultipartUpload to abort (https://docs.aws.amazon.com/AmazonS3/latest/
+        # userguide/mpuoverview.html#mpuAndPermissions); MLflow and boto3 never list parts.
+        # The server's own uploads are multipart above 8 MiB (boto3) and abort on failure,
+        # whichever way clients upload.
         Statement(
             Sid="ReadWriteArtifactsUnderThePrefix",
             Effect=Allow,
-            Action=[s3.GetObject, s3.PutObject, s3.DeleteObject, s3.AbortMultipartUpload,
-                    s3.ListMultipartUploadParts],
-            Resource=[Sub("${Arn}/${Prefix}/*", Arn=bucket_arn, Prefix=prefix)],
+            Action=[s3.GetObject, s3.PutObject, s3.DeleteObject, s3.AbortMultipartUpload],
+            Resource=[objects],
         ),
+        If(signed_uploads_condition, NO_VALUE, _no_signed_uploads(objects)),
         Statement(
             Sid="ListOnlyThePrefix",
             Effect=Allow,
@@ -272,6 +280,21 @@ def artifact_access(
         ],
         *_read_only(read_only_buckets, read_only_condition),
     )  # fmt: skip
+
+
+def _no_signed_uploads(objects: AWSHelperFn) -> Statement:
+    """Refuse writes authenticated by a presigned URL (``s3:authType`` REST-QUERY-STRING,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html): a
+    client's part upload through a URL the server signed is s3:PutObject under the task role.
+    The server's own requests sign the Authorization header (REST-HEADER), and presigned
+    downloads stay allowed."""
+    return Statement(
+        Sid="RefuseUploadsThroughSignedUrls",
+        Effect=Deny,
+        Action=[s3.PutObject],
+        Resource=[objects],
+        Condition=Condition(StringEquals("s3:authType", "REST-QUERY-STRING")),
+    )
 
 
 def document(*statements: Statement | If) -> dict:

@@ -296,11 +296,16 @@ class LocalContainer:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto S3 server on a free port; yields its endpoint URL."""
+def moto_server(module: str | None = None) -> Iterator[str]:
+    """A moto S3 server on a free port (``python -m <module>`` when given, a tuned one such as
+    `tests.runtime.moto_in_memory`); yields its endpoint URL."""
     port = free_port()
+    command = [str(Path(sys.executable).parent / "moto_server")]
+    if module:
+        command = [sys.executable, "-m", module]
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [*command, "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -150,6 +150,15 @@ def fargate_cpu_memory():
     )
 
 
+def fargate_ephemeral_storage():
+    refused_and_fixed({"TaskEphemeralStorageGiB": "201"}, {"TaskEphemeralStorageGiB": "200"},
+                      "TaskEphemeralStorageGiB")  # fmt: skip
+    assert "EphemeralStorage" not in stack().resource("TaskDefinition")["Properties"]
+    more = stack(TaskEphemeralStorageGiB="21")
+    assert more.resource("TaskDefinition")["Properties"]["EphemeralStorage"] == {"SizeInGiB": "21"}
+    assert more.resource("Service")["Properties"]["PlatformVersion"] == "LATEST"
+
+
 def scaling_needs_a_running_task():
     refused_and_fixed(
         {"MinTasks": "0", "ScalingMetric": "cpu"},
@@ -353,6 +362,29 @@ def names_fit_any_stack_name():
 def kms_alias_reserved_prefix():
     assert any("alias/aws/" in e for e in refusals(stack_name="aws"))
     assert refusals(stack_name="aws-mlflow") == []
+
+
+def alb_idle_timeout():
+    refused_and_fixed({"LoadBalancerIdleTimeoutSeconds": "4001"},
+                      {"LoadBalancerIdleTimeoutSeconds": "4000"},
+                      "LoadBalancerIdleTimeoutSeconds")  # fmt: skip
+    task = stack().resource("TaskDefinition")["Properties"]
+    (mlflow,) = [c for c in task["ContainerDefinitions"] if c["Name"] == "mlflow"]
+    opts = {e["Name"]: e["Value"] for e in mlflow["Environment"]}["MLFLOW_UVICORN_OPTS"].split()
+    assert opts[0] == "--timeout-keep-alive" and int(opts[1]) > 4000
+
+
+def s3_signed_part_uploads():
+    def denied(value: str) -> list:
+        (policy,) = stack(ArtifactDirectMultipartUpload=value).resource("TaskRole")["Properties"][
+            "Policies"
+        ]
+        return [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+
+    assert denied("true") == []
+    (deny,) = denied("false")
+    assert deny["Action"] == ["s3:PutObject"]
+    assert deny["Condition"] == {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}
 
 
 CASES: dict[str, Callable[[], None]] = {

@@ -40,6 +40,7 @@ def test_storage_alone_declares_its_parameters_and_wires_its_own_key():
         "ArtifactBucketName",
         "ArtifactBucketKmsKeyArn",
         "ArtifactReadOnlyBucketArns",
+        "ArtifactDirectMultipartUpload",
     ]
     assert set(ctx.template.rules) == {"ArtifactKmsKeyNeedsOwnBucket"}
 

@@ -107,6 +107,7 @@ def _load_balancer(
                     ("access_logs.s3.bucket", Ref(storage.log_bucket)),
                     ("access_logs.s3.prefix", ALB_LOG_PREFIX.rstrip("/")),
                     ("deletion_protection.enabled", Ref(inputs.deletion_protection)),
+                    ("idle_timeout.timeout_seconds", Ref(inputs.idle_timeout)),
                 )
             ],
             # The bucket policy must allow log delivery before access logs can be switched on.

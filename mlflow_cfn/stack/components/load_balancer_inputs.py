@@ -19,12 +19,27 @@ CERTIFICATE_ARN = "CertificateArn"
 DOMAIN_NAME = "DomainName"
 LOAD_BALANCER_DELETION_PROTECTION = "LoadBalancerDeletionProtection"
 HOSTED_ZONE_ID = "HostedZoneId"
+LOAD_BALANCER_IDLE_TIMEOUT_SECONDS = "LoadBalancerIdleTimeoutSeconds"
 # Conditions and Rules
 HAS_CERTIFICATE = "HasCertificate"
 HAS_DOMAIN_NAME = "HasDomainName"
 CREATE_DNS_RECORD = "CreateDnsRecord"
 RULE_INTERNET_FACING_NEEDS_CERTIFICATE = "InternetFacingNeedsCertificate"
 RULE_HOSTED_ZONE_NEEDS_DOMAIN = "HostedZoneNeedsDomainName"
+
+#: The load balancer's idle timeout: 1 to 4000 s, 60 s when not set (ELB API reference,
+#: LoadBalancerAttribute idle_timeout.timeout_seconds,
+#: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html).
+#: Below 60 s it would cut ordinary slow requests, hence the floor.
+IDLE_TIMEOUT_RANGE = (60, 4000)
+#: A proxied transfer is silent towards the client while the server moves the whole file between
+#: its disk and S3: after the last byte of an upload (boto3 puts it, 8 MiB parts, 10 at a time)
+#: and before the first byte of a download. AWS's S3 performance guide counts 85-90 MB/s per
+#: request (https://docs.aws.amazon.com/whitepapers/latest/s3-optimizing-performance-best-practices/
+#: horizontal-scaling-and-request-parallelization-for-high-throughput.html); at that single-request
+#: rate (the floor, should the task's network allow no more) 300 s of silence is about 25 GB, more
+#: than MLflow's own client waits for an answer by default (MLFLOW_HTTP_REQUEST_TIMEOUT, 120 s).
+DEFAULT_IDLE_TIMEOUT_SECONDS = 300
 
 
 def has_ingress_cidr(slot: int) -> str:
@@ -47,6 +62,7 @@ class LoadBalancerInputs:
     domain_name: Parameter
     deletion_protection: Parameter
     hosted_zone_id: Parameter
+    idle_timeout: Parameter
 
 
 def _ingress_spec(slots: int) -> ParameterSpec:
@@ -126,6 +142,27 @@ def _endpoint_specs() -> list[ParameterSpec]:
     ]
 
 
+def _idle_timeout_spec() -> ParameterSpec:
+    return ParameterSpec(
+        LOAD_BALANCER_IDLE_TIMEOUT_SECONDS,
+        "Number",
+        "Seconds a connection may stay silent before the load balancer closes it (504 to the "
+        "client). A large artifact streamed through the server is silent while the server "
+        "moves it to or from S3: the default lets about 25 GB through at a single S3 "
+        "request's rate. Raise MLFLOW_HTTP_REQUEST_TIMEOUT on the clients to match.",
+        "Idle timeout (seconds)",
+        GROUP_LOAD_BALANCER,
+        default=DEFAULT_IDLE_TIMEOUT_SECONDS,
+        min_value=IDLE_TIMEOUT_RANGE[0],
+        max_value=IDLE_TIMEOUT_RANGE[1],
+        constraint_description=(
+            f"{LOAD_BALANCER_IDLE_TIMEOUT_SECONDS} must be a whole number of seconds from "
+            f"{IDLE_TIMEOUT_RANGE[0]} to {IDLE_TIMEOUT_RANGE[1]} (the most an Application "
+            "Load Balancer allows)."
+        ),
+    )
+
+
 def ingress_cidr(ctx: Context, inputs: LoadBalancerInputs, slot: int) -> object:
     """The CIDR at ``slot`` of LoadBalancerIngressCidrs, or "" past its end."""
     return list_item(inputs.ingress_cidrs, ctx.options.ingress_cidr_slots, slot)
@@ -144,7 +181,9 @@ def _declare_ingress_conditions(ctx: Context, inputs: LoadBalancerInputs) -> Non
 def declare_load_balancer_inputs(ctx: Context) -> LoadBalancerInputs:
     """Declare the Parameters, Conditions and Rules of the load balancer."""
     inputs = LoadBalancerInputs(
-        *ctx.parameters(_ingress_spec(ctx.options.ingress_cidr_slots), *_endpoint_specs())
+        *ctx.parameters(
+            _ingress_spec(ctx.options.ingress_cidr_slots), *_endpoint_specs(), _idle_timeout_spec()
+        )
     )
     ctx.condition(HAS_CERTIFICATE, given(inputs.certificate_arn))
     ctx.condition(HAS_DOMAIN_NAME, given(inputs.domain_name))

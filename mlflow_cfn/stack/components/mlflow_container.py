@@ -22,7 +22,7 @@ from troposphere.ecs import (
 
 from mlflow_cfn.stack.components.database import DATABASE_NAME, Database
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
-from mlflow_cfn.stack.components.load_balancer_inputs import HAS_DOMAIN_NAME
+from mlflow_cfn.stack.components.load_balancer_inputs import HAS_DOMAIN_NAME, IDLE_TIMEOUT_RANGE
 from mlflow_cfn.stack.components.network import CONTAINER_PORT
 from mlflow_cfn.stack.components.service_inputs import MAP_WORKERS, ServiceInputs
 from mlflow_cfn.stack.components.storage import Storage
@@ -43,6 +43,14 @@ def entrypoint_source() -> str:
 #: runs. 60 s: a user clicking through the UI keeps its connection; after a minute's pause the
 #: next request opens a new one (measured in tests/runtime/test_idle_database.py).
 DATABASE_IDLE_SECONDS = 60
+
+
+#: Seconds uvicorn keeps an idle connection of the load balancer open (its default is 5): longer
+#: than the load balancer's longest idle timeout, so that the load balancer, never the server,
+#: closes it, as ELB's guide asks (https://docs.aws.amazon.com/elasticloadbalancing/latest/
+#: application/edit-load-balancer-attributes.html#connection-idle-timeout: the application's
+#: timeout larger), and never reuses a connection the server is closing (a 502).
+KEEP_ALIVE_SECONDS = IDLE_TIMEOUT_RANGE[1] + 5
 
 
 #: uid:gid the server runs as: no name, so it needs no /etc/passwd entry in the image (HOME and
@@ -69,6 +77,7 @@ def _environment(
         "MLFLOW_PORT": str(CONTAINER_PORT),
         "MLFLOW_WORKERS": FindInMap(MAP_WORKERS, Ref(inputs.cpu), "Workers"),
         "MLFLOW_SERVE_ARTIFACTS": "true",
+        "MLFLOW_UVICORN_OPTS": f"--timeout-keep-alive {KEEP_ALIVE_SECONDS}",
         "MLFLOW_ARTIFACTS_DESTINATION": Sub(
             "s3://${Bucket}/${Prefix}",
             Bucket=storage.artifact_bucket_name,

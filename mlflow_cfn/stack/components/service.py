@@ -12,6 +12,7 @@ from troposphere.ecs import (
     ClusterSetting,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
+    EphemeralStorage,
     LoadBalancer,
     NetworkConfiguration,
     RuntimePlatform,
@@ -30,7 +31,11 @@ from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.mlflow_container import MLFLOW_CONTAINER, mlflow_container
 from mlflow_cfn.stack.components.network import CONTAINER_PORT, Network
 from mlflow_cfn.stack.components.scaling_inputs import USE_SCALABLE_TARGET
-from mlflow_cfn.stack.components.service_inputs import ServiceInputs, declare_service_inputs
+from mlflow_cfn.stack.components.service_inputs import (
+    HAS_EXTRA_EPHEMERAL_STORAGE,
+    ServiceInputs,
+    declare_service_inputs,
+)
 from mlflow_cfn.stack.components.sidecars import Sidecars
 from mlflow_cfn.stack.components.storage import Storage
 from mlflow_cfn.stack.components.volumes import (
@@ -126,6 +131,12 @@ def _task_definition(
             TaskRoleArn=GetAtt(task_role, "Arn"),
             Volumes=volumes,
             ContainerDefinitions=containers,
+            # PlatformVersion LATEST (the service) is 1.4.0 or later, which EphemeralStorage needs.
+            EphemeralStorage=If(
+                HAS_EXTRA_EPHEMERAL_STORAGE,
+                EphemeralStorage(SizeInGiB=Ref(inputs.ephemeral_storage)),
+                NO_VALUE,
+            ),
         )
     )  # fmt: skip
 

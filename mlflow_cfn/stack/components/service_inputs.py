@@ -21,7 +21,9 @@ TASK_CPU = "TaskCpu"
 TASK_MEMORY = "TaskMemory"
 DESIRED_COUNT = "DesiredCount"
 CONTAINER_INSIGHTS = "ContainerInsights"
+TASK_EPHEMERAL_STORAGE_GIB = "TaskEphemeralStorageGiB"
 USE_CONTAINER_INSIGHTS = "UseContainerInsights"
+HAS_EXTRA_EPHEMERAL_STORAGE = "HasExtraEphemeralStorage"
 MAP_WORKERS = "WorkersByTaskCpu"
 RULE_SIDECAR_NEEDS_MEMORY = "SidecarNeedsTaskMemory"
 
@@ -40,6 +42,12 @@ TASK_MEMORY_VALUES = tuple(
 #: Server worker processes per task size: one per vCPU, at least one (requests are also served
 #: concurrently by threads inside each worker).
 WORKERS_BY_TASK_CPU = {"256": "1", "512": "1", "1024": "2", "2048": "4", "4096": "8"}
+#: Fargate (platform 1.4.0 and later) gives a task 20 GiB of ephemeral storage; EphemeralStorage
+#: raises it to 21..200 GiB, and the pulled and unpacked images take their share ("Fargate task
+#: ephemeral storage for Amazon ECS",
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html;
+#: API_EphemeralStorage: sizeInGiB 21 to 200). 20 here means: leave Fargate's default.
+EPHEMERAL_STORAGE_GIB = (20, 200)
 
 
 def rule_task_size(cpu: str) -> str:
@@ -56,6 +64,28 @@ class ServiceInputs:
     memory: Parameter
     desired_count: Parameter
     container_insights: Parameter
+    ephemeral_storage: Parameter
+
+
+def _ephemeral_storage_spec() -> ParameterSpec:
+    return ParameterSpec(
+        TASK_EPHEMERAL_STORAGE_GIB,
+        "Number",
+        "Task disk in GiB (the image takes a few). The server keeps every artifact it "
+        "streams, up or down, whole on this disk until the transfer ends, so the free part "
+        "bounds the artifacts in flight at once. 20 is Fargate's default; 21 to 200 cost "
+        "extra per GiB-hour.",
+        "Task disk (GiB)",
+        GROUP_SERVICE,
+        default=EPHEMERAL_STORAGE_GIB[0],
+        min_value=EPHEMERAL_STORAGE_GIB[0],
+        max_value=EPHEMERAL_STORAGE_GIB[1],
+        constraint_description=(
+            f"{TASK_EPHEMERAL_STORAGE_GIB} must be a whole number of GiB from "
+            f"{EPHEMERAL_STORAGE_GIB[0]} (Fargate's default) to {EPHEMERAL_STORAGE_GIB[1]} "
+            "(the most Fargate gives a task)."
+        ),
+    )
 
 
 def _specs(memory_default: str) -> list[ParameterSpec]:
@@ -149,10 +179,15 @@ def _declare_size_rules(ctx: Context, inputs: ServiceInputs, sidecars: Sidecars)
 
 def declare_service_inputs(ctx: Context, sidecars: Sidecars) -> ServiceInputs:
     """Declare the service Parameters, the workers Mapping and the task size Rules."""
-    inputs = ServiceInputs(*ctx.parameters(*_specs("2048" if ctx.options.sidecar else "1024")))
+    memory_default = "2048" if ctx.options.sidecar else "1024"
+    inputs = ServiceInputs(*ctx.parameters(*_specs(memory_default), _ephemeral_storage_spec()))
     ctx.template.add_mapping(
         MAP_WORKERS, {cpu: {"Workers": n} for cpu, n in WORKERS_BY_TASK_CPU.items()}
     )
     _declare_size_rules(ctx, inputs, sidecars)
     ctx.condition(USE_CONTAINER_INSIGHTS, is_value(inputs.container_insights, "enabled"))
+    ctx.condition(
+        HAS_EXTRA_EPHEMERAL_STORAGE,
+        Not(Equals(Ref(inputs.ephemeral_storage), str(EPHEMERAL_STORAGE_GIB[0]))),
+    )
     return inputs

@@ -30,8 +30,15 @@ from mlflow_cfn.stack.components.log_bucket import (
 )
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_ARTIFACTS
-from mlflow_cfn.stack.logic import assertion, empty, given
-from mlflow_cfn.stack.parameters import BUCKET, BUCKET_ARN, KMS_KEY_ARN, ParameterSpec, optional
+from mlflow_cfn.stack.logic import assertion, empty, given, is_value
+from mlflow_cfn.stack.parameters import (
+    BUCKET,
+    BUCKET_ARN,
+    KMS_KEY_ARN,
+    ParameterSpec,
+    boolean,
+    optional,
+)
 
 # Parameters
 ARTIFACT_PREFIX = "ArtifactPrefix"
@@ -39,10 +46,12 @@ ARTIFACT_NONCURRENT_VERSION_DAYS = "ArtifactNoncurrentVersionDays"
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 ARTIFACT_BUCKET_KMS_KEY_ARN = "ArtifactBucketKmsKeyArn"
 ARTIFACT_READ_ONLY_BUCKET_ARNS = "ArtifactReadOnlyBucketArns"
+ARTIFACT_DIRECT_MULTIPART_UPLOAD = "ArtifactDirectMultipartUpload"
 # Conditions, Rules, Mappings
 CREATE_ARTIFACT_BUCKET = "CreateArtifactBucket"
 USE_ARTIFACT_BUCKET_KMS_KEY = "UseArtifactBucketKmsKey"
 HAS_READ_ONLY_BUCKETS = "HasReadOnlyArtifactBuckets"
+ENABLE_DIRECT_MULTIPART_UPLOAD = "EnableArtifactDirectMultipartUpload"
 RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET = "ArtifactKmsKeyNeedsOwnBucket"
 # Resources and Outputs
 ARTIFACT_KEY = "ArtifactKey"
@@ -75,6 +84,7 @@ class _Inputs:
     bucket_name: Parameter
     bucket_key_arn: Parameter
     read_only_arns: Parameter
+    direct_multipart_upload: Parameter
 
 
 def _declare_inputs(ctx: Context) -> _Inputs:
@@ -83,6 +93,7 @@ def _declare_inputs(ctx: Context) -> _Inputs:
     ctx.condition(CREATE_ARTIFACT_BUCKET, empty(inputs.bucket_name))
     ctx.condition(USE_ARTIFACT_BUCKET_KMS_KEY, given(inputs.bucket_key_arn))
     ctx.condition(HAS_READ_ONLY_BUCKETS, given(inputs.read_only_arns))
+    ctx.condition(ENABLE_DIRECT_MULTIPART_UPLOAD, is_value(inputs.direct_multipart_upload, "true"))
     ctx.rule(
         RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET,
         [
@@ -128,6 +139,17 @@ def _artifact_specs() -> list[ParameterSpec]:
             ),
         ),
         *_own_bucket_specs(),
+        boolean(
+            ARTIFACT_DIRECT_MULTIPART_UPLOAD,
+            "true: clients upload large artifacts (MLflow 3.17 clients: 500 MiB and more, unless "
+            "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false) in parts straight to S3 through URLs "
+            "the server signs; they need a route to S3. false: the task role refuses writes "
+            "through signed URLs, so every upload streams through the server; clients must set "
+            "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false.",
+            "Direct multipart uploads to S3",
+            GROUP_ARTIFACTS,
+            "true",
+        ),
     ]
 
 
@@ -237,6 +259,7 @@ def _artifact_access(inputs: _Inputs, bucket_arn: If, key: Key) -> dict:
         ],
         read_only_buckets=Ref(inputs.read_only_arns),
         read_only_condition=HAS_READ_ONLY_BUCKETS,
+        signed_uploads_condition=ENABLE_DIRECT_MULTIPART_UPLOAD,
     )
 
 
