@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlflow_cfn.commands import CliError, cost, deploy, diagram, plan, publish, smoke, synth
+from mlflow_cfn.commands import (
+    CliError,
+    cost,
+    deploy,
+    diagram,
+    permissions,
+    plan,
+    publish,
+    smoke,
+    synth,
+)
 from mlflow_cfn.stack.options import OptionsError
 from mlflow_cfn.versions import __version__
 
 #: The commands in the order ``--help`` lists them.
-COMMANDS = (synth, plan, deploy, publish, cost, diagram, smoke)
+COMMANDS = (synth, plan, deploy, publish, permissions, cost, diagram, smoke)
 
 
 def parser() -> argparse.ArgumentParser:

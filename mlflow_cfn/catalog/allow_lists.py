@@ -34,8 +34,14 @@ ENTRY_PATTERNS: dict[str, str] = {
     "images": IMAGE,
 }
 
-#: The product's Parameters that name a secret (checked by IAM against the allowed prefixes).
-SECRET_PARAMETERS = ("OidcClientSecretArn", "SidecarSecretArn", "DatadogApiKeySecretArn")
+#: The products' Parameters that name a secret (checked by IAM against the allowed prefixes); the
+#: network's pull-through cache credentials are read by the launch role when it creates the rule.
+SECRET_PARAMETERS = (
+    "OidcClientSecretArn",
+    "SidecarSecretArn",
+    "DatadogApiKeySecretArn",
+    "ImageCacheCredentialsSecretArn",
+)
 
 #: The product's Parameter the portfolio forces to its permissions boundary.
 BOUNDARY_PARAMETER = "PermissionsBoundaryArn"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from awacs.aws import Action, Allow, Condition, ForAnyValueStringLike, Statement, StringEquals
-from troposphere import If, Sub
+from troposphere import If, Ref, Sub
 
 from mlflow_cfn.catalog.portfolio_inputs import AllowListInputs
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
@@ -42,6 +42,7 @@ RDS_MONITORING_ACTIONS = (
     "logs:PutLogEvents",
     "logs:PutRetentionPolicy",
 )
+NO_VALUE = Ref("AWS::NoValue")
 _HERE = "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
 
 
@@ -61,8 +62,14 @@ def _allow(sid: str, actions: tuple[str, ...], resources: Any, **condition: Any)
     )
 
 
-def boundary_document(product_templates: ProductTemplates, allowed: AllowListInputs) -> dict:
-    """The boundary's policy document (some statements only when the admin allows something)."""
+def boundary_document(
+    product_templates: ProductTemplates,
+    allowed: AllowListInputs,
+    network_condition: str | None = None,
+) -> dict:
+    """The boundary's policy document (some statements only when the admin allows something;
+    the network product's roles' only under ``network_condition``, when the portfolio offers
+    it)."""
     variants = product_variants(product_templates)
     via = [Sub(f"{s}.${{AWS::Region}}.${{AWS::URLSuffix}}") for s in ("s3", "secretsmanager")]
     artifacts = "arn:${AWS::Partition}:s3:::sc-*"
@@ -100,7 +107,23 @@ def boundary_document(product_templates: ProductTemplates, allowed: AllowListInp
         *[_allow("StartTheProductsRedeployment", ("states:StartExecution",),
                  [Sub(arn) for arn in machines]) for machines in [state_machine_arns(variants)]
           if machines],
+        *(_network_statements(network_condition) if network_condition else []),
     )  # fmt: skip
+
+
+def _network_statements(condition: str) -> list[If]:
+    """What the network product's roles do besides writing their own SC-* log groups (which
+    WriteTheProductsTaskLogs allows): VPC Flow Logs' delivery role finds its log group and
+    streams; the default security group's function removes that group's rules (its own policy
+    names the one group; a default group carries no tag a boundary could match)."""
+    return [
+        If(condition, _allow("DeliverTheNetworksFlowLogs",
+                             ("logs:DescribeLogGroups", "logs:DescribeLogStreams"),
+                             [_here("logs", "log-group:*")]), NO_VALUE),
+        If(condition, _allow("RemoveTheRulesOfTheNetworksDefaultSecurityGroup",
+                             ("ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"),
+                             [_here("ec2", "security-group/*")]), NO_VALUE),
+    ]  # fmt: skip
 
 
 def _allowed_buckets(allowed: AllowListInputs) -> list[If]:

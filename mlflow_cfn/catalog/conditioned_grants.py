@@ -17,6 +17,11 @@ from typing import Any
 from awacs.aws import ArnEquals, Bool, ConditionElement, StringEquals, StringLike
 from troposphere import Sub
 
+from mlflow_cfn.catalog.network_grants import (
+    NETWORK_OWNED_ONLY_EC2,
+    NETWORK_SERVICE_LINKED_ROLE_SERVICES,
+    NO_SERVICE_LINKED_ROLE,
+)
 from mlflow_cfn.catalog.product import resources_of
 from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, PRODUCT_ROLES, pascal, region_arn
 
@@ -215,12 +220,18 @@ def conditioned_grants(
 
 
 def _owned_only_grants() -> list[Grant]:
-    """OWNED_ONLY_ACTIONS, each service's under the stack-name tag condition."""
+    """OWNED_ONLY_ACTIONS, each service's under the stack-name tag condition, and the network's
+    (NETWORK_OWNED_ONLY_EC2: granted only to a template that needs them)."""
+    network_actions, network_kinds = NETWORK_OWNED_ONLY_EC2
     return [
         Grant(f"{pascal(service)}ChangesOnlyServiceCatalogStacksResources", actions,
               tuple(region_arn(service, kind) for kind in kinds), StringLike, OWNED_TAG, ("SC-*",),
               plain=OWNED_ONLY_PLAIN.get(service))
         for service, (actions, kinds) in sorted(OWNED_ONLY_ACTIONS.items())
+    ] + [
+        Grant("Ec2NetworkChangesOnlyServiceCatalogStacksResources", network_actions,
+              tuple(region_arn("ec2", kind) for kind in network_kinds), StringLike, OWNED_TAG,
+              ("SC-*",)),
     ]  # fmt: skip
 
 
@@ -262,14 +273,15 @@ def _attached_policy_arns(variants: tuple[dict[str, Any], ...]) -> list[Any]:
 
 
 def _linked_role_services(table: dict[str, frozenset[str]]) -> list[str]:
-    """The service-linked roles the product's resource types may create."""
+    """The service-linked roles the product's resource types may create (the network's too)."""
+    services = {**SERVICE_LINKED_ROLE_SERVICES, **NETWORK_SERVICE_LINKED_ROLE_SERVICES}
     namespaces = {
         t.rsplit("::", 1)[0] for t, a in table.items() if "iam:CreateServiceLinkedRole" in a
-    }
-    missing = sorted(namespaces - SERVICE_LINKED_ROLE_SERVICES.keys())
+    } - NO_SERVICE_LINKED_ROLE.keys()
+    missing = sorted(namespaces - services.keys())
     if missing:
         raise ValueError(f"add {', '.join(missing)} to SERVICE_LINKED_ROLE_SERVICES")
-    return sorted(SERVICE_LINKED_ROLE_SERVICES[n] for n in namespaces)
+    return sorted(services[n] for n in namespaces)
 
 
 def _unique(values: Iterable[Any]) -> list[Any]:

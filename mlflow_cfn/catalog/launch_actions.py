@@ -61,17 +61,22 @@ LAUNCH_ACTIONS = (
 )
 
 
+def stack_actions(
+    variants: tuple[dict[str, Any], ...], table: dict[str, frozenset[str]]
+) -> set[str]:
+    """What CloudFormation does with the caller's permissions for a stack of the product: the
+    actions of its ``table`` of resource types, its Parameter checks and its dynamic references
+    (a launch role's, or a person's who deploys without a service role)."""
+    return set().union(
+        *table.values(), _parameter_actions(variants), _dynamic_reference_actions(variants)
+    )
+
+
 def required_actions(
     variants: tuple[dict[str, Any], ...], table: dict[str, frozenset[str]]
 ) -> set[str]:
-    """The actions of the product's ``table`` of resource types, its Parameter checks, its dynamic
-    references and the launch itself."""
-    return set().union(
-        *table.values(),
-        _parameter_actions(variants),
-        _dynamic_reference_actions(variants),
-        LAUNCH_ACTIONS,
-    )
+    """`stack_actions` and the launch itself (LAUNCH_ACTIONS)."""
+    return stack_actions(variants, table) | set(LAUNCH_ACTIONS)
 
 
 def _parameter_actions(variants: tuple[dict[str, Any], ...]) -> set[str]:

@@ -12,8 +12,8 @@ on every role the launch role creates or changes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from awacs.aws import (
     Action,
@@ -35,7 +35,8 @@ from mlflow_cfn.catalog.conditioned_grants import (
     Grant,
     conditioned_grants,
 )
-from mlflow_cfn.catalog.launch_actions import REFUSED_ACTIONS, required_actions
+from mlflow_cfn.catalog.launch_actions import REFUSED_ACTIONS, required_actions, stack_actions
+from mlflow_cfn.catalog.network_grants import NETWORK_REFUSED_ACTIONS
 from mlflow_cfn.catalog.portfolio_inputs import ALLOW_LISTED_STATEMENT_RESERVE, AllowListInputs
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
 from mlflow_cfn.catalog.schema_actions import action_table
@@ -47,13 +48,20 @@ MANAGED_POLICY_MAX_CHARS = 6_144
 #: Default quota of managed policies attached to one role.
 MAX_MANAGED_POLICIES_PER_ROLE = 10
 
+_S = TypeVar("_S")
+
 
 def launch_statements(
-    product_templates: ProductTemplates, allowed: AllowListInputs, boundary: Any
+    product_templates: ProductTemplates,
+    allowed: AllowListInputs,
+    boundary: Any,
+    *,
+    launch: bool = True,
 ) -> list[Statement | If]:
     """The launch role's statements: what the resources, Parameters and dynamic references of the
-    product template(s) need, and the launch itself, in a stable order; the actions on what the
-    admin allows only when ``allowed`` lists some; roles only with ``boundary`` (its ARN).
+    product template(s) need, and the launch itself (without ``launch``: only what CloudFormation
+    does for the stack, `mlflow_cfn.catalog.operator_policy`), in a stable order; the actions on
+    what the admin allows only when ``allowed`` lists some; roles only with ``boundary`` (its ARN).
 
     Raises ValueError when a needed action can only be granted on ``*`` but has no entry in
     WILDCARD_RESOURCE_EXCEPTIONS, belongs to a service without RESOURCE_SCOPES (or a scope derived
@@ -63,10 +71,9 @@ def launch_statements(
     variants = product_variants(product_templates)
     check_generated_names(variants)
     table = action_table(variants)
-    refused = {a.lower() for a in REFUSED_ACTIONS}
-    needed = {
-        a.lower(): a for a in sorted(required_actions(variants, table)) if a.lower() not in refused
-    }
+    refused = {a.lower() for a in (*REFUSED_ACTIONS, *NETWORK_REFUSED_ACTIONS)}
+    actions = (required_actions if launch else stack_actions)(variants, table)
+    needed = {a.lower(): a for a in sorted(actions) if a.lower() not in refused}
     decrypts = "kms:decrypt" in needed
     statements: list[Statement | If] = []
     statements += _conditioned_statements(conditioned_grants(variants, table, boundary), needed)
@@ -182,13 +189,20 @@ def launch_policy_documents(
 ) -> list[dict[str, Any]]:
     """The launch statements packed, in order, into documents of managed-policy size (each
     allow-listed statement with room for the ARNs the admin's list resolves to)."""
-    documents: list[list[Statement | If]] = [[]]
-    for statement in launch_statements(product_templates, allowed, boundary):
-        if _packed_chars([statement]) >= MANAGED_POLICY_MAX_CHARS:
-            raise ValueError(f"statement {encode_to_dict(statement)} alone exceeds a policy")
-        if _packed_chars([*documents[-1], statement]) >= MANAGED_POLICY_MAX_CHARS:
-            documents.append([])
-        documents[-1].append(statement)
+    documents = pack(launch_statements(product_templates, allowed, boundary), _packed_chars)
     if len(documents) > MAX_MANAGED_POLICIES_PER_ROLE:
         raise ValueError(f"the launch role needs {len(documents)} managed policies")
     return [document(*s) for s in documents]
+
+
+def pack(statements: Iterable[_S], chars: Callable[[list[_S]], int]) -> list[list[_S]]:
+    """``statements`` in order, cut into as few runs as each fit one managed policy, measured by
+    ``chars`` (the size of a document of a run); ValueError for a statement too large alone."""
+    runs: list[list[_S]] = [[]]
+    for statement in statements:
+        if chars([statement]) >= MANAGED_POLICY_MAX_CHARS:
+            raise ValueError(f"statement {encode_to_dict(statement)} alone exceeds a policy")
+        if chars([*runs[-1], statement]) >= MANAGED_POLICY_MAX_CHARS:
+            runs.append([])
+        runs[-1].append(statement)
+    return runs

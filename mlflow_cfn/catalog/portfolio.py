@@ -21,11 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
-from awacs.sts import AssumeRole
-from troposphere import GetAtt, Output, Ref, Sub, Template, iam, servicecatalog
+from troposphere import GetAtt, Output, Ref, Template, iam, servicecatalog
 
-from mlflow_cfn.catalog.allow_lists import template_rules
 from mlflow_cfn.catalog.boundary import boundary_document
 from mlflow_cfn.catalog.conditioned_grants import (
     KEY_USE_ACTIONS,
@@ -33,7 +30,18 @@ from mlflow_cfn.catalog.conditioned_grants import (
     SERVICE_LINKED_ROLE_SERVICES,
 )
 from mlflow_cfn.catalog.launch_actions import LAUNCH_ACTIONS
-from mlflow_cfn.catalog.launch_policy import launch_policy_documents
+from mlflow_cfn.catalog.launch_role import (
+    LAUNCH_ROLE,
+    LAUNCH_ROLE_POLICY_PREFIX,
+    LAUNCH_TEMPLATE_CONSTRAINT,
+    add_launch_role,
+    add_template_constraint,
+)
+from mlflow_cfn.catalog.network_product import (
+    add_network_product,
+    declare_offer_condition,
+    network_parameter_specs,
+)
 from mlflow_cfn.catalog.portfolio_inputs import (
     ALLOW_LIST_PARAMETERS,
     PORTFOLIO_NAME,
@@ -44,7 +52,6 @@ from mlflow_cfn.catalog.portfolio_inputs import (
     PRODUCT_TEMPLATE_URL,
     PRODUCT_VERSION_NAME,
     AllowListInputs,
-    TemplateRuleValues,
     add_parameters,
     parameter_specs,
 )
@@ -64,7 +71,6 @@ from mlflow_cfn.catalog.scopes import (
     GENERATED_NAME_SUFFIX,
     WILDCARD_RESOURCE_EXCEPTIONS,
 )
-from mlflow_cfn.stack.policies import VERSION
 from mlflow_cfn.versions import __version__
 
 __all__ = [
@@ -114,10 +120,7 @@ PORTFOLIO = "Portfolio"
 PRODUCT = "Product"
 PORTFOLIO_PRODUCT_ASSOCIATION = "PortfolioProductAssociation"
 PORTFOLIO_PRINCIPAL_ASSOCIATION = "PortfolioPrincipalAssociation"
-LAUNCH_ROLE = "LaunchRole"
 LAUNCH_ROLE_CONSTRAINT = "LaunchRoleConstraint"
-LAUNCH_ROLE_POLICY_PREFIX = "LaunchRolePolicy"  # LaunchRolePolicy1, LaunchRolePolicy2, ...
-LAUNCH_TEMPLATE_CONSTRAINT = "LaunchTemplateConstraint"
 PERMISSIONS_BOUNDARY = "PermissionsBoundary"
 
 PORTFOLIO_ID = "PortfolioId"
@@ -126,21 +129,28 @@ LAUNCH_ROLE_ARN = "LaunchRoleArn"
 PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 
 
-#: Who assumes the launch role.
-SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
-
-
-def portfolio_template_from_file(path: str | Path, *variants: str | Path) -> Template:
+def portfolio_template_from_file(
+    path: str | Path, *variants: str | Path, network: str | Path | None = None
+) -> Template:
     """The portfolio template offering the product template stored as JSON at ``path``, its launch
-    role also covering the product's ``variants`` stored beside it."""
-    return build_portfolio_template([json.loads(Path(p).read_text()) for p in (path, *variants)])
+    role also covering the product's ``variants`` stored beside it, and the network template
+    stored at ``network`` as a second product (when given)."""
+    return build_portfolio_template(
+        [json.loads(Path(p).read_text()) for p in (path, *variants)],
+        network=json.loads(Path(network).read_text()) if network else None,
+    )
 
 
-def build_portfolio_template(product_templates: ProductTemplates) -> Template:
+def build_portfolio_template(
+    product_templates: ProductTemplates, *, network: dict[str, Any] | None = None
+) -> Template:
     """The portfolio template offering the product: ``product_templates`` is its template (the
     committed templates/mlflow.json) or several variants of it (e.g. with
     templates/mlflow-datadog.json), which the launch role then all covers; the product's
     description is the first one's.
+
+    With ``network`` (templates/network.json as JSON data), the portfolio can offer it as a
+    second product with its own launch role (`mlflow_cfn.catalog.network_product`).
 
     Raises ValueError when the product uses something the launch-role tables do not cover.
     """
@@ -152,7 +162,10 @@ def build_portfolio_template(product_templates: ProductTemplates) -> Template:
         )
     )
     template.set_version("2010-09-09")
-    params = add_parameters(template, parameter_specs())
+    params = add_parameters(
+        template, parameter_specs() + (network_parameter_specs() if network else [])
+    )
+    offer_network = declare_offer_condition(template) if network else None
     portfolio = template.add_resource(
         servicecatalog.Portfolio(
             PORTFOLIO,
@@ -166,16 +179,8 @@ def build_portfolio_template(product_templates: ProductTemplates) -> Template:
     )
     association = _add_associations(template, portfolio, product, params[PRINCIPAL_ARN])
     allowed = AllowListInputs(template)
-    boundary = template.add_resource(
-        iam.ManagedPolicy(
-            PERMISSIONS_BOUNDARY,
-            Description=(
-                "Permissions boundary of every role of the MLflow product: the most they may do"
-            ),
-            PolicyDocument=boundary_document(variants, allowed),
-        )
-    )
-    role = _add_launch_role(template, variants, allowed, boundary)
+    boundary = _add_boundary(template, variants, allowed, offer_network)
+    role = add_launch_role(template, variants, allowed, boundary)
     template.add_resource(
         servicecatalog.LaunchRoleConstraint(
             LAUNCH_ROLE_CONSTRAINT,
@@ -186,44 +191,28 @@ def build_portfolio_template(product_templates: ProductTemplates) -> Template:
             LocalRoleName=Ref(role),
         )
     )
-    _add_template_constraint(template, variants, portfolio, product, association, boundary)
+    add_template_constraint(template, variants, portfolio, product, association, boundary)
     _add_outputs(template, portfolio, product, role, boundary)
+    if network:
+        add_network_product(template, params, network, portfolio, allowed, boundary)
     return template
 
 
-def _add_template_constraint(
+def _add_boundary(
     template: Template,
     variants: tuple[dict[str, Any], ...],
-    portfolio: servicecatalog.Portfolio,
-    product: servicecatalog.CloudFormationProduct,
-    association: servicecatalog.PortfolioProductAssociation,
-    boundary: iam.ManagedPolicy,
-) -> None:
-    """The template constraint whose Rules refuse what the admin does not allow."""
-    values = TemplateRuleValues(boundary.title)
-    # Rules may name only Parameters the launched template declares: those of every variant.
-    parameters = set.intersection(*(set(v.get("Parameters", {})) for v in variants))
-    rules = template_rules(parameters, values)
-    template.add_resource(
-        servicecatalog.LaunchTemplateConstraint(
-            LAUNCH_TEMPLATE_CONSTRAINT,
-            DependsOn=[association],
+    allowed: AllowListInputs,
+    offer_network: str | None,
+) -> iam.ManagedPolicy:
+    """The permissions boundary of every role of the product (and of the network product's,
+    under ``offer_network``)."""
+    return template.add_resource(
+        iam.ManagedPolicy(
+            PERMISSIONS_BOUNDARY,
             Description=(
-                "Only the secrets, buckets, KMS keys, hosted zones and images the admin allows, "
-                "and the portfolio's permissions boundary"
+                "Permissions boundary of every role of the MLflow product: the most they may do"
             ),
-            PortfolioId=Ref(portfolio),
-            ProductId=Ref(product),
-            Rules=Sub(json.dumps(rules, sort_keys=True), **values.variables),
-            Metadata={
-                "cfn-lint": {"config": {"ignore_checks": ["I3042"]}},
-                "Comment": (
-                    "I3042: the Rules compare a launcher's bucket ARN with each partition's form "
-                    "of every allowed bucket, since Fn::Join's delimiter cannot hold the "
-                    "AWS::Partition pseudo parameter; an ARN of another partition names no bucket "
-                    "here"
-                ),
-            },
+            PolicyDocument=boundary_document(variants, allowed, offer_network),
         )
     )
 
@@ -272,55 +261,6 @@ def _add_associations(
         )
     )
     return association
-
-
-def _add_launch_role(
-    template: Template,
-    product_templates: ProductTemplates,
-    allowed: AllowListInputs,
-    boundary: iam.ManagedPolicy,
-) -> iam.Role:
-    """The launch role, trusted by Service Catalog, with its managed policies attached."""
-    documents = launch_policy_documents(product_templates, allowed, Ref(boundary))
-    policies = [
-        template.add_resource(
-            iam.ManagedPolicy(
-                f"{LAUNCH_ROLE_POLICY_PREFIX}{i}",
-                Description=(
-                    f"MLflow product launch permissions, part {i} of {len(documents)}: derived "
-                    "from the product template's resource types"
-                ),
-                PolicyDocument=document,
-            )
-        )
-        for i, document in enumerate(documents, start=1)
-    ]
-    return template.add_resource(
-        iam.Role(
-            LAUNCH_ROLE,
-            Description="Service Catalog launches, updates and ends MLflow products with it",
-            AssumeRolePolicyDocument=launch_role_trust(),
-            ManagedPolicyArns=[Ref(p) for p in policies],
-        )
-    )
-
-
-def launch_role_trust() -> PolicyDocument:
-    """Service Catalog assumes the launch role: the trust relationship the Service Catalog
-    Administrator Guide gives a launch role ("AWS Service Catalog launch constraints",
-    "Configuring a launch role": the role type AWS Service Catalog, principal
-    servicecatalog.amazonaws.com). No condition key: the guide documents none that Service
-    Catalog sends when it assumes a launch role, and a key it does not send refuses every launch."""
-    return PolicyDocument(
-        Version=VERSION,
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", SERVICE_CATALOG_PRINCIPAL),
-                Action=[AssumeRole],
-            )
-        ],
-    )
 
 
 def _add_outputs(

@@ -30,6 +30,11 @@ PRODUCT_OWNER = "ProductOwner"
 PRODUCT_VERSION_NAME = "ProductVersionName"
 PRODUCT_TEMPLATE_URL = "ProductTemplateUrl"
 
+#: An https URL of an S3 object, virtual-hosted or path style.
+PRODUCT_TEMPLATE_URL_PATTERN = (
+    r"^https://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\.)?s3([.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?/\S+$"
+)
+
 GROUP_PORTFOLIO = "Portfolio"
 GROUP_PRODUCT = "Product"
 GROUP_ALLOWED = "Allowed to launchers"
@@ -40,8 +45,9 @@ ALLOW_LIST_PARAMETERS: dict[str, tuple[str, str, str, str]] = {
         "AllowedSecretArnPrefixes",
         "Secret ARN prefixes",
         "Secrets Manager ARN prefixes (up to and into the secret name) whose secrets launchers may "
-        "use as OidcClientSecretArn, SidecarSecretArn or DatadogApiKeySecretArn: the launch role "
-        "and the product's roles may read only those",
+        "use as OidcClientSecretArn, SidecarSecretArn or DatadogApiKeySecretArn (and, for the "
+        "network product, ImageCacheCredentialsSecretArn): the launch role and the product's "
+        "roles may read only those",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow/",
     ),
     "buckets": (
@@ -203,10 +209,7 @@ def parameter_specs() -> list[ParameterSpec]:
             "HTTPS URL of the uploaded product template (templates/mlflow.json) in S3, e.g. "
             "https://my-bucket.s3.eu-west-1.amazonaws.com/mlflow/v0.1.0/mlflow.json.",
             "Product template URL", GROUP_PRODUCT,
-            allowed_pattern=(
-                r"^https://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\.)?s3([.-][a-z0-9-]+)*"
-                r"\.amazonaws\.com(\.cn)?/\S+$"
-            ),
+            allowed_pattern=PRODUCT_TEMPLATE_URL_PATTERN,
             constraint_description="An https URL of an S3 object (virtual-hosted or path style).",
         ),
         *allow_list_specs(),

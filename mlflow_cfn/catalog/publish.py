@@ -28,6 +28,8 @@ from mlflow_cfn.catalog.publish_request import (
     DEFAULT_DESCRIPTION,
     DEFAULT_OWNER,
     DEFAULT_TEMPLATE,
+    NETWORK_DESCRIPTION,
+    NETWORK_TEMPLATE,
     LocalTemplate,
     PublishError,
     PublishRequest,
@@ -43,6 +45,8 @@ __all__ = [
     "DEFAULT_DESCRIPTION",
     "DEFAULT_OWNER",
     "DEFAULT_TEMPLATE",
+    "NETWORK_DESCRIPTION",
+    "NETWORK_TEMPLATE",
     "PublishError",
     "PublishRequest",
     "PublishResult",
@@ -89,9 +93,12 @@ def publish(
     )
 
 
-def make_clients(region: str | None) -> tuple[BaseClient, BaseClient]:
-    """Service Catalog and S3 clients for ``region`` that retry throttling (10 retries)."""
-    session = boto3.session.Session(region_name=region)
+def make_clients(
+    region: str | None, session: boto3.session.Session | None = None
+) -> tuple[BaseClient, BaseClient]:
+    """Service Catalog and S3 clients of `session` (default: a new one in ``region``) that retry
+    throttling (10 retries)."""
+    session = session or boto3.session.Session(region_name=region)
     config = Config(retries=RETRIES)
     return session.client("servicecatalog", config=config), session.client("s3", config=config)
 

@@ -16,9 +16,16 @@ from pathlib import Path
 
 from mlflow_cfn.catalog.allow_lists import AllowLists
 
-DEFAULT_TEMPLATE = Path("templates/mlflow.json")
+#: The product template, built in memory exactly as ``mlflow-cfn synth`` writes it (so publish
+#: works from any directory; templates/mlflow.json is kept equal to it by a test).
+DEFAULT_TEMPLATE = None
 DEFAULT_OWNER = "Platform team"
 DEFAULT_DESCRIPTION = "Production MLflow tracking server on AWS (ECS Fargate, Aurora, S3)"
+#: ``publish --network``: the network template and its product's description.
+NETWORK_TEMPLATE = "<the network template>"  # built in memory as `synth --network` writes it
+NETWORK_DESCRIPTION = (
+    "Network for the MLflow product: a VPC with egress through NAT gateways or VPC endpoints only"
+)
 
 
 class PublishError(Exception):
@@ -33,7 +40,7 @@ class PublishRequest:
     product: str
     version: str
     bucket: str
-    template: Path = DEFAULT_TEMPLATE
+    template: Path | str | None = DEFAULT_TEMPLATE  # a file (path, file://, -) or built in
     owner: str = DEFAULT_OWNER
     description: str | None = None
     launch_role_name: str | None = None
@@ -96,18 +103,34 @@ def idempotency_token(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def read_template(path: Path) -> LocalTemplate:
-    """Read the template file, which must hold a JSON object."""
-    try:
-        body = path.read_bytes()
-    except FileNotFoundError:
-        raise PublishError(f"template {path} not found: generate it first") from None
-    except OSError as error:
-        raise PublishError(f"cannot read template {path}: {error}") from None
-    try:
-        parsed = json.loads(body)
-    except ValueError as error:
-        raise PublishError(f"template {path} is not valid JSON: {error}") from None
-    if not isinstance(parsed, dict):
-        raise PublishError(f"template {path} is not a JSON object")
+def _built_in(source: object) -> bytes:
+    """The product (None) or network template as ``synth`` writes it."""
+    from mlflow_cfn.cfn.render import render
+
+    if source == NETWORK_TEMPLATE:
+        from mlflow_cfn.network import build_network_template
+
+        return render(build_network_template()).encode()
+    from mlflow_cfn.stack.plan import default_template
+
+    return (json.dumps(default_template(), indent=2, sort_keys=True) + "\n").encode()
+
+
+def read_template(source: Path | str | None) -> LocalTemplate:
+    """The template to publish: built in (None, NETWORK_TEMPLATE) or a JSON or YAML file (a path,
+    ``file://`` path or ``-``) holding a template; PublishError naming --template otherwise. The
+    file is published as it is (Service Catalog takes JSON and YAML)."""
+    if source is None or source == NETWORK_TEMPLATE:
+        body = _built_in(source)
+    else:
+        from mlflow_cfn.cfn.documents import read_source
+        from mlflow_cfn.cfn.evaluate import EvaluationError
+        from mlflow_cfn.stack.plan import check_template
+
+        try:
+            text = read_source(source, "--template")
+            check_template(text, source, "--template")
+        except EvaluationError as exc:
+            raise PublishError("; ".join(exc.errors)) from None
+        body = text.encode("utf-8")
     return LocalTemplate(body, hashlib.sha256(body).hexdigest())

@@ -8,6 +8,10 @@ that are no IAM action at all, and actions a type needs that its schema does not
 
 from __future__ import annotations
 
+from mlflow_cfn.catalog.network_grants import (
+    CUSTOM_RESOURCE_ACTIONS,
+    NETWORK_SCHEMA_PERMISSIONS_NOT_IAM,
+)
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
 from mlflow_cfn.cfn.schemas import iam_action, resource_schema
 
@@ -82,12 +86,11 @@ def resource_actions(resource_type: str) -> frozenset[str]:
     """
     if resource_type in NO_HANDLER_TYPES:
         return frozenset()
+    if resource_type in CUSTOM_RESOURCE_ACTIONS:
+        return frozenset(CUSTOM_RESOURCE_ACTIONS[resource_type])
+    not_iam = {*SCHEMA_PERMISSIONS_NOT_IAM, *NETWORK_SCHEMA_PERMISSIONS_NOT_IAM}
     permissions = {p for handler in handler_permissions(resource_type).values() for p in handler}
-    actions = {
-        SCHEMA_PERMISSION_ALIASES.get(p, p)
-        for p in permissions
-        if p not in SCHEMA_PERMISSIONS_NOT_IAM
-    }
+    actions = {SCHEMA_PERMISSION_ALIASES.get(p, p) for p in permissions if p not in not_iam}
     actions.update(EXTRA_ACTIONS.get(resource_type, ((), ""))[0])
     if not actions:
         raise ValueError(

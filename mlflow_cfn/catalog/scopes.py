@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from mlflow_cfn.catalog.network_grants import (
+    EC2_KINDS_BY_TYPE,
+    NETWORK_WILDCARD_RESOURCE_EXCEPTIONS,
+)
 from mlflow_cfn.catalog.product import resources_of
 from mlflow_cfn.cfn.schemas import iam_action
 
@@ -247,7 +251,8 @@ def scoped_actions(
     Raises ValueError for a name IAM does not know, for an action that can only be granted on
     ``*`` but has no entry in WILDCARD_RESOURCE_EXCEPTIONS, and for a service without a scope.
     """
-    wildcard = {a.lower() for a in WILDCARD_RESOURCE_EXCEPTIONS}
+    exceptions = (*WILDCARD_RESOURCE_EXCEPTIONS, *NETWORK_WILDCARD_RESOURCE_EXCEPTIONS)
+    wildcard = {a.lower() for a in exceptions}
     _check_scopable(needed, wildcard)
     scopes = {**RESOURCE_SCOPES, **_derived_scopes(variants)}
     action_scopes = {a.lower(): (a.split(":", 1)[1], s) for a, (s, _) in ACTION_SCOPES.items()}
@@ -299,9 +304,15 @@ def check_generated_names(variants: tuple[dict[str, Any], ...]) -> None:
 
 
 def _derived_scopes(variants: tuple[dict[str, Any], ...]) -> dict[str, tuple[str, ...]]:
-    """The scopes that depend on the product: its state machines' generated names."""
+    """The scopes that depend on the product: its state machines' generated names, and the EC2
+    kinds of the network template's types (EC2_KINDS_BY_TYPE; none of them is the product's)."""
     machines = state_machine_arns(variants)
-    return {"states": machines} if machines else {}
+    types = {r["Type"] for variant in variants for r in variant["Resources"].values()}
+    kinds = sorted({k for t in types for k in EC2_KINDS_BY_TYPE.get(t, ())})
+    derived = {"states": machines} if machines else {}
+    if kinds:
+        derived["ec2"] = (*RESOURCE_SCOPES["ec2"], *(region_arn("ec2", f"{k}/*") for k in kinds))
+    return derived
 
 
 def state_machine_arns(variants: tuple[dict[str, Any], ...]) -> tuple[str, ...]:

@@ -32,15 +32,19 @@ S3 = Any
 """A boto3 S3 client."""
 
 
-def cloudformation_client(region: str | None) -> CloudFormation:
-    """A CloudFormation client that retries (throttling, transient errors) in standard mode,
-    up to 10 times."""
-    return boto3.client("cloudformation", region_name=region, config=Config(retries=RETRIES))
+def cloudformation_client(
+    region: str | None, session: boto3.Session | None = None
+) -> CloudFormation:
+    """A CloudFormation client (of `session`, default boto3's) that retries (throttling,
+    transient errors) in standard mode, up to 10 times."""
+    make = session.client if session is not None else boto3.client
+    return make("cloudformation", region_name=region, config=Config(retries=RETRIES))
 
 
-def s3_client(region: str | None) -> S3:
+def s3_client(region: str | None, session: boto3.Session | None = None) -> S3:
     """An S3 client that retries like `cloudformation_client`."""
-    return boto3.client("s3", region_name=region, config=Config(retries=RETRIES))
+    make = session.client if session is not None else boto3.client
+    return make("s3", region_name=region, config=Config(retries=RETRIES))
 
 
 def error_code(exc: ClientError) -> str:

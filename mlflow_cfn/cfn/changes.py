@@ -111,9 +111,11 @@ class ChangeSet:
         template: dict[str, str],
         parameters: dict[str, str],
         out: Callable[[str], None],
+        options: dict | None = None,
     ) -> None:
-        """Create it as `kind` (CREATE or UPDATE) from `template` (TemplateBody or TemplateURL);
-        one left by an earlier run under this name is deleted first."""
+        """Create it as `kind` (CREATE or UPDATE) from `template` (TemplateBody or TemplateURL),
+        with `options` (Tags, RoleARN) as CreateChangeSet takes them; one left by an earlier run
+        under this name is deleted first."""
         arguments = {
             "StackName": self.stack,
             "ChangeSetName": self.name,
@@ -125,6 +127,7 @@ class ChangeSet:
             ],
             "Capabilities": list(CAPABILITIES),
             "Description": "created by mlflow-cfn deploy",
+            **(options or {}),
         }
         out(f"creating change set {self.name} ({kind} of stack {self.stack})")
         try:

@@ -9,29 +9,32 @@ its change sets and its events are handled by `mlflow_cfn.cfn.stacks`, ``changes
 Decisions:
 
 * The template is sent as compact JSON: as ``TemplateBody`` up to CloudFormation's 51,200 bytes;
-  a larger one (the product template is about 78 KB compact) needs ``--s3-bucket BUCKET``, where
+  a larger one (the product template is about 117 KB compact) needs ``--s3-bucket BUCKET``, where
   `mlflow_cfn.cfn.upload` puts it under a content-addressed key for the change set to read from
   its ``TemplateURL`` (up to 1 MB). Without ``--s3-bucket``, a template over the limit is refused
   before any AWS call. The upload comes after the stack's state is checked, so a stack that
   cannot be deployed gets nothing uploaded.
 * The parameters file is the whole truth: every parameter it leaves out takes the template's
   default, on an update too (``UsePreviousValue`` is never sent).
-* A change set that is not executed is deleted (no changes, failed, refused), except one that
-  waits for a person (declined, or no terminal to ask on): that one is left for inspection.
+* A change set that is not executed is deleted (no changes, failed, refused), except one left
+  for a person: ``--no-execute-changeset`` (a preview, as CI runs it), declined at the prompt,
+  or no terminal to ask on. It is printed with the command that executes it.
+* The region is resolved from the flags and the AWS configuration files before anything else
+  (`mlflow_cfn.commands.aws_options`); the offline validation then runs in that region, and only
+  then is AWS called.
 
-Exit codes: 0 deployed or nothing to change; 1 refused, declined, failed or an AWS error;
-2 bad input found offline (nothing was sent to AWS).
+Exit codes: 0 deployed, nothing to change, or left unexecuted by choice (``--no-execute-changeset``
+or answering no); 1 refused, failed, an AWS error, or no one to ask (no terminal and neither
+``--yes`` nor ``--no-execute-changeset``); 2 bad input found offline (nothing was sent to AWS).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,10 +52,8 @@ from mlflow_cfn.cfn.changes import (
     ChangeSet,
     at_risk,
     change_lines,
-    change_set_name,
     has_no_changes,
 )
-from mlflow_cfn.cfn.evaluate import EvaluationError, load_parameters
 from mlflow_cfn.cfn.events import EventStream, execute
 from mlflow_cfn.cfn.stacks import (
     STACK_SUCCESS,
@@ -60,81 +61,15 @@ from mlflow_cfn.cfn.stacks import (
     change_set_type,
     stack_name_problem,
 )
-from mlflow_cfn.cfn.upload import TEMPLATE_BODY_LIMIT, TemplateUploadError, upload_template
-from mlflow_cfn.commands import seconds_argument
-from mlflow_cfn.stack.plan import evaluate_checked
+from mlflow_cfn.cfn.upload import TemplateUploadError, upload_template
+from mlflow_cfn.commands import CliError, seconds_argument
+from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
+from mlflow_cfn.commands.deploy_inputs import DeployError, DeployRequest, Inputs, load_inputs
+from mlflow_cfn.commands.network_stack import add_network_stack_option
 
 __all__ = ["QUESTION", "DeployRequest", "ask", "deploy", "register", "run"]
 
-DEFAULT_TEMPLATE = Path("templates/mlflow.json")
 QUESTION = "Execute this change set? [y/N]"
-
-
-class DeployError(Exception):
-    """A reason to stop: `lines` go to stderr, `code` is the exit code."""
-
-    def __init__(self, lines: str | Sequence[str], code: int = 1) -> None:
-        self.lines = [lines] if isinstance(lines, str) else list(lines)
-        self.code = code
-        super().__init__("\n".join(self.lines))
-
-
-@dataclass(frozen=True)
-class DeployRequest:
-    """What to deploy and how (the command's flags, less the region)."""
-
-    stack_name: str
-    parameters_path: Path
-    template_path: Path = DEFAULT_TEMPLATE
-    s3_bucket: str | None = None
-    allow_replacement: bool = False
-    assume_yes: bool = False
-    poll_seconds: float = 5.0
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The template body and parameters to send, validated offline, and the change set name."""
-
-    body: str
-    parameters: dict[str, str]
-    change_set_name: str
-
-
-def _read_template(path: Path) -> dict:
-    """The template file as JSON data; DeployError (exit 2) if unreadable or not a JSON object."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DeployError(f"{path}: cannot read the template: {exc.strerror or exc}", 2) from exc
-    except ValueError as exc:
-        raise DeployError(f"{path}: not a JSON template: {exc}", 2) from exc
-    if not isinstance(data, dict):
-        raise DeployError(f"{path}: not a JSON template: expected an object", 2)
-    return data
-
-
-def load_inputs(request: DeployRequest, region: str) -> Inputs:
-    """The template and parameters, validated offline as CloudFormation would in `region`.
-
-    DeployError (exit 2) lists every problem: unreadable files, parameter constraints, Rules,
-    minimums above maximums, a template over the TemplateBody limit without ``--s3-bucket``."""
-    template = _read_template(request.template_path)
-    try:
-        parameters = load_parameters(request.parameters_path)
-        evaluate_checked(template, parameters, stack_name=request.stack_name, region=region)
-    except EvaluationError as exc:
-        raise DeployError(exc.errors, 2) from exc
-    body = json.dumps(template, separators=(",", ":"), ensure_ascii=False)
-    size = len(body.encode("utf-8"))
-    if request.s3_bucket is None and size > TEMPLATE_BODY_LIMIT:
-        raise DeployError(
-            f"{request.template_path}: the template is {size} bytes even as compact JSON, over "
-            f"CloudFormation's {TEMPLATE_BODY_LIMIT}-byte TemplateBody limit; pass "
-            "--s3-bucket BUCKET to upload it to S3 and deploy it from its TemplateURL",
-            2,
-        )
-    return Inputs(body, parameters, change_set_name(body, parameters))
 
 
 def _template_argument(
@@ -175,9 +110,15 @@ def _confirmed(
     answer = confirm(QUESTION)
     left = f"change set {change_set.name} is left for inspection: {change_set.inspect_hint()}"
     if answer is None:
-        raise DeployError(["stdin is not a terminal and --yes was not given: not executing", left])
+        raise DeployError(
+            [
+                "stdin is not a terminal and neither --yes nor --no-execute-changeset was "
+                "given: not executing",
+                left,
+            ]
+        )
     if not answer:
-        raise DeployError(f"not executed; {left}")
+        raise DeployError(f"not executed (declined); {left}", 0)
 
 
 def _refuse_risks(
@@ -232,12 +173,12 @@ def _deploy(
     confirm: Callable[[str], bool | None],
 ) -> int:
     """`deploy` without the translation of errors into messages."""
-    inputs = load_inputs(request, cfn.meta.region_name)
+    inputs = load_inputs(request, cfn.meta.region_name, cfn, lambda line: out(f"warning: {line}"))
     stack, name = request.stack_name, inputs.change_set_name
     change_set = ChangeSet(cfn, stack, name)
     kind = change_set_type(cfn, stack)
     template = _template_argument(request, inputs, cfn, s3, out)
-    change_set.create(kind, template, inputs.parameters, out)
+    change_set.create(kind, template, inputs.parameters, out, request.change_set_options())
     page = change_set.wait(request.poll_seconds, sleep)
     if page["Status"] != "CREATE_COMPLETE":
         change_set.delete()
@@ -252,6 +193,9 @@ def _deploy(
         out(line)
     for risk in _refuse_risks(request, change_set, changes):
         out(f"warning (--allow-replacement): {risk}")
+    if not request.execute:
+        out(f"not executing (--no-execute-changeset); {change_set.inspect_hint()}")
+        return 0
     _confirmed(request, change_set, confirm)
     settled = execute(change_set, len(changes), request.poll_seconds, out, sleep)
     return _report(*settled, out, err)
@@ -260,6 +204,11 @@ def _deploy(
 def _stderr(line: str) -> None:
     """Print one line to stderr."""
     print(line, file=sys.stderr)
+
+
+def _error(line: str) -> None:
+    """Print one line to stderr with the prefix every command's errors carry."""
+    _stderr(f"mlflow-cfn deploy: {line}")
 
 
 def deploy(
@@ -301,15 +250,25 @@ def run(args: argparse.Namespace) -> int:
         allow_replacement=args.allow_replacement,
         assume_yes=args.yes,
         poll_seconds=args.poll_seconds,
+        tags=tuple(args.tags),
+        role_arn=args.role_arn,
+        execute=not args.no_execute_changeset,
+        network_stack=args.network_stack,
     )
     try:
-        cfn = cloudformation_client(args.region)
-        return deploy(request, cfn=cfn)
+        session = aws_session(args)  # configuration files only: nothing is sent yet
+    except CliError as exc:
+        _error(str(exc))
+        return 2
+    try:
+        cfn = cloudformation_client(session.region_name, session)
+        s3 = s3_client(session.region_name, session)
+        return deploy(request, cfn=cfn, s3=s3, err=_error)
     except BotoCoreError as exc:
-        _stderr(aws_cause(exc))
+        _error(aws_cause(exc))
         return 1
     except KeyboardInterrupt:
-        _stderr("interrupted; a change set or stack operation already started goes on in AWS")
+        _error("interrupted; a change set or stack operation already started goes on in AWS")
         return 130
 
 
@@ -320,7 +279,52 @@ def stack_name(text: str) -> str:
     return text
 
 
+def tag(text: str) -> tuple[str, str]:
+    """argparse type: a KEY=VALUE stack tag, as CloudFormation allows it."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    if len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a key of 1-128 characters not starting with aws:, a value of at most 256"
+        )
+    return key, value
+
+
+def role_arn(text: str) -> str:
+    """argparse type: an IAM role ARN."""
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+        )
+    return text
+
+
 _poll_seconds = seconds_argument("a positive number of seconds", lambda seconds: seconds > 0)
+
+
+def _add_change_set_flags(parser: argparse.ArgumentParser) -> None:
+    """--no-execute-changeset, --tags and --role-arn, as the AWS CLI's deploy spells them."""
+    parser.add_argument(
+        "--no-execute-changeset",
+        action="store_true",
+        help="create and print the change set, then exit 0 without executing it (a preview)",
+    )
+    parser.add_argument(
+        "--tags",
+        nargs="+",
+        type=tag,
+        default=[],
+        metavar="KEY=VALUE",
+        help="tags for the stack, which CloudFormation puts on every resource that takes tags",
+    )
+    parser.add_argument(
+        "--role-arn",
+        type=role_arn,
+        metavar="ARN",
+        help="IAM role CloudFormation uses for the stack (a service role; you then need only "
+        "iam:PassRole on it and the CloudFormation actions)",
+    )
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -336,17 +340,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--parameters",
         required=True,
-        type=Path,
         metavar="PATH",
-        help="JSON parameters: a create-stack [{ParameterKey, ParameterValue}] list or a "
-        "{Key: Value} object; parameters left out take the template defaults",
+        help="parameters file (PATH, file://PATH, or - for standard input; JSON or YAML): a "
+        "create-stack [{ParameterKey, ParameterValue}] list, a {Key: Value} object or a "
+        "['Key=Value'] list; parameters left out take the template defaults",
     )
     parser.add_argument(
         "--template",
-        type=Path,
-        default=DEFAULT_TEMPLATE,
         metavar="PATH",
-        help="(default: %(default)s)",
+        help="template file (PATH, file://PATH or -; JSON or YAML; default: the product "
+        "template as `mlflow-cfn synth` writes it)",
     )
     parser.add_argument(
         "--s3-bucket",
@@ -363,7 +366,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "or removed",
     )
     parser.add_argument("--yes", action="store_true", help="execute without asking")
-    parser.add_argument("--region", metavar="REGION", help="(default: from the AWS configuration)")
+    _add_change_set_flags(parser)
+    add_network_stack_option(parser)
+    add_aws_options(parser)
     parser.add_argument(
         "--poll-seconds",
         type=_poll_seconds,

@@ -7,18 +7,23 @@ The evaluation is `mlflow_cfn.stack.plan`; this module reads the flags and print
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import defaultdict
 from typing import Any
 
+from mlflow_cfn.cfn.aws import cloudformation_client
 from mlflow_cfn.cfn.evaluate import Evaluated, EvaluationError
+from mlflow_cfn.commands import CliError
+from mlflow_cfn.commands.aws_options import add_aws_options, aws_region, aws_session
+from mlflow_cfn.commands.network_stack import add_network_stack_option, with_network_stack
 from mlflow_cfn.commands.output import report_errors
 from mlflow_cfn.stack.checks import network_notes
 from mlflow_cfn.stack.components.load_balancer import LOAD_BALANCER
 from mlflow_cfn.stack.components.service import TASK_DEFINITION
-from mlflow_cfn.stack.plan import DEFAULT_TEMPLATE, evaluate_file
+from mlflow_cfn.stack.plan import evaluate_checked, posture, read_parameters, read_template
 
-__all__ = ["format_plan", "register", "run"]
+__all__ = ["format_plan", "plan_data", "register", "run"]
 
 
 def _action(action: dict) -> str:
@@ -67,30 +72,70 @@ def _container_lines(stack: Evaluated) -> list[str]:
     return lines
 
 
-def format_plan(stack: Evaluated) -> str:
-    """The plan as text: resources by type, listener actions, containers, outputs."""
+def _by_type(stack: Evaluated) -> dict[str, list[str]]:
     by_type: dict[str, list[str]] = defaultdict(list)
     for logical_id, resource in stack.resources.items():
         by_type[resource["Type"]].append(logical_id)
-    lines = []
+    return {type_name: sorted(ids) for type_name, ids in sorted(by_type.items())}
+
+
+def format_plan(stack: Evaluated, region: str = "us-east-1") -> str:
+    """The plan as text: a summary line, the security posture, what the network must provide,
+    resources by type, listener actions, containers, outputs."""
+    lines = [f"Plan: {len(stack.resources)} to create in {region}.", "Security posture:"]
+    lines += [f"  {key}: {value}" for key, value in posture(stack).items()]
     if notes := network_notes(stack.parameters):
         lines += ["Your network must provide:", *(f"  - {note}" for note in notes)]
     lines.append(f"Resources ({len(stack.resources)}):")
-    for type_name in sorted(by_type):
-        lines.append(f"  {type_name}: {', '.join(sorted(by_type[type_name]))}")
+    lines += [f"  {kind}: {', '.join(ids)}" for kind, ids in _by_type(stack).items()]
     lines += ["Listeners:", *_listener_lines(stack), "Containers:", *_container_lines(stack)]
     lines.append("Outputs:")
     lines += [f"  {k} = {v}" for k, v in sorted(stack.outputs.items())]
     return "\n".join(lines) + "\n"
 
 
+def plan_data(stack: Evaluated, region: str) -> dict:
+    """The plan as data (``--output json``), for CI to read."""
+    task = stack.resource(TASK_DEFINITION)["Properties"]
+    return {
+        "region": region,
+        "summary": {"create": len(stack.resources)},
+        "posture": posture(stack),
+        "network_requirements": network_notes(stack.parameters),
+        "resources": _by_type(stack),
+        "parameters": dict(sorted(stack.parameters.items())),
+        "containers": [
+            {k: c[k] for k in ("Name", "Image", "User") if k in c}
+            for c in task["ContainerDefinitions"]
+        ],
+        "outputs": dict(sorted(stack.outputs.items())),
+    }
+
+
+def _warn(line: str) -> None:
+    print(f"mlflow-cfn plan: warning: {line}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the plan, or every reason CloudFormation would refuse the parameters (exit 2)."""
     try:
-        stack = evaluate_file(args.template, args.parameters)
+        region, missing = aws_region(args), []
+    except CliError as exc:  # still report what else is wrong (in a stand-in region)
+        region, missing = "us-east-1", [str(exc)]
+    try:
+        template, given = read_template(args.template), read_parameters(args.parameters)
+        if args.network_stack and not missing:
+            cfn = cloudformation_client(region, aws_session(args))
+            given = with_network_stack(cfn, args.network_stack, given, _warn)
+        stack = evaluate_checked(template, given, region=region)
     except EvaluationError as exc:
-        return report_errors("plan", exc.errors)
-    sys.stdout.write(format_plan(stack))
+        return report_errors("plan", missing + exc.errors)
+    if missing:
+        return report_errors("plan", missing)
+    if args.output == "json":
+        sys.stdout.write(json.dumps(plan_data(stack, region), indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(format_plan(stack, region))
     return 0
 
 
@@ -103,9 +148,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--parameters",
         required=True,
         metavar="PATH",
-        help="parameters as for `create-stack --parameters file://` or `deploy "
-        "--parameter-overrides` (JSON)",
+        help="parameters file (PATH, file://PATH, or - for standard input; JSON or YAML), as "
+        "for `create-stack --parameters` or `deploy --parameter-overrides`",
     )
-    plan.add_argument("--template", default=DEFAULT_TEMPLATE, metavar="PATH")
+    plan.add_argument(
+        "--template",
+        metavar="PATH",
+        help="template file (PATH, file://PATH or -; JSON or YAML; default: the product "
+        "template as `mlflow-cfn synth` writes it)",
+    )
+    plan.add_argument(
+        "--output", choices=("text", "json"), default="text", help="(default: %(default)s)"
+    )
+    add_network_stack_option(plan)
+    add_aws_options(plan)  # the region decides what the template resolves to, and what AWS allows
     plan.set_defaults(func=run)
     return plan

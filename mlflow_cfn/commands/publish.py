@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
@@ -17,12 +16,17 @@ from mlflow_cfn.catalog.allow_lists import AllowLists
 from mlflow_cfn.catalog.publish import (
     DEFAULT_OWNER,
     DEFAULT_TEMPLATE,
+    NETWORK_DESCRIPTION,
+    NETWORK_TEMPLATE,
     PublishError,
     PublishRequest,
     make_clients,
     publish,
     read_template,
 )
+from mlflow_cfn.commands import CliError
+from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
+from mlflow_cfn.commands.output import report_errors
 from mlflow_cfn.versions import __version__
 
 __all__ = ["add_arguments", "register", "run"]
@@ -48,11 +52,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--portfolio", required=True, help="portfolio display name")
     parser.add_argument("--product", required=True, help="product name")
     parser.add_argument(
-        "--version", default=f"v{__version__}", help="version name (default: %(default)s)"
+        "--version",
+        required=True,
+        help="name of the product version to create, e.g. v1.2.0 or 2026-12-01 (a name that "
+        "exists already is refused: versions are immutable; this package is "
+        f"v{__version__})",
     )
     parser.add_argument("--bucket", required=True, help="S3 bucket for the template")
     parser.add_argument(
-        "--template", type=Path, default=DEFAULT_TEMPLATE, help="default: %(default)s"
+        "--template",
+        default=DEFAULT_TEMPLATE,
+        metavar="PATH",
+        help="template file (PATH, file://PATH or -; JSON or YAML; default: the product "
+        "template, or with --network the network template, as `mlflow-cfn synth` writes it)",
+    )
+    parser.add_argument(
+        "--network",
+        action="store_true",
+        help="publish the network template (a VPC for the product) as a product of its own, "
+        "e.g. beside the MLflow product in the same portfolio (its launch role: the portfolio "
+        "template's NetworkLaunchRoleArn output)",
     )
     parser.add_argument("--owner", default=DEFAULT_OWNER, help="default: %(default)s")
     parser.add_argument("--description", help="portfolio and product description")
@@ -60,14 +79,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--principal",
         action="append",
-        help="IAM ARN to give access (repeatable; no account id = IAM_PATTERN)",
+        metavar="ARN",
+        help="who may launch the product (repeatable): an IAM role, user or group ARN "
+        "(arn:aws:iam::123456789012:role/DataScientists) is associated as is; an ARN without "
+        "an account id and with a wildcard (arn:aws:iam:::role/DataScience*) is a pattern "
+        "(IAM_PATTERN) that matches the roles of that name in every account the portfolio is "
+        "shared with",
     )
     parser.add_argument(
         "--deprecate-previous", action="store_true", help="deprecate the other active versions"
     )
     _add_allow_list_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
-    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    add_aws_options(parser)
 
 
 #: The allow-list flags: flag -> (AllowLists field, metavar, help). Repeatable; none given means
@@ -76,7 +100,8 @@ ALLOW_FLAGS: dict[str, tuple[str, str, str]] = {
     "--allow-secret-arn-prefix": (
         "secret_prefixes", "ARN_PREFIX",
         "secrets launchers may name (OidcClientSecretArn, SidecarSecretArn, "
-        "DatadogApiKeySecretArn), by ARN prefix into the name, e.g. "
+        "DatadogApiKeySecretArn; the network's ImageCacheCredentialsSecretArn), by ARN prefix "
+        "into the name, e.g. "
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow/; the launch role and "
         "the product's permissions boundary must limit secrets to these (the portfolio "
         "template's do), the template constraint only refuses secrets when none is given",
@@ -117,11 +142,16 @@ def _add_allow_list_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Publish from parsed arguments; on failure print a one-line cause and return 1."""
+    """Publish from parsed arguments; exit 2 with a one-line cause for bad input (found before
+    anything is sent), 1 for a failure in AWS."""
     try:
         request = _request(args)
         read_template(request.template)  # report a bad template before any AWS configuration
-        sc, s3 = make_clients(args.region)
+        session = aws_session(args)
+    except (PublishError, CliError) as error:
+        return report_errors("publish", [" ".join(str(error).split())])
+    try:
+        sc, s3 = make_clients(session.region_name, session)
         publish(request, sc=sc, s3=s3)
         return 0
     except PublishError as error:
@@ -134,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         cause = _describe_client_error(error)
     except BotoCoreError as error:
         cause = str(error)
-    print(f"mlflow-cfn publish: error: {' '.join(cause.split())}", file=sys.stderr)
+    print(f"mlflow-cfn publish: {' '.join(cause.split())}", file=sys.stderr)
     return 1
 
 
@@ -154,9 +184,9 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         product=args.product,
         version=args.version,
         bucket=args.bucket,
-        template=Path(args.template),
+        template=_template(args),
         owner=args.owner,
-        description=args.description,
+        description=args.description or (NETWORK_DESCRIPTION if args.network else None),
         launch_role_name=args.launch_role_name,
         principals=tuple(args.principal or ()),
         deprecate_previous=args.deprecate_previous,
@@ -164,6 +194,14 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         allow=allow,
         permissions_boundary_arn=args.permissions_boundary_arn,
     )
+
+
+def _template(args: argparse.Namespace) -> str | None:
+    """The template to publish: --template, else the built-in product template, or with
+    --network the built-in network template."""
+    if args.template is None and args.network:
+        return NETWORK_TEMPLATE
+    return args.template
 
 
 def _describe_client_error(error: ClientError) -> str:

@@ -12,10 +12,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ProfileNotFound
+from botocore.exceptions import BotoCoreError
 
 from mlflow_cfn.cfn.aws import RETRIES
 from mlflow_cfn.commands import CliError, seconds_argument
+from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
 from mlflow_cfn.commands.deploy import stack_name
 from mlflow_cfn.smoke import (
     CLIENT_SECRET_VARIABLE,
@@ -30,20 +31,9 @@ __all__ = ["register", "run"]
 
 
 def _session(args: argparse.Namespace) -> boto3.Session | None:
-    """The AWS session of ``--profile`` and ``--region`` (else boto3's own resolution); None when
-    nothing needs AWS (``--tracking-uri`` without ``--stack-name``)."""
-    if not args.stack_name:
-        return None
-    try:
-        session = boto3.Session(profile_name=args.profile, region_name=args.region)
-    except ProfileNotFound as exc:
-        raise CliError(f"--profile {args.profile}: {exc}") from None
-    if not session.region_name:
-        raise CliError(
-            "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION, or the "
-            "profile's region)"
-        )
-    return session
+    """The AWS session of ``--profile`` and ``--region`` (`aws_session`); None when nothing needs
+    AWS (``--tracking-uri`` without ``--stack-name``)."""
+    return aws_session(args) if args.stack_name else None
 
 
 def _stderr(line: str) -> None:
@@ -148,8 +138,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="URL",
         help="the server's URL (default: the stack's TrackingUri output)",
     )
-    parser.add_argument("--region", metavar="REGION", help="(default: from the AWS configuration)")
-    parser.add_argument("--profile", metavar="PROFILE", help="AWS profile (default: boto3's)")
+    add_aws_options(parser)
     parser.add_argument(
         "--wake-seconds",
         type=_seconds,

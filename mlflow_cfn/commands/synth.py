@@ -1,4 +1,5 @@
-"""``mlflow-cfn synth``: write the product template (or the Service Catalog portfolio template)."""
+"""``mlflow-cfn synth``: write the product template (or the network template, or the Service Catalog
+portfolio template)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from mlflow_cfn.stack.template import build_template
 
 def _template(args: argparse.Namespace):
     """The template the arguments ask for."""
+    if args.network:
+        from mlflow_cfn.network import build_network_template
+
+        return build_network_template()
     if args.portfolio:
         from mlflow_cfn.catalog.portfolio import (
             build_portfolio_template,  # reads cfn-lint's schemas
@@ -24,9 +29,10 @@ def _template(args: argparse.Namespace):
 
         try:
             product = read_template(args.portfolio_product, "--portfolio-product")
+            network = _portfolio_network(args.portfolio_network)
         except EvaluationError as exc:
             raise CliError("; ".join(exc.errors)) from None
-        return build_portfolio_template(product)
+        return build_portfolio_template(product, network=network)
     return build_template(
         StackOptions(
             ingress_cidr_slots=args.ingress_cidr_slots,
@@ -36,14 +42,35 @@ def _template(args: argparse.Namespace):
     )
 
 
+def _portfolio_network(source: str | None) -> dict | None:
+    """The network template the portfolio offers: built as ``synth --network`` builds it (None),
+    none ('') or read from ``source``."""
+    if source == "":
+        return None
+    if source is None:
+        from mlflow_cfn.cfn.render import to_dict
+        from mlflow_cfn.network import build_network_template
+
+        return to_dict(build_network_template())
+    return read_template(source, "--portfolio-network")
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the template to --output or standard output."""
-    text = render(_template(args), args.format)
+    text = render(_template(args), _format(args))
     if args.output:
         write_file(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _format(args: argparse.Namespace) -> str:
+    """json or yaml: --format, else the --output file's suffix (.yaml, .yml: YAML)."""
+    if args.format:
+        return args.format
+    suffix = (args.output or "").rsplit(".", 1)[-1].lower()
+    return "yaml" if suffix in ("yaml", "yml") else "json"
 
 
 def _whole_number(value: str) -> int:
@@ -57,7 +84,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``synth`` command."""
     synth = subparsers.add_parser("synth", help="write the CloudFormation template")
     synth.add_argument("--output", "-o", metavar="PATH", help="file to write (default: stdout)")
-    synth.add_argument("--format", choices=("json", "yaml"), default="json")
+    synth.add_argument(
+        "--format",
+        choices=("json", "yaml"),
+        help="(default: yaml for an --output ending in .yaml or .yml, else json)",
+    )
     synth.add_argument(
         "--ingress-cidr-slots",
         type=_whole_number,
@@ -84,10 +115,24 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "instead of the product template",
     )
     synth.add_argument(
+        "--network",
+        action="store_true",
+        help="write the network template (a VPC for the product; templates/network.json is "
+        "this) instead of the product template",
+    )
+    synth.add_argument(
         "--portfolio-product",
-        default="templates/mlflow.json",
         metavar="PATH",
-        help="with --portfolio: the product template whose resources the launch role may manage",
+        help="with --portfolio: the product template whose resources the launch role may manage "
+        "(PATH, file://PATH or -; JSON or YAML; default: the product template, built as synth "
+        "builds it)",
+    )
+    synth.add_argument(
+        "--portfolio-network",
+        metavar="PATH",
+        help="with --portfolio: the network template the portfolio may offer as a second "
+        "product with its own launch role ('' for none; default: the network template, built "
+        "as synth --network builds it)",
     )
     synth.set_defaults(func=run)
     return synth

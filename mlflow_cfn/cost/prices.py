@@ -55,6 +55,17 @@ ASSUMPTION_KEYS = (
     "container_insights_metrics",
     "kms_key_age_years",
 )
+#: The network template's prices and assumptions (sections ``network_prices`` and
+#: ``network_assumptions``), needed only to price it (``cost --network``).
+NETWORK_PRICE_KEYS = (
+    "nat_gateway_hour",
+    "nat_gateway_gb",
+    "vpc_interface_endpoint_hour",
+    "vpc_interface_endpoint_gb",
+    "vpc_gateway_endpoint_month",
+    "cloudwatch_vended_logs_gb",
+)
+NETWORK_ASSUMPTION_KEYS = ("network_gb_month", "flow_log_gb_month")
 
 
 @dataclass(frozen=True)
@@ -136,10 +147,9 @@ def load_prices(path: str | Path | None = None) -> dict[str, Any]:
 def parse_assumption(text: str) -> tuple[str, float]:
     """One ``--assume KEY=VALUE``: a known assumption and a non-negative number."""
     key, equals, value = text.partition("=")
-    if not equals or key not in ASSUMPTION_KEYS:
-        raise CostError(
-            f"--assume {text!r}: expected KEY=VALUE with KEY one of {', '.join(ASSUMPTION_KEYS)}"
-        )
+    known = (*ASSUMPTION_KEYS, *NETWORK_ASSUMPTION_KEYS)
+    if not equals or key not in known:
+        raise CostError(f"--assume {text!r}: expected KEY=VALUE with KEY one of {', '.join(known)}")
     try:
         number = float(value)
     except ValueError:
@@ -154,8 +164,24 @@ def price_table(prices: Mapping, assumptions: Mapping[str, float] | None) -> Pri
     validate_prices(prices)
     assume = {key: float(prices["assumptions"][key]["value"]) for key in ASSUMPTION_KEYS}
     for key, value in (assumptions or {}).items():
+        if key in NETWORK_ASSUMPTION_KEYS:
+            continue  # the network's (network_price_table), not the product's
         if key not in assume:
             raise CostError(f"unknown assumption {key!r}; known: {', '.join(ASSUMPTION_KEYS)}")
         assume[key] = float(value)
     rates = {key: float(prices["prices"][key]["usd"]) for key in PRICE_KEYS}
     return PriceTable(rates, assume)
+
+
+def network_price_table(prices: Mapping, assumptions: Mapping[str, float] | None) -> PriceTable:
+    """The product's table plus the ``network_prices`` and ``network_assumptions`` sections (a
+    table without them cannot price the network: CostError naming every missing entry)."""
+    errors = _section_errors(prices, "network_prices", NETWORK_PRICE_KEYS, "usd")
+    errors += _section_errors(prices, "network_assumptions", NETWORK_ASSUMPTION_KEYS, "value")
+    if errors:
+        raise CostError("prices: " + "; ".join(errors))
+    table = price_table(prices, assumptions)
+    network = {k: float(prices["network_assumptions"][k]["value"]) for k in NETWORK_ASSUMPTION_KEYS}
+    network.update({k: float(v) for k, v in (assumptions or {}).items() if k in network})
+    rates = {k: float(prices["network_prices"][k]["usd"]) for k in NETWORK_PRICE_KEYS}
+    return PriceTable({**table.rates, **rates}, {**table.assume, **network})

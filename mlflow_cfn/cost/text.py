@@ -87,11 +87,17 @@ def format_presets(rows: Sequence[PresetRow]) -> str:
     return _render(["USD per month", *hours, "Goal"], body, "l" + "r" * len(hours) + "l")
 
 
-def format_assumptions(prices: Mapping[str, Any], overrides: Mapping[str, float]) -> str:
-    """Every assumption of a price table with its value and note; overridden ones marked."""
+def format_assumptions(
+    prices: Mapping[str, Any],
+    overrides: Mapping[str, float],
+    section: str = "assumptions",
+    keys: Sequence[str] = ASSUMPTION_KEYS,
+) -> str:
+    """Every assumption of a price table's ``section`` with its value and note; overridden ones
+    marked."""
     lines = []
-    for key in ASSUMPTION_KEYS:
-        entry = prices["assumptions"][key]
+    for key in keys:
+        entry = prices[section][key]
         value = overrides.get(key, entry["value"])
         mark = " (--assume)" if key in overrides else ""
         lines.append(f"  {key} = {value:g}{mark}: {entry.get('note', '')}")

@@ -130,9 +130,9 @@ def connection_cause(exc: BaseException, uri: str) -> str:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.gaierror):
         return (
-            f"cannot resolve {parsed.hostname} from this client ({reason}): an internal load "
-            "balancer's name resolves only inside its VPC (VPN, peering) or the DNS record is "
-            "missing"
+            f"cannot resolve {parsed.hostname} from this client ({reason}): the DNS record is "
+            "missing (DomainName without HostedZoneId: create the record) or this client cannot "
+            "query public DNS (a load balancer's name, internal ones included, is public)"
         )
     return (
         f"cannot connect to {parsed.netloc}: {reason}; this client's address must be in the "

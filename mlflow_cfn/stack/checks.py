@@ -4,6 +4,7 @@ build_template (for defaults) run them before anything is created."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from decimal import Decimal
 
 from mlflow_cfn.stack.components.database_inputs import (
@@ -11,17 +12,25 @@ from mlflow_cfn.stack.components.database_inputs import (
     DATABASE_MIN_CAPACITY,
 )
 from mlflow_cfn.stack.components.load_balancer_inputs import (
+    CERTIFICATE_ARN,
     LOAD_BALANCER_INGRESS_CIDRS,
     LOAD_BALANCER_SCHEME,
 )
 from mlflow_cfn.stack.components.login_inputs import AUTH_MODE
 from mlflow_cfn.stack.components.network import (
+    DATABASE_SUBNET_IDS,
     LOAD_BALANCER_SUBNET_IDS,
+    SERVICE_SUBNET_IDS,
     TWO_ZONE_SUBNET_PARAMETERS,
 )
 from mlflow_cfn.stack.components.scaling_inputs import MAX_TASKS, MIN_TASKS, SCALE_DOWN_TASKS
+from mlflow_cfn.stack.components.service_inputs import MLFLOW_IMAGE
 from mlflow_cfn.stack.options import StackOptions
 from mlflow_cfn.stack.parameters import parameter_specs
+from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
+
+#: The official image's repositories (GitHub Container Registry; Docker Hub's mirror).
+OFFICIAL_IMAGES = ("ghcr.io/mlflow/mlflow", "docker.io/mlflow/mlflow", "mlflow/mlflow")
 
 #: (minimum, maximum) Number Parameters: the minimum must not exceed the maximum. Template Rules
 #: cannot compare two numbers, so `plan`, `deploy` and build_template (for defaults) check these.
@@ -66,7 +75,70 @@ def offline_checks(values: dict[str, object]) -> list[str]:
         )
     with contextlib.suppress(ArithmeticError):  # a non-number is reported by its Type check
         errors += check_ranges(values)
+    return errors + _subnet_repeats(values) + _image_problems(values) + _cidr_problems(values)
+
+
+def _cidr_problems(values: dict[str, object]) -> list[str]:
+    """Each CIDR of LoadBalancerIngressCidrs that is not one, named by its position (the
+    Parameter's own constraint can only say the whole list does not match its pattern)."""
+    cidrs = values.get(LOAD_BALANCER_INGRESS_CIDRS)
+    items = cidrs.split(",") if isinstance(cidrs, str) else cidrs
+    problems = []
+    for number, item in enumerate(items or [], start=1):
+        text = str(item)
+        if text and text.strip() == text and "/" not in text:
+            problems.append(
+                f"{LOAD_BALANCER_INGRESS_CIDRS} item {number} {text!r} has no prefix length: "
+                f"write it as {text}/32 for one address, or a network such as 10.0.0.0/8"
+            )
+            continue
+        try:
+            ipaddress.IPv4Network(text, strict=False)  # EC2 takes host bits, as its API says
+        except ValueError as exc:
+            problems.append(f"{LOAD_BALANCER_INGRESS_CIDRS} item {number} {text!r}: {exc}")
+    return problems
+
+
+def _subnet_list(value: object) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else value
+    return [str(s).strip() for s in items or [] if str(s).strip()]
+
+
+def _subnet_repeats(values: dict[str, object]) -> list[str]:
+    """A subnet named twice in one list: CloudFormation passes it on, and the load balancer, the
+    service or the database subnet group is then refused or left in one zone."""
+    errors = []
+    for name in (LOAD_BALANCER_SUBNET_IDS, SERVICE_SUBNET_IDS, DATABASE_SUBNET_IDS):
+        subnets = _subnet_list(values.get(name))
+        if repeated := sorted({s for s in subnets if subnets.count(s) > 1}):
+            errors.append(f"{name} names {', '.join(repeated)} more than once")
     return errors
+
+
+def _image_problems(values: dict[str, object]) -> list[str]:
+    """The official MLflow image without ``-full``: it has no PostgreSQL or MySQL driver
+    (psycopg2, PyMySQL) and no boto3, so the server cannot reach the database or S3."""
+    image = str(values.get(MLFLOW_IMAGE) or "")
+    repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    if repository in OFFICIAL_IMAGES and not tag.endswith("-full"):
+        return [
+            f"{MLFLOW_IMAGE} {image}: the official image without -full has no database drivers "
+            f"and no boto3; use a -full tag such as {DEFAULT_MLFLOW_IMAGE}"
+        ]
+    return []
+
+
+def region_problems(values: dict[str, object], region: str) -> list[str]:
+    """What depends on the stack's region: the load balancer takes a certificate from ACM in its
+    own region only (ELB: "the certificate must be in the same Region as the load balancer")."""
+    certificate = str(values.get(CERTIFICATE_ARN) or "")
+    parts = certificate.split(":")
+    if len(parts) > 3 and parts[2] == "acm" and parts[3] != region:
+        return [
+            f"{CERTIFICATE_ARN} is in {parts[3]} but the stack is in {region}: the load "
+            f"balancer needs a certificate from ACM in {region} (request or import it there)"
+        ]
+    return []
 
 
 def stack_name_problems(stack_name: str) -> list[str]:

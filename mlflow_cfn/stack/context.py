@@ -14,11 +14,12 @@ from mlflow_cfn.stack.parameters import ParameterSpec
 
 @dataclass(frozen=True)
 class Context:
-    """The template being built, its build options, and the Parameters declared so far (in
-    declaration order, which is their order inside a console group)."""
+    """The template being built, its build options (StackOptions for the product; None for a
+    template without build options, such as the network's), and the Parameters declared so far
+    (in declaration order, which is their order inside a console group)."""
 
     template: Template
-    options: StackOptions
+    options: StackOptions | None
     specs: list[ParameterSpec] = field(default_factory=list)
 
     def parameter(self, spec: ParameterSpec) -> Parameter:

@@ -35,9 +35,10 @@ GROUPS = (
 )
 
 
-def interface_metadata(specs: list[ParameterSpec]) -> dict:
-    """The template Metadata that lays out the console form for ``specs``."""
-    if strays := sorted({s.name for s in specs if s.group not in GROUPS}):
+def interface_metadata(specs: list[ParameterSpec], groups: tuple[str, ...] = GROUPS) -> dict:
+    """The template Metadata that lays out the console form for ``specs`` in ``groups`` (the
+    product's GROUPS unless another template gives its own)."""
+    if strays := sorted({s.name for s in specs if s.group not in groups}):
         raise OptionsError([f"parameter {name} names a group not in GROUPS" for name in strays])
     return {
         "AWS::CloudFormation::Interface": {
@@ -46,7 +47,7 @@ def interface_metadata(specs: list[ParameterSpec]) -> dict:
                     "Label": {"default": group},
                     "Parameters": [s.name for s in specs if s.group == group],
                 }
-                for group in GROUPS
+                for group in groups
                 if any(s.group == group for s in specs)
             ],
             "ParameterLabels": {s.name: {"default": s.label} for s in specs},

@@ -45,7 +45,10 @@ TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
     "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
 }
-OTHER_TEMPLATE = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}
+OTHER_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+}
 
 
 def sha_of(document: dict[str, Any]) -> str:
@@ -386,7 +389,9 @@ def test_new_version_deprecates_only_other_active_versions(
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any) -> argparse.ArgumentParser:
     """A parser with the ``publish`` sub-command whose clients are the stub and moto."""
-    monkeypatch.setattr(publish_command, "make_clients", lambda region: (sc.client, s3))
+    monkeypatch.setattr(
+        publish_command, "make_clients", lambda region, session=None: (sc.client, s3)
+    )
     parser = argparse.ArgumentParser(prog="mlflow-cfn")
     add_publish_parser(parser.add_subparsers(dest="command", required=True))
     return parser
@@ -395,6 +400,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any) -> argparse.Argum
 def run_cli(parser: argparse.ArgumentParser, template: Path, *flags: str) -> int:
     """Run ``mlflow-cfn publish`` for the test names with extra ``flags``."""
     names = ["--portfolio", PORTFOLIO, "--product", PRODUCT, "--bucket", BUCKET]
+    if "--version" not in flags:
+        flags = ("--version", "v0.1.0", *flags)
+    names += ["--region", "eu-west-1"]
     args = parser.parse_args(["publish", *names, "--template", str(template), *flags])
     return args.func(args)
 
@@ -418,7 +426,7 @@ def test_conflicting_version_is_refused_before_any_change(
     assert code == 1
     assert captured.out == ""
     assert captured.err == (
-        "mlflow-cfn publish: error: version v0.1.0 already exists with a different template "
+        "mlflow-cfn publish: version v0.1.0 already exists with a different template "
         f"(published sha256 {published}, local sha256 {sha_of(TEMPLATE)}): versions are "
         "immutable, publish a new --version\n"
     )
@@ -519,7 +527,7 @@ def test_failed_version_is_deleted_and_reported(
     assert code == 1
     assert captured.out == f"uploaded s3://{BUCKET}/mlflow-cfn/templates/{sha}.json\n"
     assert captured.err == (
-        f"mlflow-cfn publish: error: version v0.2.0 ({PA_NEW}) ended FAILED; deleted it "
+        f"mlflow-cfn publish: version v0.2.0 ({PA_NEW}) ended FAILED; deleted it "
         "(check the template and the bucket's read access)\n"
     )
 
@@ -586,7 +594,7 @@ def test_missing_bucket_is_reported_before_any_change(
 
     assert code == 1
     assert capsys.readouterr().err == (
-        "mlflow-cfn publish: error: bucket 'no-such-bucket' does not exist (HeadBucket)\n"
+        "mlflow-cfn publish: bucket 'no-such-bucket' does not exist (HeadBucket)\n"
     )
 
 
@@ -598,14 +606,13 @@ def test_no_credentials_is_one_line(
     template = write_template(tmp_path)
 
     flags = ["--portfolio", PORTFOLIO, "--product", PRODUCT, "--bucket", BUCKET]
-    flags += ["--template", str(template), "--region", "eu-west-1"]
+    flags += ["--template", str(template), "--region", "eu-west-1", "--version", "v1"]
 
     code = publish_module.main(flags)
 
     assert code == 1
     assert capsys.readouterr().err == (
-        "mlflow-cfn publish: error: no AWS credentials found "
-        "(set AWS_PROFILE or AWS_ACCESS_KEY_ID)\n"
+        "mlflow-cfn publish: no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)\n"
     )
 
 
@@ -626,7 +633,7 @@ def test_access_denied_names_the_call(
 
     assert code == 1
     assert capsys.readouterr().err == (
-        "mlflow-cfn publish: error: access denied calling ListPortfolios (AccessDeniedException): "
+        "mlflow-cfn publish: access denied calling ListPortfolios (AccessDeniedException): "
         "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
         "servicecatalog:ListPortfolios\n"
     )
@@ -645,8 +652,7 @@ def test_throttling_left_after_retries_names_the_call(
 
     assert code == 1
     assert capsys.readouterr().err == (
-        "mlflow-cfn publish: error: SearchProductsAsAdmin failed (ThrottlingException): "
-        "Rate exceeded\n"
+        "mlflow-cfn publish: SearchProductsAsAdmin failed (ThrottlingException): Rate exceeded\n"
     )
 
 
@@ -732,9 +738,10 @@ def test_different_launch_constraint_is_refused_before_any_change(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "template {path} not found: generate it first"),
-        ("{not json", "template {path} is not valid JSON: Expecting property name"),
-        ("[1, 2]", "template {path} is not a JSON object"),
+        (None, "--template {path}: no such file"),
+        ("{not json", "--template {path}: not valid JSON (Expecting property name"),
+        ("[1, 2]", "--template {path}: a template must be an object (a mapping)"),
+        ('{"Resources": {}}', "--template {path}: a template needs a Resources section"),
     ],
 )
 def test_unreadable_template_fails_before_any_call(
@@ -793,13 +800,13 @@ def test_local_problems_are_reported_before_aws_configuration(
             BUCKET,
             "--template",
             str(missing),
+            "--version",
+            "v1",
         ]
     )
 
-    assert code == 1
-    assert capsys.readouterr().err == (
-        f"mlflow-cfn publish: error: template {missing} not found: generate it first\n"
-    )
+    assert code == 2  # bad input, found before any AWS configuration
+    assert capsys.readouterr().err == f"mlflow-cfn publish: --template {missing}: no such file\n"
 
 
 def test_parser_defaults_and_repeated_principals() -> None:
@@ -807,13 +814,13 @@ def test_parser_defaults_and_repeated_principals() -> None:
     add_publish_parser(parser.add_subparsers(dest="command"))
 
     flags = ["publish", "--portfolio", "P", "--product", "Q", "--bucket", "B"]
-    flags += ["--principal", USER_ROLE, "--principal", PATTERN]
+    flags += ["--principal", USER_ROLE, "--principal", PATTERN, "--version", "v2"]
 
     args = parser.parse_args(flags)
 
     assert args.func is run_publish
-    assert args.version == "v0.1.0"
-    assert args.template == Path("templates/mlflow.json")
+    assert args.version == "v2"
+    assert args.template is None  # the product template, built in memory
     assert args.owner == "Platform team"
     assert args.principal == [USER_ROLE, PATTERN]
     assert (args.deprecate_previous, args.dry_run, args.region) == (False, False, None)

@@ -184,8 +184,8 @@ def test_a_template_without_guarded_parameters_needs_no_constraint(sc, tmp_path)
 def parse(*flags: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_publish_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["publish", "--portfolio", "P", "--product", "Q", "--bucket", "B",
-                              *flags])  # fmt: skip
+    names = ["--portfolio", "P", "--product", "Q", "--bucket", "B", "--version", "v1"]
+    return parser.parse_args(["publish", *names, *flags])
 
 
 def test_the_flags_fill_the_allow_lists():

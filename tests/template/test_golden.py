@@ -7,6 +7,7 @@ import pytest
 from mlflow_cfn import StackOptions, build_template
 from mlflow_cfn.catalog.portfolio import portfolio_template_from_file
 from mlflow_cfn.cfn.render import render
+from mlflow_cfn.network import build_network_template
 from tests.conftest import TEMPLATES
 
 EMITTERS = {
@@ -15,9 +16,15 @@ EMITTERS = {
         "mlflow-cfn synth --sidecar datadog --output templates/mlflow-datadog.json",
         lambda: build_template(StackOptions(sidecar="datadog")),
     ),
+    "network.json": (
+        "mlflow-cfn synth --network --output templates/network.json",
+        build_network_template,
+    ),
     "portfolio.json": (
         "mlflow-cfn synth --portfolio --output templates/portfolio.json",
-        lambda: portfolio_template_from_file(TEMPLATES / "mlflow.json"),
+        lambda: portfolio_template_from_file(
+            TEMPLATES / "mlflow.json", network=TEMPLATES / "network.json"
+        ),
     ),
 }
 

@@ -176,10 +176,14 @@ FLAG_CASES = [
     (["plan"], ["the following arguments are required: --parameters"], 2),
     (
         ["plan", "--parameters", "{missing}"],
-        ["mlflow-cfn plan: {missing}: cannot read: No such file or directory"],
+        ["mlflow-cfn plan: --parameters {missing}: no such file"],
         2,
     ),
-    (["plan", "--parameters", "{dir}"], ["mlflow-cfn plan: {dir}: cannot read"], 2),
+    (
+        ["plan", "--parameters", "{dir}"],
+        ["mlflow-cfn plan: --parameters {dir}: is a directory, not a file"],
+        2,
+    ),
     (
         ["plan", "--parameters", "{ok}", "--template", "{missing}"],
         ["mlflow-cfn plan: --template {missing}: no such file"],
@@ -187,12 +191,12 @@ FLAG_CASES = [
     ),
     (
         ["plan", "--parameters", "{ok}", "--template", "{bad_json}"],
-        ["mlflow-cfn plan: --template {bad_json}: not JSON"],
+        ["mlflow-cfn plan: --template {bad_json}: not valid JSON (Expecting property name"],
         2,
     ),
     (
         ["plan", "--parameters", "{ok}", "--template", "{list_json}"],
-        ["mlflow-cfn plan:", "--template {list_json}", "JSON object"],
+        ["mlflow-cfn plan: --template {list_json}: a template must be an object (a mapping)"],
         2,
     ),
     # deploy: every case is refused before a CloudFormation call
@@ -234,12 +238,12 @@ FLAG_CASES = [
     ),
     (
         ["deploy", "--stack-name", "mlflow", "--parameters", "{missing}"],
-        ["{missing}: cannot read: No such file or directory"],
+        ["mlflow-cfn deploy: --parameters {missing}: no such file"],
         2,
     ),
     (
         ["deploy", "--stack-name", "mlflow", "--parameters", "{ok}", "--template", "{missing}"],
-        ["{missing}: cannot read the template: No such file or directory"],
+        ["mlflow-cfn deploy: --template {missing}: no such file"],
         2,
     ),
     (
@@ -247,41 +251,46 @@ FLAG_CASES = [
         [MIN_ABOVE_MAX],
         2,
     ),
-    # publish: every case is refused before a Service Catalog or S3 call (exit 1, by design)
+    # publish: every case is refused before a Service Catalog or S3 call (exit 2)
     (
         ["publish", "--portfolio", "Data science", "--product", "MLflow"],
-        ["the following arguments are required: --bucket"],
+        ["the following arguments are required: --version, --bucket"],
+        2,
+    ),
+    (
+        [*PUBLISH[:-1], "tpl-bucket"],
+        ["the following arguments are required: --version"],
         2,
     ),
     (
         [*PUBLISH, "--version", "v 1"],
-        ["mlflow-cfn publish: error: version 'v 1' must be non-empty without spaces"],
-        1,
+        ["mlflow-cfn publish: version 'v 1' must be non-empty without spaces"],
+        2,
     ),
     (
         [*PUBLISH, "--version", ""],
-        ["mlflow-cfn publish: error: version '' must be non-empty without spaces"],
-        1,
+        ["mlflow-cfn publish: version '' must be non-empty without spaces"],
+        2,
     ),
     (
-        [*PUBLISH, "--principal", "arn:aws:s3:::bucket"],
-        ["mlflow-cfn publish: error: principal 'arn:aws:s3:::bucket' is not an IAM ARN"],
-        1,
+        [*PUBLISH, "--version", "v1", "--principal", "arn:aws:s3:::bucket"],
+        ["mlflow-cfn publish: principal 'arn:aws:s3:::bucket' is not an IAM ARN"],
+        2,
     ),
     (
-        [*PUBLISH, "--principal", "arn:aws:iam::123456789012:role/Data*"],
+        [*PUBLISH, "--version", "v1", "--principal", "arn:aws:iam::123456789012:role/Data*"],
         ["wildcard ARNs must omit the account id (arn:aws:iam:::role/Name*)"],
-        1,
+        2,
     ),
     (
-        [*PUBLISH, "--template", "{missing}"],
-        ["mlflow-cfn publish: error: template {missing} not found: generate it first"],
-        1,
+        [*PUBLISH, "--version", "v1", "--template", "{missing}"],
+        ["mlflow-cfn publish: --template {missing}: no such file"],
+        2,
     ),
     (
-        [*PUBLISH, "--template", "{list_json}"],
-        ["mlflow-cfn publish: error: template {list_json} is not a JSON object"],
-        1,
+        [*PUBLISH, "--version", "v1", "--template", "{list_json}"],
+        ["mlflow-cfn publish: --template {list_json}: a template must be an object"],
+        2,
     ),
     # cost
     (
@@ -306,7 +315,7 @@ FLAG_CASES = [
     ),
     (
         ["cost", "--template", "{missing}"],
-        ["mlflow-cfn cost: --template {missing}: cannot read: No such file or directory"],
+        ["mlflow-cfn cost: --template {missing}: no such file"],
         2,
     ),
     (["cost", "--parameters", "{min_above_max}"], ["mlflow-cfn cost:", MIN_ABOVE_MAX], 2),
@@ -336,8 +345,9 @@ def given(**overrides: object) -> dict[str, object]:
 
 PARAMETER_FILE_CASES = [
     # file format
-    ("{not json", ["not valid JSON: Expecting property name enclosed in double quotes"]),
-    ("", ["not valid JSON: Expecting value: line 1 column 1 (char 0)"]),
+    ("{not json", ["not valid JSON (Expecting property name enclosed in double quotes"]),
+    ("", ["empty (expected JSON or YAML)"]),
+    ("VpcId: [unclosed", ["neither JSON nor YAML"]),
     (
         '"VpcId=vpc-1"',
         [
@@ -371,7 +381,10 @@ PARAMETER_FILE_CASES = [
     # network
     (given(LoadBalancerIngressCidrs="10.0.0.0/33"), [CIDRS_RULE, "value '10.0.0.0/33'"]),
     (given(LoadBalancerIngressCidrs="10.0.0.0/8, 11.0.0.0/8"), [CIDRS_RULE]),
-    (given(LoadBalancerIngressCidrs="10.0.0.0"), [CIDRS_RULE]),
+    (
+        given(LoadBalancerIngressCidrs="10.0.0.0/8,10.1.0.0"),
+        [CIDRS_RULE, "LoadBalancerIngressCidrs item 2 '10.1.0.0' has no prefix length"],
+    ),
     (
         given(LoadBalancerIngressCidrs=",".join(f"10.{i}.0.0/16" for i in range(6))),
         [CIDRS_RULE],
@@ -474,11 +487,13 @@ def test_every_error_of_a_parameter_file_is_reported_at_once(tmp_path, capsys):
     )
 
 
-def test_refusals_do_not_need_the_repository_layout(tmp_path, capsys, monkeypatch):
-    """Run elsewhere, the default template path is missing: that is said, not a traceback."""
+def test_the_commands_do_not_need_the_repository_layout(tmp_path, capsys, monkeypatch):
+    """Run elsewhere, the default template is the product template built in memory (as synth
+    builds it): plan works, and a refusal names the input, not a missing file."""
     monkeypatch.chdir(tmp_path)
     Path("parameters.json").write_text(json.dumps(REQUIRED))
-    code, err = run(["plan", "--parameters", "parameters.json"], capsys)
-    assert_refused(
-        code, err, ["mlflow-cfn plan: --template templates/mlflow.json: no such file"], 2
-    )
+    assert main(["plan", "--parameters", "parameters.json"]) == 0
+    assert capsys.readouterr().out.startswith("Plan: ")
+    Path("parameters.json").write_text(json.dumps({**REQUIRED, "TaskCpu": "300"}))
+    code, err = run(["plan", "--parameters", "file://parameters.json"], capsys)
+    assert_refused(code, err, ["mlflow-cfn plan: ", "TaskCpu"], 2)

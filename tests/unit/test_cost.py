@@ -21,7 +21,6 @@ from mlflow_cfn.cost.prices import ASSUMPTION_KEYS, PRICE_KEYS, load_prices, val
 from mlflow_cfn.cost.references import compare, sagemaker_reference, terraform_reference
 from mlflow_cfn.cost.schedule import working_week
 from mlflow_cfn.cost.text import format_comparison, format_estimate
-from tests.conftest import ROOT
 
 MONTH = 730.0
 WEEK = 168.0
@@ -546,10 +545,10 @@ def test_cost_prints_the_estimate_the_comparison_and_the_presets(template_file, 
     assert "artifact_gb = 100:" in out and "sessions_per_week = 5:" in out
 
 
-def test_cost_reads_the_default_template_from_the_working_directory(monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
+def test_cost_prices_the_product_template_from_any_directory(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)  # the default template is built in memory, as synth builds it
     assert run() == 0
-    assert "Monthly cost of templates/mlflow.json in us-east-1" in capsys.readouterr().out
+    assert "Monthly cost of the product template in us-east-1" in capsys.readouterr().out
 
 
 def test_cost_prices_what_a_parameter_file_runs(template_file, tmp_path, capsys):
@@ -596,8 +595,8 @@ def test_cost_uses_a_prices_file_and_assumptions(template_file, tmp_path, capsys
         (["--hours-per-week", "often"], "got 'often'"),
         (["--assume", "artifact_gb"], "--assume 'artifact_gb': expected KEY=VALUE"),
         (["--assume", "artifact_gb=lots"], "the value must be a non-negative number"),
-        (["--template", "missing.json"], "--template missing.json: cannot read"),
-        (["--parameters", "missing.json"], "missing.json: cannot read"),
+        (["--template", "missing.json"], "--template missing.json: no such file"),
+        (["--parameters", "missing.json"], "--parameters missing.json: no such file"),
     ],
 )
 def test_cost_refuses_bad_input_in_one_line(template_file, argv, message, capsys):

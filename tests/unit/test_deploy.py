@@ -132,9 +132,12 @@ def request(tmp_path: Path, **flags) -> DeployRequest:
     """A DeployRequest for the committed template, the required parameters and --s3-bucket."""
     return DeployRequest(
         stack_name=STACK,
-        parameters_path=write_parameters(tmp_path),
-        template_path=TEMPLATE,
-        **{"s3_bucket": BUCKET, **flags},
+        **{
+            "parameters_path": write_parameters(tmp_path),
+            "template_path": TEMPLATE,
+            "s3_bucket": BUCKET,
+            **flags,
+        },
     )
 
 
@@ -201,8 +204,10 @@ def expect_create(
     name: str | None = None,
     template: dict[str, str] | None = None,
     parameters: dict[str, str] = REQUIRED,
+    **options,
 ) -> None:
-    """create_change_set of `name` from `template` (default: the uploaded template's URL)."""
+    """create_change_set of `name` from `template` (default: the uploaded template's URL), with
+    `options` (Tags, RoleARN) when given."""
     stubber.add_response(
         "create_change_set",
         {"Id": CHANGE_SET_ID, "StackId": STACK_ID},
@@ -217,6 +222,7 @@ def expect_create(
             ],
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             "Description": "created by mlflow-cfn deploy",
+            **options,
         },
     )
 
@@ -405,7 +411,7 @@ def test_an_existing_change_set_of_the_same_name_is_deleted_and_created_again(cf
     )
     run = Run(answer=False, s3=s3)
 
-    assert run(client, request(tmp_path)) == 1
+    assert run(client, request(tmp_path)) == 0  # declined: left unexecuted by choice
 
     stubber.assert_no_pending_responses()
     assert uploaded_keys(s3) == [KEY]
@@ -415,7 +421,8 @@ def test_an_existing_change_set_of_the_same_name_is_deleted_and_created_again(cf
         f"change set {expected_name()} exists already: deleting it and creating it again",
     ]
     assert run.err == [
-        f"not executed; change set {expected_name()} is left for inspection: aws cloudformation "
+        f"not executed (declined); change set {expected_name()} is left for inspection: "
+        "aws cloudformation "
         f"describe-change-set --stack-name mlflow --change-set-name {expected_name()}"
     ]
 
@@ -553,13 +560,13 @@ def test_replacing_the_aurora_writer_instance_is_not_refused(cfn, s3, tmp_path):
     expect_change_set(stubber, "CREATE_COMPLETE", [writer])
     run = Run(answer=False, s3=s3)
 
-    assert run(client, request(tmp_path)) == 1  # declined at the prompt, not refused
+    assert run(client, request(tmp_path)) == 0  # declined at the prompt, not refused
 
     stubber.assert_no_pending_responses()
     assert uploaded_keys(s3) == [KEY]
     assert "AWS::RDS::DBInstance" not in STATEFUL_TYPES
     assert run.questions == [QUESTION]
-    assert run.err[0].startswith("not executed; change set ")
+    assert run.err[0].startswith("not executed (declined); change set ")
 
 
 # --- a failed deployment ----------------------------------------------------------------------
@@ -675,7 +682,7 @@ def test_a_missing_parameters_file_is_refused_offline(cfn, tmp_path):
 
     assert run(client, DeployRequest(STACK, parameters_path=missing, template_path=TEMPLATE)) == 2
 
-    assert run.err == [f"{missing}: cannot read: No such file or directory"]
+    assert run.err == [f"--parameters {missing}: no such file"]
 
 
 def test_check_ranges_skips_absent_pairs_and_takes_new_pairs_as_table_entries(monkeypatch):
@@ -719,7 +726,7 @@ def test_a_template_over_the_limit_without_s3_bucket_is_refused_offline_naming_t
     assert size > 51_200
     assert (code, run.out) == (2, [])
     assert run.err == [
-        f"{TEMPLATE}: the template is {size} bytes even as compact JSON, over CloudFormation's "
+        f"{TEMPLATE}: it is {size} bytes even as compact JSON, over CloudFormation's "
         "51200-byte TemplateBody limit; pass --s3-bucket BUCKET to upload it to S3 and deploy it "
         "from its TemplateURL"
     ]
@@ -813,7 +820,8 @@ def test_without_yes_and_without_a_terminal_the_change_set_is_left_and_exit_is_1
     assert uploaded_keys(s3) == [KEY]
     name = expected_name()
     assert errors == [
-        "stdin is not a terminal and --yes was not given: not executing",
+        "stdin is not a terminal and neither --yes nor --no-execute-changeset was given: "
+        "not executing",
         f"change set {name} is left for inspection: aws cloudformation describe-change-set "
         f"--stack-name mlflow --change-set-name {name}",
     ]
@@ -887,7 +895,7 @@ def test_the_parser_has_the_documented_flags_and_defaults():
     args = parse(["deploy", "--stack-name", "mlflow", "--parameters", "p.json"])
     assert (args.func, args.template, args.poll_seconds) == (
         run_deploy,
-        Path("templates/mlflow.json"),
+        None,  # the product template, built in memory
         5.0,
     )
     assert (args.allow_replacement, args.yes, args.region, args.s3_bucket) == (
@@ -941,9 +949,13 @@ def test_run_deploy_builds_the_clients_from_the_flags_and_deploys(
     regions: list[str | None] = []
     s3_regions: list[str | None] = []
     monkeypatch.setattr(
-        deploy_module, "cloudformation_client", lambda region: regions.append(region) or client
+        deploy_module,
+        "cloudformation_client",
+        lambda region, session: regions.append(region) or client,
     )
-    monkeypatch.setattr(deploy_module, "s3_client", lambda region: s3_regions.append(region) or s3)
+    monkeypatch.setattr(
+        deploy_module, "s3_client", lambda region, session: s3_regions.append(region) or s3
+    )
     expect_stack(stubber, "UPDATE_COMPLETE")
     expect_create(stubber, "UPDATE")
     expect_change_set(stubber, "FAILED", StatusReason=NO_CHANGES)
@@ -969,7 +981,7 @@ def test_run_deploy_builds_the_clients_from_the_flags_and_deploys(
 
     stubber.assert_no_pending_responses()
     assert regions == ["eu-west-1"]
-    assert s3_regions == ["us-east-1"]  # the CloudFormation client's (here: the stubbed one's)
+    assert s3_regions == ["eu-west-1"]
     assert uploaded_keys(s3) == [KEY]
     assert (
         capsys.readouterr()
@@ -981,7 +993,7 @@ def test_run_deploy_builds_the_clients_from_the_flags_and_deploys(
 def test_run_deploy_without_credentials_prints_one_line_and_exits_1(
     s3, tmp_path, monkeypatch, capsys
 ):
-    def client_without_credentials(region: str | None):
+    def client_without_credentials(region: str | None, session=None):
         """A client that has no credentials (an empty provider chain) and an endpoint that
         nothing answers on: signing fails before anything is sent."""
         session = botocore.session.Session()
@@ -1012,18 +1024,45 @@ def test_run_deploy_without_credentials_prints_one_line_and_exits_1(
     assert uploaded_keys(s3) == []  # DescribeStacks, before the upload, failed
 
     assert capsys.readouterr().err == (
-        "no AWS credentials found: configure a profile (AWS_PROFILE), environment variables or "
+        "mlflow-cfn deploy: no AWS credentials found: configure a profile (AWS_PROFILE), "
+        "environment variables or "
         "an instance role, then run again\n"
     )
 
 
-def test_run_deploy_without_a_region_prints_one_line_and_exits_1(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+def test_run_deploy_without_a_region_prints_one_line_and_exits_2_before_anything(
+    tmp_path, monkeypatch, capsys
+):
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     args = parse(["deploy", "--stack-name", STACK, "--parameters", str(write_parameters(tmp_path))])
 
-    assert run_deploy(args) == 1
+    assert run_deploy(args) == 2
 
-    assert capsys.readouterr().err == "AWS error: You must specify a region.\n"
+    assert capsys.readouterr().err == (
+        "mlflow-cfn deploy: no AWS region: pass --region, or set AWS_REGION or "
+        "AWS_DEFAULT_REGION, or give the profile a region (aws configure set region REGION)\n"
+    )
+
+
+def test_the_region_comes_from_aws_region_first_as_the_aws_cli_reads_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    regions: list[str | None] = []
+
+    def no_aws(region, session):
+        regions.append(region)
+        raise botocore.exceptions.NoRegionError()  # stop before any call
+
+    monkeypatch.setattr(deploy_module, "cloudformation_client", no_aws)
+    args = parse(["deploy", "--stack-name", STACK, "--parameters", str(write_parameters(tmp_path))])
+    assert run_deploy(args) == 1
+    assert regions == ["eu-central-1"]
+    args = parse([*["deploy", "--stack-name", STACK], "--region", "ap-south-1",
+                  "--parameters", str(write_parameters(tmp_path))])  # fmt: skip
+    run_deploy(args)
+    assert regions[-1] == "ap-south-1"
 
 
 def test_the_client_retries_in_standard_mode_10_times():

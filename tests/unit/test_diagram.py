@@ -266,7 +266,7 @@ def test_bad_parameters_exit_2_with_the_reason(tmp_path, capsys):
 
     missing = tmp_path / "missing.json"
     assert run("--parameters", str(missing), "--output", str(tmp_path / "d.dot")) == 2
-    assert f"mlflow-cfn diagram: {missing}: cannot read" in capsys.readouterr().err
+    assert f"mlflow-cfn diagram: --parameters {missing}: no such file" in capsys.readouterr().err
 
 
 def test_missing_dot_is_one_clear_line(tmp_path, capsys, monkeypatch):

@@ -12,6 +12,12 @@ from tests.conftest import REQUIRED_PARAMETERS
 REQUIRED = {**REQUIRED_PARAMETERS, "LoadBalancerIngressCidrs": "10.0.0.0/8,192.168.0.0/16"}
 
 
+@pytest.fixture(autouse=True)
+def _region(no_real_aws, monkeypatch):
+    """The region plan evaluates in: the test certificates' (eu-west-1), as AWS_REGION says."""
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+
 def write(tmp_path, data) -> str:
     path = tmp_path / "params.json"
     path.write_text(json.dumps(data))
@@ -61,8 +67,8 @@ def test_plan_says_login_needs_a_route_out_of_the_load_balancer_subnets(tmp_path
     }
     assert main(["plan", "--parameters", write(tmp_path, params)]) == 0
     out = capsys.readouterr().out
-    requirement = out.split("Resources (")[0]
-    assert requirement.startswith("Your network must provide:\n  - AuthMode=cognito:")
+    requirement = out.split("Resources (")[0].split("Your network must provide:\n")[1]
+    assert requirement.startswith("  - AuthMode=cognito:")
     assert "LoadBalancerSubnetIds need a route to the internet through a NAT gateway" in out
 
 

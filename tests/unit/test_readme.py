@@ -1,6 +1,11 @@
-"""README stays true: its test command is what CI runs, and its parameter table is the code's."""
+"""README stays true: its test command is what CI runs, and its parameter and output tables are
+the code's."""
 
-from mlflow_cfn.stack.docs import parameters_table
+import json
+
+import pytest
+
+from mlflow_cfn.stack.docs import outputs_table, parameters_table
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -25,3 +30,27 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_lists_every_parameter_as_the_code_defines_it():
     assert parameters_table() in README, "regenerate with mlflow_cfn.stack.docs.parameters_table()"
+
+
+def test_readme_lists_every_output_as_the_template_defines_it():
+    assert outputs_table() in README, "regenerate with mlflow_cfn.stack.docs.outputs_table()"
+    committed = json.loads((ROOT / "templates" / "mlflow.json").read_text())
+    assert outputs_table(committed) == outputs_table()
+    rows = outputs_table().splitlines()[2:]
+    assert [row.split("`")[1] for row in rows] == sorted(committed["Outputs"])
+
+
+def test_output_conditions_are_told_in_parameter_values():
+    conditions = {
+        "UseLogin": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthMode"}, "none"]}]},
+        "OwnPool": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CognitoUserPoolArn"}, ""]}]},
+        "Both": {"Fn::And": [{"Condition": "UseLogin"}, {"Condition": "OwnPool"}]},
+        "Odd": {"Fn::Equals": [{"Fn::Select": [0, ["a"]]}, "a"]},
+    }
+    template = {"Conditions": conditions, "Outputs": {"X": {"Condition": "Both"}}}
+    template["Outputs"]["X"]["Description"] = "an output"
+    row = outputs_table(template).splitlines()[2]
+    assert row == "| `X` | an output | `AuthMode` is not `none` and `CognitoUserPoolArn` is given |"
+    template["Outputs"]["X"]["Condition"] = "Odd"
+    with pytest.raises(ValueError, match="cannot tell"):
+        outputs_table(template)

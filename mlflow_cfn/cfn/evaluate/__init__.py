@@ -42,7 +42,7 @@ references), `functions`, `conditions` and `rules` (the intrinsic functions of e
 
 from mlflow_cfn.cfn.evaluate.errors import EvaluationError, ParameterError, TemplateError
 from mlflow_cfn.cfn.evaluate.evaluation import Evaluated, StackSetting, evaluate, render_template
-from mlflow_cfn.cfn.evaluate.parameter_files import load_parameters
+from mlflow_cfn.cfn.evaluate.parameter_files import load_parameters, parameters_from_data
 
 __all__ = [
     "Evaluated",
@@ -52,5 +52,6 @@ __all__ = [
     "TemplateError",
     "evaluate",
     "load_parameters",
+    "parameters_from_data",
     "render_template",
 ]

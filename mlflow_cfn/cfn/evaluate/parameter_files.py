@@ -65,14 +65,13 @@ def _item_pair(item: Any, where: str, errors: list[str]) -> tuple[str, Any] | No
     return None
 
 
-def load_parameters(source: str | Path | Any) -> dict[str, str]:
+def load_parameters(source: str | Path | Any, origin: str = "parameters") -> dict[str, str]:
     """Parameter values from a JSON file path or an already-loaded object.
 
     Accepts the `create-stack --parameters file://` list of {ParameterKey, ParameterValue},
     the `deploy --parameter-overrides` {Key: Value} object and its ["Key=Value"] list. A list value
     is joined with commas and numbers become strings; every malformed entry is reported at once
-    in a ParameterError."""
-    origin = "parameters"
+    in a ParameterError, each naming ``origin`` (the file, for a path)."""
     data = source
     if isinstance(source, str | Path):
         origin = str(source)
@@ -82,6 +81,12 @@ def load_parameters(source: str | Path | Any) -> dict[str, str]:
             raise ParameterError([f"{origin}: cannot read: {exc.strerror or exc}"]) from exc
         except json.JSONDecodeError as exc:
             raise ParameterError([f"{origin}: not valid JSON: {exc}"]) from exc
+    return parameters_from_data(data, origin)
+
+
+def parameters_from_data(data: Any, origin: str) -> dict[str, str]:
+    """Parameter values from an already-loaded document (see `load_parameters`); a string is
+    not a parameter file (not a path either)."""
     errors: list[str] = []
     values: dict[str, str] = {}
     for key, value in _parameter_pairs(data, origin, errors):

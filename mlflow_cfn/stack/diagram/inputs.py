@@ -20,12 +20,14 @@ PLACEHOLDER_PARAMETERS = {
 }
 
 
-def evaluate_stack(template_path: str | Path, parameters_path: str | Path | None) -> Evaluated:
+def evaluate_stack(
+    template_path: str | Path | None, parameters_path: str | Path | None
+) -> Evaluated:
     """The stack to draw: a parameter file's, or the template's defaults with placeholders for
     the parameters that have none. EvaluationError lists every problem."""
     if parameters_path is not None:
         return evaluate_file(template_path, parameters_path)
-    template = read_template(Path(template_path))
+    template = read_template(template_path)
     declared = template.get("Parameters", {})
     placeholders = {
         name: value
