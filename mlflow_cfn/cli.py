@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from mlflow_cfn.commands import (
@@ -49,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"mlflow-cfn {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`mlflow-cfn synth | head`): stop quietly, as Unix tools do, and
+        # keep Python from failing again when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 
 
 if __name__ == "__main__":

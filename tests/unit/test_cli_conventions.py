@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 
 import pytest
@@ -185,3 +186,16 @@ def test_cost_json_is_the_estimate_as_data_with_the_network_beside_it(capsys):
     assert main(["cost", "--output", "json"]) == 0
     alone = json.loads(capsys.readouterr().out)
     assert "network" not in alone and alone["total_usd"] == alone["product"]["total_usd"]
+
+
+def test_a_reader_that_stops_early_gets_no_stack_trace(monkeypatch):
+    """`mlflow-cfn synth | head -1`: the reader has gone when the template is written; the
+    command stops quietly with 141 (128 + SIGPIPE), as a Unix tool does."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away
+    closed_pipe = open(write_end, "w")  # noqa: SIM115  (closed below)
+    monkeypatch.setattr("sys.stdout", closed_pipe)
+    try:
+        assert main(["synth"]) == 141
+    finally:
+        closed_pipe.close()
