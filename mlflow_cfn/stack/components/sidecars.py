@@ -12,15 +12,13 @@ from troposphere.ecs import (
     ContainerDependency,
     Environment,
     HealthCheck,
-    KernelCapabilities,
-    LinuxParameters,
-    LogConfiguration,
     MountPoint,
     Secret,
     Volume,
 )
 
 from mlflow_cfn.stack import policies
+from mlflow_cfn.stack.components.hardening import hardened_settings
 from mlflow_cfn.stack.components.sidecar_inputs import (
     DATADOG_API_KEY_KMS_KEY_ARN,
     DATADOG_API_KEY_SECRET_ARN,
@@ -83,19 +81,6 @@ DATADOG_INIT_SCRIPT = (
 )
 
 
-def _hardened(log_options: dict, stream_prefix: str) -> dict:
-    """Settings every sidecar shares: not essential, no privileges, logs to CloudWatch."""
-    return {
-        "Essential": False,
-        "Privileged": False,
-        "ReadonlyRootFilesystem": True,
-        "LinuxParameters": LinuxParameters(Capabilities=KernelCapabilities(Drop=["ALL"])),
-        "LogConfiguration": LogConfiguration(
-            LogDriver="awslogs", Options={**log_options, "awslogs-stream-prefix": stream_prefix}
-        ),
-    }
-
-
 def generic_sidecar(ctx: Context, inputs: SidecarInputs, log_options: dict) -> If:
     """The SidecarImage container (or nothing)."""
     environment = []
@@ -127,7 +112,7 @@ def generic_sidecar(ctx: Context, inputs: SidecarInputs, log_options: dict) -> I
         User=Ref(inputs[SIDECAR_USER]),  # never root (the Parameter refuses 0)
         DependsOn=after_preparation(),
         MountPoints=[MountPoint(SourceVolume=SIDECAR_TMP_VOLUME, ContainerPath="/tmp")],
-        **_hardened(log_options, "sidecar"),
+        **hardened_settings(log_options, "sidecar"),
     )
     return If(HAS_SIDECAR, container, NO_VALUE)
 
@@ -154,7 +139,7 @@ def datadog_sidecar(inputs: SidecarInputs, log_options: dict) -> ContainerDefini
         HealthCheck=HealthCheck(
             Command=["CMD", "agent", "health"], Interval=30, Timeout=5, Retries=3, StartPeriod=60
         ),
-        **_hardened(log_options, "datadog"),
+        **hardened_settings(log_options, "datadog"),
     )
 
 

@@ -18,12 +18,10 @@ from troposphere import If, Parameter, Ref
 from troposphere.ecs import (
     ContainerDefinition,
     ContainerDependency,
-    KernelCapabilities,
-    LinuxParameters,
-    LogConfiguration,
     MountPoint,
 )
 
+from mlflow_cfn.stack.components.hardening import hardened_settings
 from mlflow_cfn.stack.components.sidecar_inputs import HAS_SIDECAR
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_SERVICE
@@ -76,18 +74,8 @@ def declare_volume_preparation(ctx: Context) -> Parameter:
 
 
 def init_container_settings(log_options: dict, stream_prefix: str) -> dict:
-    """What every init container shares: root without capabilities, not essential, read-only
-    root file system, logs to CloudWatch."""
-    return {
-        "User": INIT_USER,
-        "Essential": False,
-        "Privileged": False,
-        "ReadonlyRootFilesystem": True,
-        "LinuxParameters": LinuxParameters(Capabilities=KernelCapabilities(Drop=["ALL"])),
-        "LogConfiguration": LogConfiguration(
-            LogDriver="awslogs", Options={**log_options, "awslogs-stream-prefix": stream_prefix}
-        ),
-    }
+    """What every init container shares: root (see the module), otherwise `hardened_settings`."""
+    return {"User": INIT_USER, **hardened_settings(log_options, stream_prefix)}
 
 
 def prepare_volumes_container(image: Parameter, log_options: dict) -> If:
