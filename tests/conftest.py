@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,20 @@ REQUIRED_PARAMETERS = {
     "DatabaseSubnetIds": "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
     "LoadBalancerIngressCidrs": "10.0.0.0/8",
 }
+
+
+def unavailable(reason: str) -> None:
+    """A tool or server the test needs is missing: skip, or fail under
+    MLFLOW_CFN_REQUIRE_SERVICES=1 (CI), so CI never skips silently."""
+    if os.environ.get("MLFLOW_CFN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (MLFLOW_CFN_REQUIRE_SERVICES=1; run tests/bootstrap.sh)")
+    pytest.skip(reason)
+
+
+def require_dot() -> None:
+    """Graphviz's ``dot`` renders the diagrams (tests/bootstrap.sh installs it)."""
+    if shutil.which("dot") is None:
+        unavailable("Graphviz `dot` is not installed (apt-get install graphviz)")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ A missing server skips the test with the reason, or fails it when MLFLOW_CFN_REQ
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
+from tests.conftest import unavailable
 from tests.runtime.harness import (
     BUCKET,
     HOSTILE_PASSWORD,
@@ -24,13 +24,6 @@ from tests.runtime.harness import (
 )
 
 pytestmark = pytest.mark.runtime
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or fail under MLFLOW_CFN_REQUIRE_SERVICES=1."""
-    if os.environ.get("MLFLOW_CFN_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (MLFLOW_CFN_REQUIRE_SERVICES=1; run tests/bootstrap.sh)")
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

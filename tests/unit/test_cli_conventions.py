@@ -8,13 +8,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 
 import pytest
 import yaml
 
 from mlflow_cfn.cli import main
-from tests.conftest import REQUIRED_PARAMETERS
+from tests.conftest import REQUIRED_PARAMETERS, require_dot
 
 REQUIRED = {**REQUIRED_PARAMETERS, "LoadBalancerIngressCidrs": "10.0.0.0/8"}
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d"
@@ -163,8 +162,8 @@ def test_synth_writes_yaml_for_a_yaml_output_and_json_otherwise(tmp_path):
     assert (tmp_path / "c.yaml").read_text().startswith("{")
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed")
 def test_diagram_writes_to_standard_output(capsysbinary):
+    require_dot()
     assert main(["diagram", "--output", "-"]) == 0
     assert capsysbinary.readouterr().out.lstrip().startswith(b"<?xml")
     assert main(["diagram", "--output", "-", "--format", "dot"]) == 0

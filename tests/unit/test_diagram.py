@@ -2,9 +2,7 @@
 
 import argparse
 import json
-import os
 import re
-import shutil
 
 import pytest
 
@@ -12,7 +10,7 @@ from mlflow_cfn.cfn.evaluate import Evaluated, evaluate
 from mlflow_cfn.commands.diagram import register as add_diagram_parser
 from mlflow_cfn.stack.diagram import PLACEHOLDER_PARAMETERS, diagram, evaluate_stack
 from mlflow_cfn.stack.diagram import dot as diagram_dot
-from tests.conftest import ROOT, TEMPLATES
+from tests.conftest import ROOT, TEMPLATES, require_dot
 
 TEMPLATE = TEMPLATES / "mlflow.json"
 COMMITTED_SVG = ROOT / "docs" / "architecture.svg"
@@ -240,11 +238,7 @@ def test_dot_output_is_the_dot_source(tmp_path, default_dot):
 
 
 def test_committed_svg_is_what_dot_renders_from_the_current_template(tmp_path):
-    if shutil.which("dot") is None:
-        message = "Graphviz `dot` is not installed (apt-get install graphviz)"
-        if os.environ.get("MLFLOW_CFN_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{message}; MLFLOW_CFN_REQUIRE_SERVICES=1")
-        pytest.skip(message)
+    require_dot()
     first, second = tmp_path / "first.svg", tmp_path / "second.svg"
     assert run("--output", str(first)) == 0
     assert run("--output", str(second)) == 0

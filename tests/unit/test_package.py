@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from mlflow_cfn.versions import __version__
-from tests.conftest import REQUIRED_PARAMETERS, ROOT
+from tests.conftest import REQUIRED_PARAMETERS, ROOT, require_dot
 
 #: What the wheel is built from: the files pyproject.toml names and the packages.
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "mlflow_cfn", "service_catalog")
@@ -144,8 +144,8 @@ def test_cost_with_the_default_template(fresh, elsewhere):
     assert "idle shutdown" in cli(fresh, elsewhere, "cost")
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed")
 def test_diagram_with_the_default_template(fresh, elsewhere):
+    require_dot()
     cwd, _ = elsewhere
     cli(fresh, elsewhere, "diagram", "--output", "x.svg")
     assert "<svg" in (cwd / "x.svg").read_text()
