@@ -9,7 +9,6 @@ repeated run creates nothing twice).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,15 +104,13 @@ def idempotency_token(*parts: str) -> str:
 
 def _built_in(source: object) -> bytes:
     """The product (None) or network template as ``synth`` writes it."""
-    from mlflow_cfn.cfn.render import render
-
     if source == NETWORK_TEMPLATE:
-        from mlflow_cfn.network import build_network_template
+        from mlflow_cfn.network import network_template_text
 
-        return render(build_network_template()).encode()
-    from mlflow_cfn.stack.plan import default_template
+        return network_template_text().encode()
+    from mlflow_cfn.stack.plan import default_template_text
 
-    return (json.dumps(default_template(), indent=2, sort_keys=True) + "\n").encode()
+    return default_template_text().encode()
 
 
 def read_template(source: Path | str | None) -> LocalTemplate:

@@ -62,10 +62,9 @@ def _template(template_path: str | None) -> dict[str, Any]:
 def _network_template(source: str | None) -> dict[str, Any]:
     """The network template to price (None: built in memory)."""
     if source is None:
-        from mlflow_cfn.cfn.render import to_dict
-        from mlflow_cfn.network import build_network_template
+        from mlflow_cfn.network import network_template
 
-        return to_dict(build_network_template())
+        return network_template()
     return _template(source)
 
 

@@ -48,10 +48,9 @@ def _portfolio_network(source: str | None) -> dict | None:
     if source == "":
         return None
     if source is None:
-        from mlflow_cfn.cfn.render import to_dict
-        from mlflow_cfn.network import build_network_template
+        from mlflow_cfn.network import network_template
 
-        return to_dict(build_network_template())
+        return network_template()
     return read_template(source, "--portfolio-network")
 
 

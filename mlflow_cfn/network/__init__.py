@@ -2,6 +2,10 @@
 the product's network Parameters; `stack_outputs` reads them from a deployed network stack and
 `checks` says what in a product parameter set cannot work in that network."""
 
-from mlflow_cfn.network.template import build_network_template
+from mlflow_cfn.network.template import (
+    build_network_template,
+    network_template,
+    network_template_text,
+)
 
-__all__ = ["build_network_template"]
+__all__ = ["build_network_template", "network_template", "network_template_text"]

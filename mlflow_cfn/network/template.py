@@ -6,8 +6,12 @@ a record of what it made; the console form is generated last from the declared P
 
 from __future__ import annotations
 
+import json
+from functools import cache
+
 from troposphere import Template
 
+from mlflow_cfn.cfn.render import render
 from mlflow_cfn.network.default_security_group import add_default_security_group_restriction
 from mlflow_cfn.network.endpoints import add_endpoints
 from mlflow_cfn.network.flow_logs import add_flow_logs
@@ -46,6 +50,17 @@ def assemble_network() -> Context:
 def build_network_template() -> Template:
     """The network template (it has no build options: every choice is a Parameter)."""
     return assemble_network().template
+
+
+@cache
+def network_template_text() -> str:
+    """The network template as `mlflow-cfn synth --network` writes it (templates/network.json)."""
+    return render(build_network_template())
+
+
+def network_template() -> dict:
+    """The network template as JSON data (a fresh copy)."""
+    return json.loads(network_template_text())
 
 
 def network_parameters_table() -> str:

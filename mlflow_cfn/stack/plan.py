@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "check_template",
     "default_template",
+    "default_template_text",
     "evaluate_checked",
     "evaluate_file",
     "posture",
@@ -39,7 +40,8 @@ DEFAULT_TEMPLATE = None
 
 
 @cache
-def _default_template_text() -> str:
+def default_template_text() -> str:
+    """The default product template as `mlflow-cfn synth` writes it (templates/mlflow.json)."""
     from mlflow_cfn.cfn.render import render
     from mlflow_cfn.stack.options import StackOptions
     from mlflow_cfn.stack.template import build_template
@@ -49,7 +51,7 @@ def _default_template_text() -> str:
 
 def default_template() -> dict:
     """The default product template as JSON data (a fresh copy)."""
-    return json.loads(_default_template_text())
+    return json.loads(default_template_text())
 
 
 def read_template(source: str | Path | None, flag: str = "--template") -> dict:
