@@ -97,6 +97,30 @@ CATALOGUE: tuple[Constraint, ...] = (
         "Rules TaskMemoryFitsCpu<cpu>.",
     ),
     Constraint(
+        "fargate-bind-mount-owner",
+        "Fargate creates a task volume empty, owned by root with mode 0755, and copies data and "
+        "mode into it only for a path the image declares as VOLUME (the official MLflow image "
+        "declares none): a non-root server cannot write its /tmp, and mlflow exits as it starts.",
+        f"{_DOCS}/AmazonECS/latest/developerguide/bind-mounts.html",
+        "Template: the prepare-volumes init container sets mode 1777 before the server and the "
+        "sidecar start (VolumePreparation=root-init-container); with none, the image must "
+        "declare VOLUME /tmp.",
+    ),
+    Constraint(
+        "ecs-success-dependency-not-essential",
+        "A container dependency with condition SUCCESS cannot name an essential container.",
+        f"{_DOCS}/AmazonECS/latest/APIReference/API_ContainerDependency.html",
+        "Template: the init containers are not essential.",
+    ),
+    Constraint(
+        "control-tower-no-root-container",
+        "Control Tower's proactive control CT.ECS.PR.3 refuses a task definition in which any "
+        "container, an init container too, has no User or runs as 0 or root.",
+        f"{_DOCS}/controltower/latest/controlreference/ecs-rules.html",
+        "VolumePreparation=none (no container runs as root); Rule "
+        "DatadogNeedsVolumePreparation refuses it with the Datadog agent.",
+    ),
+    Constraint(
         "fargate-ephemeral-storage",
         "A Fargate task has 20 GiB of ephemeral storage, the pulled and unpacked images "
         "included; EphemeralStorage raises it to 21-200 GiB on platform 1.4.0 or later. The "

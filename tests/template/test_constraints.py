@@ -150,6 +150,45 @@ def fargate_cpu_memory():
     )
 
 
+def _containers(s) -> dict[str, dict]:
+    task = s.resource("TaskDefinition")["Properties"]
+    return {c["Name"]: c for c in task["ContainerDefinitions"]}
+
+
+def fargate_bind_mount_owner():
+    prepared = _containers(stack(**SIDECAR))
+    init, server = prepared["prepare-volumes"], prepared["mlflow"]
+    assert init["Command"][1:] == ["/tmp", "/volumes/sidecar-tmp"]
+    assert "os.chmod(path, 0o1777)" in init["Command"][0]
+    assert {m["SourceVolume"] for m in init["MountPoints"]} == {"tmp", "sidecar-tmp"}
+    for name in ("mlflow", SIDECAR["SidecarName"]):
+        assert prepared[name]["DependsOn"] == [
+            {"ContainerName": "prepare-volumes", "Condition": "SUCCESS"}
+        ]
+    assert server["MountPoints"][0]["ContainerPath"] == "/tmp"
+    bare = _containers(stack(VolumePreparation="none"))
+    assert set(bare) == {"mlflow"} and "DependsOn" not in bare["mlflow"]
+
+
+def ecs_success_dependency_not_essential():
+    for sidecar, parameters in ((None, SIDECAR), ("datadog", {})):
+        containers = _containers(stack(sidecar, **parameters))
+        for container in containers.values():
+            for dependency in container.get("DependsOn", []):
+                assert dependency["Condition"] == "SUCCESS"
+                assert containers[dependency["ContainerName"]]["Essential"] is False
+
+
+def control_tower_no_root_container():
+    root = re.compile(r"^(0|root)(:.*)?$")
+    default = _containers(stack(**SIDECAR)).values()
+    assert any(root.match(str(c.get("User", ""))) for c in default)  # the init container
+    strict = _containers(stack(VolumePreparation="none", **SIDECAR)).values()
+    assert all("User" in c and not root.match(str(c["User"])) for c in strict)
+    refused_and_fixed({"VolumePreparation": "none"}, {"VolumePreparation": "root-init-container"},
+                      "VolumePreparation=root-init-container", sidecar="datadog")  # fmt: skip
+
+
 def fargate_ephemeral_storage():
     refused_and_fixed({"TaskEphemeralStorageGiB": "201"}, {"TaskEphemeralStorageGiB": "200"},
                       "TaskEphemeralStorageGiB")  # fmt: skip
