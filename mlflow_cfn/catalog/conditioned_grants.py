@@ -3,7 +3,8 @@
 Passing the product's roles, creating service-linked roles, creating and changing roles (only with
 the portfolio's permissions boundary), attaching managed policies, granting and using KMS keys:
 what each may reach is derived from the product (the services its roles trust, the policies they
-attach, the service-linked roles its resource types create) or fixed here.
+attach, the service-linked roles its resource types create) or fixed here. Changing and deleting
+the product's resources: `mlflow_cfn.catalog.owned_grants`.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from awacs.aws import ArnEquals, Bool, ConditionElement, StringEquals, StringLike
+from awacs.aws import ArnEquals, Bool, StringEquals, StringLike
 from troposphere import Sub
 
+from mlflow_cfn.catalog.grants import Grant
 from mlflow_cfn.catalog.network_grants import (
-    NETWORK_OWNED_ONLY_EC2,
     NETWORK_SERVICE_LINKED_ROLE_SERVICES,
     NO_SERVICE_LINKED_ROLE,
 )
+from mlflow_cfn.catalog.owned_grants import owned_grants
 from mlflow_cfn.catalog.product import resources_of
-from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, PRODUCT_ROLES, pascal, region_arn
+from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, PRODUCT_ROLES
 
 #: Service-linked roles the product's resource types may create, by type namespace: for
 #: Application Auto Scaling the role of ECS services (the only scalable target of the product), for
@@ -75,108 +76,6 @@ BOUNDED_ROLE_ACTIONS = (
 )
 
 
-#: The tag CloudFormation puts on every taggable resource it creates (CloudFormation User Guide,
-#: "Tag your CloudFormation resources": aws:cloudformation:stack-name, stack-id, logical-id). No
-#: one else can set it (tag keys starting with ``aws:`` are reserved), and Service Catalog names
-#: its stacks ``SC-<account>-pp-<id>``.
-OWNED_TAG = "aws:ResourceTag/aws:cloudformation:stack-name"
-
-#: Destructive actions allowed only on resources of Service Catalog stacks (OWNED_TAG like
-#: ``SC-*``), by service: the actions and the ARN kinds (resource types that the product creates
-#: and CloudFormation tags; a security group, not a rule of it; a load balancer, not a listener)
-#: they are granted on. Only actions whose every IAM resource type is one of those kinds, or a new
-#: resource allowed apart (OWNED_ONLY_PLAIN), are here, so no untagged resource of the same request
-#: (a default parameter group, a listener) fails the condition.
-OWNED_ONLY_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "cognito-idp": (
-        ("cognito-idp:DeleteResourceServer", "cognito-idp:DeleteUserPool",
-         "cognito-idp:DeleteUserPoolClient", "cognito-idp:DeleteUserPoolDomain",
-         "cognito-idp:SetUserPoolMfaConfig", "cognito-idp:UpdateResourceServer",
-         "cognito-idp:UpdateUserPool", "cognito-idp:UpdateUserPoolClient",
-         "cognito-idp:UpdateUserPoolDomain"),
-        ("userpool/*",),
-    ),
-    "ec2": (
-        ("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-         "ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupEgress",
-         "ec2:RevokeSecurityGroupIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-         "ec2:UpdateSecurityGroupRuleDescriptionsIngress"),
-        ("security-group/*",),
-    ),
-    "ecs": (
-        ("ecs:DeleteCluster", "ecs:DeleteService", "ecs:PutClusterCapacityProviders",
-         "ecs:UpdateCluster", "ecs:UpdateClusterSettings", "ecs:UpdateService"),
-        ("cluster/*", "service/*"),
-    ),
-    "elasticloadbalancing": (
-        ("elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup",
-         "elasticloadbalancing:DeregisterTargets",
-         "elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
-         "elasticloadbalancing:ModifyLoadBalancerAttributes",
-         "elasticloadbalancing:ModifyTargetGroup",
-         "elasticloadbalancing:ModifyTargetGroupAttributes",
-         "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:SetSecurityGroups",
-         "elasticloadbalancing:SetSubnets"),
-        ("loadbalancer/*", "targetgroup/*"),
-    ),
-    "kms": (
-        ("kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
-         "kms:ScheduleKeyDeletion"),
-        ("key/*",),
-    ),
-    "rds": (
-        ("rds:DeleteDBCluster", "rds:DeleteDBClusterParameterGroup", "rds:DeleteDBInstance",
-         "rds:DeleteDBSubnetGroup", "rds:DisableHttpEndpoint",
-         "rds:ModifyDBClusterParameterGroup", "rds:ModifyDBSubnetGroup",
-         "rds:PromoteReadReplica", "rds:RebootDBInstance", "rds:RemoveRoleFromDBCluster",
-         "rds:RemoveRoleFromDBInstance", "rds:ResetDBClusterParameterGroup",
-         "rds:StopDBInstanceAutomatedBackupsReplication"),
-        ("cluster:*", "cluster-pg:*", "db:*", "subgrp:*"),
-    ),
-}  # fmt: skip
-
-#: Where OWNED_ONLY_ACTIONS need no tag: resources of the same request that are new, so untagged
-#: (IAM authorizes each resource of a request apart): DeleteDBCluster's final snapshot
-#: (DeletionPolicy Snapshot), a security group's new rule. Neither changes anything alone.
-OWNED_ONLY_PLAIN: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "ec2": (
-        "Ec2NewRulesOfServiceCatalogStacksSecurityGroups",
-        ("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"),
-        (region_arn("ec2", "security-group-rule/*"),),
-    ),
-    "rds": (
-        "RdsFinalSnapshotOfADeletedCluster",
-        ("rds:DeleteDBCluster",),
-        (region_arn("rds", "cluster-snapshot:*"),),
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Actions allowed on ``resources`` under ``condition`` on ``key`` (and under ``also``, more
-    conditions); ``values`` empty means not needed."""
-
-    sid: str
-    actions: tuple[str, ...]
-    resources: tuple[str, ...]
-    condition: type[ConditionElement]
-    key: str
-    values: tuple[Any, ...]
-    also: tuple[Grant, ...] = ()
-    #: (statement id, actions, resources) allowed without the condition: resource types of the
-    #: same request that cannot carry it (the final snapshot a delete creates).
-    plain: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
-
-    def condition_elements(self) -> list[ConditionElement]:
-        """The condition on ``key`` (one value as is, several as a list), then ``also``'s."""
-        values = list(self.values) if len(self.values) > 1 else self.values[0]
-        return [
-            self.condition(self.key, values),
-            *(c for g in self.also for c in g.condition_elements()),
-        ]
-
-
 def conditioned_grants(
     variants: tuple[dict[str, Any], ...], table: dict[str, frozenset[str]], boundary: Any
 ) -> tuple[Grant, ...]:
@@ -207,32 +106,10 @@ def conditioned_grants(
         Grant("UseKeysOnlyForRdsManagedSecrets", KEY_USE_ACTIONS, (ACCOUNT_KEYS,),
               StringEquals, "kms:ViaService", (SECRETS_MANAGER_VIA,),
               also=(Grant("", (), (), StringLike, SECRET_CONTEXT, (Sub(RDS_SECRETS),)),)),
-        # The user pool domain handlers list it for custom domains (the product's is a prefix
-        # domain): only distributions CloudFormation tagged as made by a Service Catalog stack,
-        # and the product makes none.
-        Grant("UpdateOnlyDistributionsOfServiceCatalogStacks", ("cloudfront:UpdateDistribution",),
-              ("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*",),
-              StringLike, "aws:ResourceTag/aws:cloudformation:stack-name", ("SC-*",)),
         Grant("ReadServiceCatalogsCopyOfTheProductTemplate", ("s3:GetObject",), ("*",),
               StringEquals, "s3:ExistingObjectTag/servicecatalog:provisioning", ("true",)),
-        *_owned_only_grants(),
+        *owned_grants(variants),
     )  # fmt: skip
-
-
-def _owned_only_grants() -> list[Grant]:
-    """OWNED_ONLY_ACTIONS, each service's under the stack-name tag condition, and the network's
-    (NETWORK_OWNED_ONLY_EC2: granted only to a template that needs them)."""
-    network_actions, network_kinds = NETWORK_OWNED_ONLY_EC2
-    return [
-        Grant(f"{pascal(service)}ChangesOnlyServiceCatalogStacksResources", actions,
-              tuple(region_arn(service, kind) for kind in kinds), StringLike, OWNED_TAG, ("SC-*",),
-              plain=OWNED_ONLY_PLAIN.get(service))
-        for service, (actions, kinds) in sorted(OWNED_ONLY_ACTIONS.items())
-    ] + [
-        Grant("Ec2NetworkChangesOnlyServiceCatalogStacksResources", network_actions,
-              tuple(region_arn("ec2", kind) for kind in network_kinds), StringLike, OWNED_TAG,
-              ("SC-*",)),
-    ]  # fmt: skip
 
 
 def _portable(value: Any, where: str) -> Any:

@@ -29,6 +29,11 @@ DYNAMIC_REFERENCE_ACTIONS: dict[str, str] = {
 #: Actions the product's resource handlers list that the launch role must not have, with the
 #: reason: they reach beyond what a provisioned product owns.
 REFUSED_ACTIONS: dict[str, str] = {
+    "cloudfront:UpdateDistribution": (
+        "the user pool domain handlers list it for custom domains, whose CloudFront distribution "
+        "Cognito associates with the domain's certificate; the product's domain is a prefix "
+        "domain (mlflow-<stack id>), for which no distribution is changed"
+    ),
     "ecs:PutAccountSetting": (
         "the ECS cluster handlers list it for account-wide settings; the product's cluster sets "
         "only its own ClusterSettings (containerInsights, UpdateClusterSettings), and an account "

@@ -32,9 +32,9 @@ from mlflow_cfn.catalog.conditioned_grants import (
     BOUNDED_ROLE_ACTIONS,
     SECRET_CONTEXT,
     SECRETS_MANAGER_VIA,
-    Grant,
     conditioned_grants,
 )
+from mlflow_cfn.catalog.grants import Grant
 from mlflow_cfn.catalog.launch_actions import REFUSED_ACTIONS, required_actions, stack_actions
 from mlflow_cfn.catalog.network_grants import NETWORK_REFUSED_ACTIONS
 from mlflow_cfn.catalog.portfolio_inputs import ALLOW_LISTED_STATEMENT_RESERVE, AllowListInputs
@@ -128,13 +128,14 @@ def _boundary_denials(boundary: Any) -> list[Statement]:
 
 
 def _conditioned_statements(grants: Iterable[Grant], needed: dict[str, str]) -> list[Statement]:
-    """A statement for each grant with values whose actions are ``needed`` (by lower-case name),
-    and one for its plain resources; takes the grants' actions out of ``needed``."""
+    """A statement for each grant with values (or without a condition) whose actions are
+    ``needed`` (by lower-case name), and one for its plain resources; takes the grants' actions
+    out of ``needed``."""
     grants = list(grants)
     statements = []
     for grant in grants:
         actions = [a for a in grant.actions if a.lower() in needed]
-        if actions and grant.values:
+        if actions and (grant.values or grant.condition is None):
             statements.append(
                 _statement(grant.sid, actions, grant.resources, grant.condition_elements())
             )

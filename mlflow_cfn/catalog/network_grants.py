@@ -118,8 +118,10 @@ EC2_KINDS_BY_TYPE: dict[str, tuple[str, ...]] = {
 
 #: Destructive and modifying EC2 actions on the network's resources, allowed only on resources
 #: CloudFormation tagged as a Service Catalog stack's (the product's tag condition, see
-#: `mlflow_cfn.catalog.conditioned_grants.OWNED_ONLY_ACTIONS`), and the kinds they act on.
-NETWORK_OWNED_ONLY_EC2: tuple[tuple[str, ...], tuple[str, ...]] = (
+#: `mlflow_cfn.catalog.owned_grants.OWNED_ONLY_ACTIONS`), and the kinds they act on, each
+#: with the resource type that has ARNs of that kind (whose provider schema must say CloudFormation
+#: puts its system tags on it).
+NETWORK_OWNED_ONLY_EC2: tuple[tuple[str, ...], dict[str, str]] = (
     (
         "ec2:DeleteFlowLogs", "ec2:DeleteInternetGateway", "ec2:DeleteNatGateway",
         "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSubnet", "ec2:DeleteVpc",
@@ -127,8 +129,11 @@ NETWORK_OWNED_ONLY_EC2: tuple[tuple[str, ...], tuple[str, ...]] = (
         "ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ModifyVpcEndpoint",
         "ec2:ReleaseAddress", "ec2:ReplaceRoute", "ec2:ReplaceRouteTableAssociation",
     ),
-    (
-        "elastic-ip/*", "internet-gateway/*", "natgateway/*", "route-table/*",
-        "security-group/*", "subnet/*", "vpc/*", "vpc-endpoint/*", "vpc-flow-log/*",
-    ),
+    {
+        "elastic-ip/*": "AWS::EC2::EIP", "internet-gateway/*": "AWS::EC2::InternetGateway",
+        "natgateway/*": "AWS::EC2::NatGateway", "route-table/*": "AWS::EC2::RouteTable",
+        "security-group/*": "AWS::EC2::SecurityGroup", "subnet/*": "AWS::EC2::Subnet",
+        "vpc/*": "AWS::EC2::VPC", "vpc-endpoint/*": "AWS::EC2::VPCEndpoint",
+        "vpc-flow-log/*": "AWS::EC2::FlowLog",
+    },
 )  # fmt: skip

@@ -141,6 +141,17 @@ GENERATED_NAME_SUFFIX = 13
 #: Name properties the product must leave unset, by resource type, with the reason: its scope above
 #: assumes the names CloudFormation or the resource provider generates.
 GENERATED_NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "AWS::ECS::Cluster": (
+        ("ClusterName",),
+        "the service actions are scoped to services of clusters CloudFormation named after a "
+        "Service Catalog stack and the cluster's logical id "
+        "(`mlflow_cfn.catalog.owned_grants.STACK_NAMED_ACTIONS`)",
+    ),
+    "AWS::ECS::Service": (
+        ("ServiceName",),
+        "the service actions are scoped to services CloudFormation named after a Service "
+        "Catalog stack and the service's logical id (CloudFormation does not tag services)",
+    ),
     "AWS::Events::Rule": (
         ("Name", "EventBusName"),
         "events actions are scoped to rules CloudFormation named after a Service Catalog stack "

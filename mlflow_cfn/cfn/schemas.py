@@ -39,3 +39,13 @@ def iam_action(action: str) -> dict[str, Any] | None:
     """IAM's definition of ``action`` (case-insensitive), or None when IAM has no such action."""
     service, _, name = action.lower().partition(":")
     return iam_actions().get(service, {}).get("Actions", {}).get(name)
+
+
+def cloudformation_system_tags(resource_type: str) -> bool:
+    """Whether CloudFormation puts its system tags (``aws:cloudformation:stack-name``,
+    ``stack-id``, ``logical-id``) on resources of ``resource_type``: the provider schema's
+    ``tagging.cloudFormationSystemTags`` (CloudFormation CLI, resource type schema, "tagging").
+    Only an explicit true counts: ``AWS::ECS::Service`` and ``AWS::KMS::Key`` say false, and a
+    type whose schema says nothing is not assumed to carry them."""
+    tagging = resource_schema(resource_type).get("tagging", {})
+    return tagging.get("taggable") is True and tagging.get("cloudFormationSystemTags") is True

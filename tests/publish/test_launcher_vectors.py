@@ -303,9 +303,6 @@ HERE = f"{REGION}:{ACCOUNT}"
         ("rds:DeleteDBCluster", f"arn:aws:rds:{HERE}:cluster:prod-db"),
         ("rds:DeleteDBInstance", f"arn:aws:rds:{HERE}:db:prod-db-1"),
         ("rds:ModifyDBClusterParameterGroup", f"arn:aws:rds:{HERE}:cluster-pg:prod"),
-        ("kms:ScheduleKeyDeletion", OTHER_KEY),
-        ("kms:PutKeyPolicy", OTHER_KEY),
-        ("kms:DisableKey", OTHER_KEY),
         ("ec2:RevokeSecurityGroupIngress", f"arn:aws:ec2:{HERE}:security-group/sg-0123"),
         ("ec2:DeleteSecurityGroup", f"arn:aws:ec2:{HERE}:security-group/sg-0123"),
         ("ec2:AuthorizeSecurityGroupIngress", f"arn:aws:ec2:{HERE}:security-group/sg-0123"),
@@ -315,8 +312,6 @@ HERE = f"{REGION}:{ACCOUNT}"
          f"arn:aws:elasticloadbalancing:{HERE}:loadbalancer/app/prod/0123"),
         ("elasticloadbalancing:DeleteTargetGroup",
          f"arn:aws:elasticloadbalancing:{HERE}:targetgroup/prod/0123"),
-        ("ecs:DeleteService", f"arn:aws:ecs:{HERE}:service/prod/api"),
-        ("ecs:UpdateService", f"arn:aws:ecs:{HERE}:service/prod/api"),
         ("cognito-idp:DeleteUserPool", f"arn:aws:cognito-idp:{HERE}:userpool/{REGION}_abc"),
         ("cognito-idp:UpdateUserPoolClient", f"arn:aws:cognito-idp:{HERE}:userpool/{REGION}_abc"),
     ],
@@ -328,6 +323,30 @@ def test_destructive_actions_reach_only_resources_of_service_catalog_stacks(
     assert allowed(statements, action, resource, OWNED)
     assert not allowed(statements, action, resource, SOMEONE_ELSES)
     assert not allowed(statements, action, resource)  # untagged: not made by CloudFormation
+
+
+@pytest.mark.parametrize("action", ["ecs:DeleteService", "ecs:UpdateService"])
+def test_services_are_reached_only_by_the_names_a_service_catalog_stack_gives_them(admin, action):
+    # CloudFormation puts no system tag on an ECS service (its provider schema says
+    # cloudFormationSystemTags false), so a tag proves nothing either way: names do.
+    ours = f"arn:aws:ecs:{HERE}:service/{STACK}-EcsCluster-ABC/{STACK}-Service-DEF"
+    assert allowed(launch_role(admin), action, ours)
+    for other in ("service/prod/api", f"service/{STACK}-EcsCluster-ABC/prod-api",
+                  f"service/prod/{STACK}-Service-DEF"):  # fmt: skip
+        assert not allowed(launch_role(admin), action, f"arn:aws:ecs:{HERE}:{other}", OWNED)
+
+
+@pytest.mark.parametrize(
+    "action", ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey",
+               "kms:DisableKeyRotation"],
+)  # fmt: skip
+def test_keys_are_changed_only_with_the_products_aliases(admin, action):
+    # KMS keys carry no system tag either (the KMS provider: "KMS does not support system tags
+    # currently"): the key's aliases, which the stack names after itself, tell whose it is.
+    aliases = "kms:ResourceAliases"
+    assert allowed(launch_role(admin), action, OTHER_KEY, {aliases: [f"alias/{STACK}/database"]})
+    for context in ({aliases: ["alias/prod/database"]}, {aliases: []}, OWNED, {}):
+        assert not allowed(launch_role(admin), action, OTHER_KEY, context)
 
 
 def test_new_resources_of_a_request_need_no_tag(admin):

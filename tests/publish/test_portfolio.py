@@ -12,7 +12,14 @@ from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from mlflow_cfn.catalog import conditioned_grants, launch_actions, portfolio, schema_actions, scopes
+from mlflow_cfn.catalog import (
+    conditioned_grants,
+    launch_actions,
+    owned_grants,
+    portfolio,
+    schema_actions,
+    scopes,
+)
 from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import ROOT, TEMPLATES, lint
 
@@ -244,7 +251,7 @@ def test_every_handler_permission_of_the_schemas_is_granted(variants, template):
         for permission in schema_permissions(resource_type, ("create", "read", "update", "delete")):
             if permission in portfolio.SCHEMA_PERMISSIONS_NOT_IAM:
                 continue
-            if permission in launch_actions.REFUSED_ACTIONS:
+            if permission.lower() in {a.lower() for a in launch_actions.REFUSED_ACTIONS}:
                 assert permission.lower() not in allowed, permission
                 continue
             action = portfolio.SCHEMA_PERMISSION_ALIASES.get(permission, permission)
@@ -426,15 +433,16 @@ def test_conditioned_actions_appear_only_with_their_condition(template):
         **{action.lower(): bounded for action in conditioned_grants.BOUNDED_ROLE_ACTIONS},
         "kms:creategrant": {"kms:GrantIsForAWSResource"},
         **{action.lower(): {"kms:ViaService"} for action in portfolio.KEY_USE_ACTIONS},
-        "cloudfront:updatedistribution": owned,
         "s3:getobject": {"s3:ExistingObjectTag/servicecatalog:provisioning"},
         **{
             action.lower(): owned
-            for actions, _ in conditioned_grants.OWNED_ONLY_ACTIONS.values()
+            for actions, _ in owned_grants.OWNED_ONLY_ACTIONS.values()
             for action in actions
         },
+        # CloudFormation tags no key: only keys with the product's aliases.
+        **{a.lower(): {"kms:ResourceAliases"} for a in owned_grants.ALIASED_KEY_ACTIONS},
     }
-    plain = {sid: (list(a), list(r)) for sid, a, r in conditioned_grants.OWNED_ONLY_PLAIN.values()}
+    plain = {sid: (list(a), list(r)) for sid, a, r in owned_grants.OWNED_ONLY_PLAIN.values()}
     assert plain == {
         "RdsFinalSnapshotOfADeletedCluster": (
             ["rds:DeleteDBCluster"], [ACCOUNT_REGION.format("rds") + "cluster-snapshot:*"]),
@@ -575,10 +583,12 @@ def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template
     )
     assert {f"cloudwatch:{action}" for action in needed} <= set(cloudwatch)
     assert all(resources == [alarms, dashboards] for resources in cloudwatch.values())
-    # Registering an ECS service needs the caller's permission on that service.
+    # Registering an ECS service needs the caller's permission on that service: describing any
+    # of this account's, updating the product's (by the names CloudFormation generates).
     ecs = scope_of(template, "ecs")
-    for action in ("ecs:DescribeServices", "ecs:UpdateService"):
-        assert "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*" in ecs[action]
+    services = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/"
+    assert f"{services}*" in ecs["ecs:DescribeServices"]
+    assert ecs["ecs:UpdateService"] == [f"{services}SC-*-EcsCluster-*/SC-*-Service-*"]
     functions = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:SC-*"
     provisioned_concurrency = scope_of(template, "lambda")
     assert provisioned_concurrency
@@ -594,13 +604,8 @@ def test_cognito_acts_on_this_accounts_user_pools(template):
     unscoped = {a for a, resources in cognito.items() if resources == ["*"]}
     assert unscoped == {"cognito-idp:CreateUserPool", "cognito-idp:DescribeUserPoolDomain"}
     assert all(resources == [pools] for a, resources in cognito.items() if a not in unscoped)
-    # The domain handlers list CloudFront for custom domains: only Service Catalog stacks' ones.
-    (statement,) = statements_with(template, "cloudfront:UpdateDistribution")
-    assert statement["Action"] == ["cloudfront:UpdateDistribution"]
-    assert arns(statement) == ["arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"]
-    assert statement["Condition"] == {
-        "StringLike": {"aws:ResourceTag/aws:cloudformation:stack-name": "SC-*"}
-    }
+    # The domain handlers list CloudFront for custom domains; the product's is a prefix domain.
+    assert statements_with(template, "cloudfront:UpdateDistribution") == []
 
 
 def test_the_oidc_client_secret_is_readable_only_under_the_allowed_prefixes(variants, template):
@@ -721,7 +726,11 @@ def test_a_name_the_scopes_do_not_expect_is_refused(product, logical_id, name_pr
 
 
 def test_generated_names_are_reasoned():
-    assert set(portfolio.GENERATED_NAME_PROPERTIES) == ROTATION_TYPES | {"AWS::SNS::Topic"}
+    assert set(portfolio.GENERATED_NAME_PROPERTIES) == ROTATION_TYPES | {
+        "AWS::SNS::Topic",
+        "AWS::ECS::Cluster",
+        "AWS::ECS::Service",
+    }
     assert all(len(reason) > 30 for _, reason in portfolio.GENERATED_NAME_PROPERTIES.values())
 
 
