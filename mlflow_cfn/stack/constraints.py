@@ -236,6 +236,36 @@ CATALOGUE: tuple[Constraint, ...] = (
         f"{_DOCS}/elasticloadbalancing/latest/application/enable-access-logging.html",
         "Template: LogBucket uses AES256.",
     ),
+    # --- Alarm delivery ---------------------------------------------------------------------
+    Constraint(
+        "sns-topic-policy-replaces-default",
+        "A topic policy replaces the topic's default policy: a publisher it does not name (a "
+        "CloudWatch alarm, an EventBridge rule) is refused and the notification is lost; "
+        "CloudWatch sends the alarm's ARN, EventBridge the rule's, as aws:SourceArn.",
+        f"{_DOCS}/sns/latest/dg/sns-access-policy-use-cases.html",
+        "Template: AlarmTopicPolicy names this stack's alarms and its task-start rule by ARN; "
+        "tests/template/test_delivery.py checks every alarm action and event target.",
+    ),
+    Constraint(
+        "eventbridge-encrypted-topic-key-policy",
+        "EventBridge publishing to an SSE-KMS topic sends KMS no aws:SourceAccount, "
+        "aws:SourceArn or aws:SourceOrgID: a key policy statement that requires one refuses it.",
+        f"{_DOCS}/sns/latest/dg/sns-key-management.html",
+        "Template: the logs key lets events.amazonaws.com use it without a source condition; "
+        "the topic policy admits only this stack's rule.",
+    ),
+    # --- Service Catalog launch role ---------------------------------------------------------
+    Constraint(
+        "cloudformation-system-tags",
+        "CloudFormation puts aws:cloudformation:stack-name only on types whose provider schema "
+        "says tagging.cloudFormationSystemTags true; ECS services and KMS keys never carry it, "
+        "so a launch role that changes them only under that tag fails every update and "
+        "termination (and a launch with a scalable target, which needs ecs:UpdateService).",
+        "Resource provider schemas AWS::ECS::Service and AWS::KMS::Key (tagging); "
+        "aws-cloudformation/cloudformation-coverage-roadmap#2062",
+        "Build: a stack-tag condition on such a type is refused; ECS services by their "
+        "generated names, KMS keys by kms:ResourceAliases (catalog/owned_grants.py).",
+    ),
     # --- Partitions and names ---------------------------------------------------------------
     Constraint(
         "partition-arns",
@@ -243,6 +273,15 @@ CATALOGUE: tuple[Constraint, ...] = (
         "arn:aws: or amazonaws.com fails in China and GovCloud.",
         f"{_DOCS}/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html",
         "Template: AWS::Partition and AWS::URLSuffix in every ARN and endpoint.",
+    ),
+    Constraint(
+        "service-principal-partition",
+        "Most service principals are <service>.amazonaws.com in every partition, but CloudWatch "
+        "Logs' takes the partition's DNS suffix (logs.<region>.amazonaws.com.cn in China): a "
+        "key policy naming the wrong one fails to create the log group.",
+        "AWS CDK region-info (lib/default.ts, servicePrincipal); botocore partitions.json",
+        "Template: logs.${AWS::Region}.${AWS::URLSuffix}; a test checks every principal of "
+        "every template in aws, aws-cn and aws-us-gov.",
     ),
     Constraint(
         "cognito-hosted-domain",

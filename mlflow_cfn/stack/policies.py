@@ -58,11 +58,17 @@ def key_policy(*statements: Statement) -> PolicyDocument:
 
 
 def logs_key_statement() -> Statement:
-    """CloudWatch Logs may use the key, only for this account's log groups in this region."""
+    """CloudWatch Logs may use the key, only for this account's log groups in this region.
+
+    Its principal is regional and, unlike most, takes the partition's DNS suffix:
+    ``logs.<region>.amazonaws.com``, ``logs.<region>.amazonaws.com.cn`` in China (CloudWatch Logs
+    User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS"; the partition exceptions of
+    AWS CDK's region-info, which Terraform's aws_service_principal copies), so
+    ``${AWS::URLSuffix}``, never a literal."""
     return Statement(
         Sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
         Effect=Allow,
-        Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+        Principal=Principal("Service", Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
         Action=[kms.Encrypt, kms.Decrypt, kms.ReEncryptFrom, kms.ReEncryptTo,
                 kms.GenerateDataKey, kms.GenerateDataKeyWithoutPlaintext, kms.DescribeKey],
         Resource=["*"],
@@ -75,17 +81,37 @@ def logs_key_statement() -> Statement:
     )  # fmt: skip
 
 
-def alarms_key_statement() -> Statement:
-    """CloudWatch alarms and EventBridge rules of this account may publish to a topic encrypted
-    with the key."""
-    return Statement(
-        Sid="CloudWatchAlarmsOfThisAccountPublishToTheEncryptedTopic",
-        Effect=Allow,
-        Principal=Principal("Service", ["cloudwatch.amazonaws.com", "events.amazonaws.com"]),
-        Action=[kms.Decrypt, kms.Action("GenerateDataKey*")],
-        Resource=["*"],
-        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
-    )
+#: What a service needs of a key to publish to a topic encrypted with it (Amazon SNS Developer
+#: Guide, "Enable compatibility between event sources from AWS services and encrypted topics").
+_PUBLISH_TO_ENCRYPTED_TOPIC = [kms.Decrypt, kms.Action("GenerateDataKey*")]
+
+
+def alarms_key_statements() -> list[Statement]:
+    """CloudWatch alarms of this account and EventBridge rules may publish to a topic encrypted
+    with the key.
+
+    CloudWatch: only for this account (``aws:SourceAccount``, step 3 of the SNS guide's section).
+    EventBridge: with no condition, because "Adding the aws:SourceAccount, aws:SourceArn, and
+    aws:SourceOrgID to a AWS KMS policy is not supported for EventBridge-to-encrypted topics"
+    (same section, Important); the topic's policy admits only this stack's rule
+    (`mlflow_cfn.stack.components.alarms`), and EventBridge uses the key only to publish there."""
+    return [
+        Statement(
+            Sid="CloudWatchAlarmsOfThisAccountPublishToTheEncryptedTopic",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+            Action=_PUBLISH_TO_ENCRYPTED_TOPIC,
+            Resource=["*"],
+            Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
+        ),
+        Statement(
+            Sid="EventBridgePublishesToTheEncryptedTopic",
+            Effect=Allow,
+            Principal=Principal("Service", "events.amazonaws.com"),
+            Action=_PUBLISH_TO_ENCRYPTED_TOPIC,
+            Resource=["*"],
+        ),
+    ]
 
 
 def assume_role(service: str) -> PolicyDocument:

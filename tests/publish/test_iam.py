@@ -85,3 +85,81 @@ def test_a_boundary_caps_the_identity_policy():
     assert allowed_within([ALLOW_ALL_S3], boundary, "s3:GetObject", "arn:aws:s3:::sc-1/k")
     assert not allowed_within([ALLOW_ALL_S3], boundary, "s3:GetObject", "arn:aws:s3:::prod/k")
     assert not allowed_within([ALLOW_ALL_S3], boundary, "s3:PutObject", "arn:aws:s3:::sc-1/k")
+
+
+# --- The IAM User Guide's own examples ---------------------------------------------------------
+
+
+def test_set_operators_on_a_missing_or_empty_key_as_the_guide_says():
+    # "Set operators for multivalued context keys": ForAllValues "also returns true if there are
+    # no context keys in the request"; ForAnyValue "if the key is not present, it returns false".
+    # The guide's example: allow tagging only with the keys environment and cost-center.
+    only_these_tags = {
+        "Effect": "Allow",
+        "Action": "ec2:CreateTags",
+        "Resource": "*",
+        "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["environment", "cost-center"]}},
+    }
+    assert allowed([only_these_tags], "ec2:CreateTags", "r", {"aws:TagKeys": ["environment"]})
+    assert not allowed([only_these_tags], "ec2:CreateTags", "r", {"aws:TagKeys": ["owner"]})
+    assert allowed([only_these_tags], "ec2:CreateTags", "r")  # no tags at all: true
+    any_of = {**only_these_tags, "Condition": {"ForAnyValue:StringEquals": {
+        "aws:TagKeys": ["environment", "cost-center"]}}}  # fmt: skip
+    assert allowed([any_of], "ec2:CreateTags", "r", {"aws:TagKeys": ["owner", "environment"]})
+    assert not allowed([any_of], "ec2:CreateTags", "r")
+    assert not allowed([any_of], "ec2:CreateTags", "r", {"aws:TagKeys": []})
+
+
+def test_multiple_keys_are_and_multiple_values_are_or_as_the_guide_says():
+    # "Creating a condition with multiple keys or values": the guide's example allows a request
+    # whose principal tag department is one of finance, hr, legal AND role is audit or security.
+    statement = {
+        "Effect": "Allow",
+        "Action": "iam:ListUsers",
+        "Resource": "*",
+        "Condition": {"StringEquals": {
+            "aws:PrincipalTag/department": ["finance", "hr", "legal"],
+            "aws:PrincipalTag/role": ["audit", "security"]}},
+    }  # fmt: skip
+    ok = {"aws:PrincipalTag/department": "hr", "aws:PrincipalTag/role": "audit"}
+    assert allowed([statement], "iam:ListUsers", "*", ok)
+    assert not allowed([statement], "iam:ListUsers", "*", {**ok, "aws:PrincipalTag/role": "dev"})
+    assert not allowed([statement], "iam:ListUsers", "*", {"aws:PrincipalTag/department": "hr"})
+
+
+def test_service_principals_in_resource_policies_as_the_guide_says():
+    from tests.publish.iam import allowed_by_resource_policy
+
+    # Amazon SNS Developer Guide, "Example cases for Amazon SNS access control": CloudWatch
+    # alarms of account 111122223333 may publish to MyTopic.
+    topic = "arn:aws:sns:us-east-2:444455556666:MyTopic"
+    alarms_publish = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "SNS:Publish",
+        "Resource": topic,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-2:111122223333:alarm:*"}
+        },
+    }
+    cloudwatch = ("Service", "cloudwatch.amazonaws.com")
+    alarm = {"aws:SourceArn": "arn:aws:cloudwatch:us-east-2:111122223333:alarm:MyAlarm"}
+    assert allowed_by_resource_policy([alarms_publish], cloudwatch, "sns:Publish", topic, alarm)
+    other = {"aws:SourceArn": "arn:aws:cloudwatch:us-east-2:999999999999:alarm:MyAlarm"}
+    assert not allowed_by_resource_policy([alarms_publish], cloudwatch, "sns:Publish", topic, other)
+    events = ("Service", "events.amazonaws.com")
+    assert not allowed_by_resource_policy([alarms_publish], events, "sns:Publish", topic, alarm)
+    # AWS KMS Developer Guide, "Default key policy": the account statement lets IAM policies of
+    # the account grant access; it gives a service principal nothing by itself.
+    root = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    assert not allowed_by_resource_policy([root], cloudwatch, "kms:Decrypt", "key")
+    assert allowed_by_resource_policy(
+        [root], ("AWS", "arn:aws:iam::111122223333:root"), "kms:Decrypt", "key"
+    )
+    everyone = {"Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": topic}
+    assert allowed_by_resource_policy([everyone], events, "sns:Publish", topic)

@@ -202,11 +202,20 @@ def test_the_topic_is_encrypted_with_a_key_cloudwatch_may_use_for_this_account_o
     assert by_sid[sid] == {
         "Sid": sid,
         "Effect": "Allow",
-        # CloudWatch alarms, and the EventBridge rule for tasks that fail to start.
-        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
         "Resource": ["*"],
         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    }
+    # The EventBridge rule for tasks that fail to start: no source condition, which EventBridge
+    # cannot meet for an encrypted topic (tests/template/test_delivery.py).
+    sid = "EventBridgePublishesToTheEncryptedTopic"
+    assert by_sid[sid] == {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": ["*"],
     }
     assert s.outputs["AlarmTopicArn"] == "<AlarmTopic>"
 
@@ -221,10 +230,27 @@ def test_tasks_that_fail_to_start_reach_the_topic_without_container_insights():
         "detail": {"eventName": ["SERVICE_TASK_START_IMPAIRED"]},
     }
     assert rule["Targets"] == [{"Id": "alarm-topic", "Arn": "<AlarmTopic>"}]
-    (statement,) = s.resource("AlarmTopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    statements = s.resource("AlarmTopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [st for st in statements if st["Sid"] == "TheTaskStartRulePublishes"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == ["sns:Publish"] and statement["Resource"] == ["<AlarmTopic>"]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": "<TaskStartImpairedRule.Arn>"}}
+
+
+def test_the_stacks_alarms_may_publish_to_the_topic():
+    s = stack(ContainerInsights="enabled")
+    statements = s.resource("AlarmTopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [st for st in statements if st["Sid"] == "ThisStacksAlarmsPublish"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Action"] == ["sns:Publish"] and statement["Resource"] == ["<AlarmTopic>"]
+    notifying = sorted(
+        logical_id
+        for logical_id, alarm in s.of_type("AWS::CloudWatch::Alarm").items()
+        if "<AlarmTopic>" in alarm["Properties"].get("AlarmActions", [])
+    )
+    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(source.strip("<>").removesuffix(".Arn") for source in sources) == notifying
+    assert len(notifying) == 7
 
 
 def test_the_email_subscription_exists_only_with_an_address():

@@ -10,13 +10,16 @@ from collections.abc import Callable
 
 import pytest
 
+from mlflow_cfn.catalog import owned_grants
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
+from mlflow_cfn.cfn.schemas import cloudformation_system_tags as cfn_system_tags
 from mlflow_cfn.cfn.schemas import resource_schema
 from mlflow_cfn.stack.checks import network_notes
 from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
 from mlflow_cfn.stack.plan import evaluate_checked
 from tests.conftest import REQUIRED_PARAMETERS, ROOT, lint
+from tests.template.delivery import stack_deliveries
 from tests.template.modes import DATADOG, HTTPS, OIDC, SIDECAR, stack, template
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -424,6 +427,42 @@ def s3_signed_part_uploads():
     (deny,) = denied("false")
     assert deny["Action"] == ["s3:PutObject"]
     assert deny["Condition"] == {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}
+
+
+# --- Alarm delivery and the launch role ---------------------------------------------------
+def sns_topic_policy_replaces_default():
+    paths = stack_deliveries(template(), {**REQUIRED_PARAMETERS, "ContainerInsights": "enabled"})
+    assert len(paths) == 8
+    assert [p for p in paths if p.failures] == []
+
+
+def eventbridge_encrypted_topic_key_policy():
+    key = stack().resource("LogsKey")["Properties"]["KeyPolicy"]["Statement"]
+    (events,) = [s for s in key if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert "Condition" not in events
+
+
+def cloudformation_system_tags():
+    assert not cfn_system_tags("AWS::ECS::Service") and not cfn_system_tags("AWS::KMS::Key")
+    assert cfn_system_tags("AWS::ECS::Cluster") and cfn_system_tags("AWS::RDS::DBCluster")
+    saved = dict(owned_grants.OWNED_ONLY_ACTIONS)
+    owned_grants.OWNED_ONLY_ACTIONS["ecs"] = (("ecs:UpdateService",), {
+        "service/*": "AWS::ECS::Service"})  # fmt: skip
+    try:
+        with pytest.raises(ValueError, match="AWS::ECS::Service: CloudFormation does not put"):
+            owned_grants.owned_grants((template(),))
+    finally:
+        owned_grants.OWNED_ONLY_ACTIONS.clear()
+        owned_grants.OWNED_ONLY_ACTIONS.update(saved)
+    statements = json.dumps(owned_grants.owned_grants((template(),)), default=repr)
+    assert "SC-*-EcsCluster-*/SC-*-Service-*" in statements
+    assert "alias/SC-*/database" in statements
+
+
+def service_principal_partition():
+    china = evaluate(template(), REQUIRED_PARAMETERS, region="cn-north-1")
+    key = china.resource("LogsKey")["Properties"]["KeyPolicy"]["Statement"]
+    assert {"Service": "logs.cn-north-1.amazonaws.com.cn"} in [s["Principal"] for s in key]
 
 
 CASES: dict[str, Callable[[], None]] = {

@@ -150,6 +150,18 @@ def test_own_bucket_gets_no_resources_but_scoped_iam(t, mode):  # SECURITY.md "u
 
 
 # --- Keys --------------------------------------------------------------------------------------
+#: Key policy statements that name a service principal without a condition, each because the
+#: service cannot meet one (SECURITY.md asks for conditions on every service principal).
+UNCONDITIONED_SERVICE_STATEMENTS = {
+    "EventBridgePublishesToTheEncryptedTopic": (
+        "Amazon SNS Developer Guide, 'Enable compatibility between event sources from AWS services "
+        "and encrypted topics': 'Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID "
+        "to a AWS KMS policy is not supported for EventBridge-to-encrypted topics.' The topic's "
+        "own policy admits only this stack's rule."
+    ),
+}
+
+
 def test_keys_rotate_are_retained_and_name_no_wildcard_principal(t):  # SH KMS.3/4/5; CKV_AWS_7/33
     keys = resources(t, "AWS::KMS::Key")
     assert {"DatabaseKey", "LogsKey"} <= set(keys)
@@ -161,7 +173,7 @@ def test_keys_rotate_are_retained_and_name_no_wildcard_principal(t):  # SH KMS.3
         for statement in statements(p["KeyPolicy"]):
             principal = statement["Principal"]
             assert principal not in ("*", {"AWS": "*"}), logical_id
-            if "Service" in principal:
+            if "Service" in principal and statement["Sid"] not in UNCONDITIONED_SERVICE_STATEMENTS:
                 assert statement.get("Condition"), f"{logical_id}: service principal unconditioned"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from mlflow_cfn.cfn.evaluate.constraints import constraint_errors
 from mlflow_cfn.cfn.evaluate.errors import TemplateError, fail
 from mlflow_cfn.cfn.evaluate.values import NO_VALUE, describe, scalar_text
+from mlflow_cfn.cfn.partitions import dns_suffix, partition_of
 
 _AWS_TYPE = r"AWS::[A-Za-z0-9]+(?:::[A-Za-z0-9]+)+"
 _PLAIN_TYPES = rf"String|Number|List<Number>|CommaDelimitedList|{_AWS_TYPE}|List<{_AWS_TYPE}>"
@@ -37,14 +38,10 @@ def coerce_value(value: Any) -> str | None:
 def pseudo_parameters(
     region: str, account_id: str, stack_name: str, partition: str | None
 ) -> dict[str, Any]:
-    """The pseudo parameters of a stack in a region and account."""
+    """The pseudo parameters of a stack in a region and account; the partition (unless given)
+    and the URL suffix as botocore's partition data gives them (`mlflow_cfn.cfn.partitions`)."""
     if partition is None:
-        if region.startswith("cn-"):
-            partition = "aws-cn"
-        elif region.startswith("us-gov-"):
-            partition = "aws-us-gov"
-        else:
-            partition = "aws"
+        partition = partition_of(region)["id"]
     stack_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"{partition}/{region}/{account_id}/{stack_name}")
     return {
         "AWS::AccountId": account_id,
@@ -56,7 +53,7 @@ def pseudo_parameters(
             f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}/{stack_uuid}"
         ),
         "AWS::StackName": stack_name,
-        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+        "AWS::URLSuffix": dns_suffix(partition),
     }
 
 

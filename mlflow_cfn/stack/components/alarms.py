@@ -94,7 +94,7 @@ def _sources(load_balancing: LoadBalancing, service: MlflowService, database: Da
 
 def _topic(ctx: Context, inputs: AlarmsInputs, key: Key) -> Topic:
     """The topic, encrypted with the stack's logs key (its policy lets CloudWatch alarms of this
-    account use it: `policies.alarms_key_statement`)."""
+    account use it: `policies.alarms_key_statements`)."""
     topic = ctx.template.add_resource(Topic(ALARM_TOPIC, KmsMasterKeyId=GetAtt(key, "Arn")))
     ctx.template.add_resource(
         SubscriptionResource(
@@ -132,11 +132,29 @@ def _task_start_impaired(ctx: Context, topic: Topic, service: MlflowService) -> 
             Targets=[Target(Id="alarm-topic", Arn=Ref(topic))],
         )
     )
-    ctx.template.add_resource(
+    return rule
+
+
+def _topic_policy(ctx: Context, topic: Topic, rule: Rule, alarms: list[Alarm]) -> TopicPolicy:
+    """Who may publish to the topic: this stack's alarms and its task-start rule. The policy
+    replaces the topic's default one, so every publisher must be named here: CloudWatch sends the
+    alarm's ARN as ``aws:SourceArn`` (Amazon SNS Developer Guide, "Example cases for Amazon SNS
+    access control": "Allow CloudWatch alarms ... to publish to an Amazon SNS topic"), EventBridge
+    the rule's (Amazon EventBridge User Guide, "Amazon SNS permissions")."""
+    return ctx.template.add_resource(
         TopicPolicy(
             ALARM_TOPIC_POLICY,
             Topics=[Ref(topic)],
             PolicyDocument=policies.document(
+                Statement(
+                    Sid="ThisStacksAlarmsPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Action=[sns.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=Condition(ArnEquals(
+                        "aws:SourceArn", [_if_exists(a, GetAtt(a, "Arn")) for a in alarms])),
+                ),
                 Statement(
                     Sid="TheTaskStartRulePublishes",
                     Effect=Allow,
@@ -144,11 +162,10 @@ def _task_start_impaired(ctx: Context, topic: Topic, service: MlflowService) -> 
                     Action=[sns.Publish],
                     Resource=[Ref(topic)],
                     Condition=Condition(ArnEquals("aws:SourceArn", GetAtt(rule, "Arn"))),
-                )
+                ),
             ),
         )
-    )
-    return rule
+    )  # fmt: skip
 
 
 def _alarm(ctx: Context, topic: Topic, logical_id: str, description: str, **settings) -> Alarm:
@@ -363,11 +380,12 @@ def add_alarms(
     key = keys.logs
     topic = _topic(ctx, inputs, key)
     sources = _sources(load_balancing, service, database)
-    _task_start_impaired(ctx, topic, service)
+    rule = _task_start_impaired(ctx, topic, service)
     alarms = [
         *_request_alarms(ctx, topic, inputs, sources),
         *_task_alarms(ctx, topic, sources),
         _database_alarm(ctx, topic, sources),
     ]
+    _topic_policy(ctx, topic, rule, alarms)
     dashboard = _dashboard(ctx, inputs, sources, alarms)
     return Alarms(key=key, topic=topic, alarms=tuple(alarms), dashboard=dashboard)

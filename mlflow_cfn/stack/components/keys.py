@@ -66,6 +66,6 @@ def add_keys(ctx: Context) -> Keys:
             LOGS_KEY_ALIAS,
             "logs",
             # The logs, and the alarm topic's messages (about the same service).
-            policies.key_policy(policies.logs_key_statement(), policies.alarms_key_statement()),
+            policies.key_policy(policies.logs_key_statement(), *policies.alarms_key_statements()),
         ),
     )

@@ -1,0 +1,39 @@
+"""AWS partitions as botocore publishes them (``botocore/data/partitions.json``, the endpoint data
+every AWS SDK shares): the partition of a region and its DNS suffix, which CloudFormation returns
+as ``AWS::URLSuffix`` (CloudFormation User Guide, "Pseudo parameters reference": "The suffix is
+typically amazonaws.com, but might differ by Region. For example, the suffix for the China
+(Beijing) Region is amazonaws.com.cn")."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import botocore
+
+
+@cache
+def partitions() -> tuple[dict[str, Any], ...]:
+    """botocore's partitions: ``id``, ``regionRegex``, ``regions`` and ``outputs`` (dnsSuffix)."""
+    data = Path(botocore.__file__).parent / "data" / "partitions.json"
+    return tuple(json.loads(data.read_text())["partitions"])
+
+
+def partition_of(region: str) -> dict[str, Any]:
+    """The partition ``region`` belongs to: one that lists it, else the first whose region pattern
+    matches it (as the SDKs resolve it), else ``aws``."""
+    for partition in partitions():
+        if region in partition["regions"]:
+            return partition
+    for partition in partitions():
+        if re.match(partition["regionRegex"], region):
+            return partition
+    return next(p for p in partitions() if p["id"] == "aws")
+
+
+def dns_suffix(partition_id: str) -> str:
+    """The DNS suffix of the partition ``partition_id`` (``AWS::URLSuffix``)."""
+    return next(p for p in partitions() if p["id"] == partition_id)["outputs"]["dnsSuffix"]
