@@ -37,3 +37,20 @@ def partition_of(region: str) -> dict[str, Any]:
 def dns_suffix(partition_id: str) -> str:
     """The DNS suffix of the partition ``partition_id`` (``AWS::URLSuffix``)."""
     return next(p for p in partitions() if p["id"] == partition_id)["outputs"]["dnsSuffix"]
+
+
+@cache
+def _endpoints() -> dict[str, Any]:
+    data = Path(botocore.__file__).parent / "data" / "endpoints.json"
+    return json.loads(data.read_text())
+
+
+def service_regions(service: str) -> frozenset[str]:
+    """The regions where botocore's endpoint data (``endpoints.json``) offers ``service`` (its
+    endpoint prefix, e.g. ``cognito-idp``); deprecated FIPS aliases left out."""
+    regions = set()
+    for partition in _endpoints()["partitions"]:
+        for name, endpoint in partition["services"].get(service, {}).get("endpoints", {}).items():
+            if not endpoint.get("deprecated") and name in partition["regions"]:
+                regions.add(name)
+    return frozenset(regions)

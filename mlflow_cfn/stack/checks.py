@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 from decimal import Decimal
 
+from mlflow_cfn.cfn.partitions import partition_of, service_regions
 from mlflow_cfn.stack.components.database_inputs import (
     DATABASE_MAX_CAPACITY,
     DATABASE_MIN_CAPACITY,
@@ -128,17 +129,36 @@ def _image_problems(values: dict[str, object]) -> list[str]:
     return []
 
 
+#: Partitions where an Application Load Balancer can authenticate with Amazon Cognito: the
+#: Elastic Load Balancing User Guide ("Authenticate users using an Application Load Balancer",
+#: "Prepare to use Amazon Cognito", Available Regions) lists commercial regions only, none in
+#: China or AWS GovCloud (US).
+ALB_COGNITO_PARTITIONS = ("aws",)
+
+
 def region_problems(values: dict[str, object], region: str) -> list[str]:
     """What depends on the stack's region: the load balancer takes a certificate from ACM in its
-    own region only (ELB: "the certificate must be in the same Region as the load balancer")."""
+    own region only (ELB: "the certificate must be in the same Region as the load balancer");
+    Cognito login needs Cognito user pools in the region (botocore's endpoint data) and the load
+    balancer's Cognito integration in the partition (ALB_COGNITO_PARTITIONS)."""
+    problems = []
     certificate = str(values.get(CERTIFICATE_ARN) or "")
     parts = certificate.split(":")
     if len(parts) > 3 and parts[2] == "acm" and parts[3] != region:
-        return [
+        problems.append(
             f"{CERTIFICATE_ARN} is in {parts[3]} but the stack is in {region}: the load "
             f"balancer needs a certificate from ACM in {region} (request or import it there)"
-        ]
-    return []
+        )
+    partition = partition_of(region)["id"]
+    if values.get(AUTH_MODE) == "cognito" and (
+        partition not in ALB_COGNITO_PARTITIONS or region not in service_regions("cognito-idp")
+    ):
+        problems.append(
+            f"{AUTH_MODE}=cognito is not available in {region} ({partition}): the load "
+            "balancer authenticates with Amazon Cognito only in commercial regions that have "
+            f"Cognito user pools; use {AUTH_MODE}=oidc with your identity provider"
+        )
+    return problems
 
 
 def stack_name_problems(stack_name: str) -> list[str]:

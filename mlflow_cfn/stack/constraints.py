@@ -291,6 +291,17 @@ CATALOGUE: tuple[Constraint, ...] = (
         "Mapping CognitoHostedDomains by partition (the CognitoTokenUrl output).",
     ),
     Constraint(
+        "cognito-issuer",
+        "The load balancer accepts a bearer token only if its iss is the rule's Issuer exactly; "
+        "a pool's issuer depends on its issuer type (original cognito-idp.<region>, updated "
+        "issuer-cognito-idp.<region>), which Cognito may default differently for new pools, "
+        "and the load balancer authenticates with Cognito only in commercial regions.",
+        "botocore cognito-idp model (IssuerConfigurationType); "
+        f"{_DOCS}/elasticloadbalancing/latest/application/listener-authenticate-users.html",
+        "Template: IssuerConfiguration ORIGINAL on the stack's pool, Issuer and JWKS URL from "
+        "GetAtt ProviderURL; plan/deploy refuse AuthMode=cognito in China and GovCloud.",
+    ),
+    Constraint(
         "cognito-domain-prefix",
         "A prefix domain is 1 to 63 lower-case letters, digits and hyphens, unique in the "
         "region, and may not contain aws, amazon or cognito.",

@@ -14,7 +14,7 @@ from mlflow_cfn.catalog import owned_grants
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
 from mlflow_cfn.cfn.schemas import cloudformation_system_tags as cfn_system_tags
 from mlflow_cfn.cfn.schemas import resource_schema
-from mlflow_cfn.stack.checks import network_notes
+from mlflow_cfn.stack.checks import network_notes, region_problems
 from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
 from mlflow_cfn.stack.plan import evaluate_checked
@@ -377,11 +377,22 @@ def cognito_hosted_domain():
     ):
         s = evaluate(template(), {**REQUIRED_PARAMETERS, **COGNITO}, region=region)
         assert host in s.outputs["CognitoTokenUrl"], (region, s.outputs["CognitoTokenUrl"])
-        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        jwt = s.resource("BearerTokenListenerRule")["Properties"]["Actions"][0]
-        assert jwt["JwtValidationConfig"]["Issuer"].startswith(
-            f"https://cognito-idp.{region}.{suffix}/"
-        )
+
+
+def cognito_issuer():
+    s = stack(**COGNITO)
+    assert s.resource("CognitoUserPool")["Properties"]["IssuerConfiguration"] == {
+        "Type": "ORIGINAL"
+    }
+    jwt = s.resource("BearerTokenListenerRule")["Properties"]["Actions"][0]["JwtValidationConfig"]
+    assert jwt["Issuer"] == "<CognitoUserPool.ProviderURL>"
+    assert jwt["JwksEndpoint"] == "<CognitoUserPool.ProviderURL>/.well-known/jwks.json"
+    # Where the load balancer has no Cognito integration, plan refuses before anything is made.
+    for region in ("cn-north-1", "us-gov-west-1"):
+        errors = region_problems({"AuthMode": "cognito"}, region)
+        assert errors and "AuthMode=cognito is not available" in errors[0], region
+    assert region_problems({"AuthMode": "cognito"}, "eu-west-1") == []
+    assert region_problems({"AuthMode": "oidc"}, "us-gov-west-1") == []
 
 
 def cognito_domain_prefix():

@@ -144,7 +144,10 @@ def test_cognito_bearer_tokens_are_validated_before_they_reach_mlflow():
         1,
         "forward",
     )
-    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/<CognitoUserPool>"
+    # The issuer the stack's pool reports (GetAtt ProviderURL), its type pinned.
+    issuer = "<CognitoUserPool.ProviderURL>"
+    pool = s.resource("CognitoUserPool")["Properties"]
+    assert pool["IssuerConfiguration"] == {"Type": "ORIGINAL"}
     assert validate["JwtValidationConfig"] == {
         "Issuer": issuer,
         "JwksEndpoint": f"{issuer}/.well-known/jwks.json",

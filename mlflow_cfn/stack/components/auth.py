@@ -85,17 +85,14 @@ def _validate_token(inputs: LoginInputs, pool: CognitoPool) -> ListenerRuleActio
     """SDK and CI clients: a bearer token checked against the provider's keys, issuer and the
     scope (Cognito) or audience (OIDC) meant for MLflow."""
     oidc = inputs.oidc
-    cognito_issuer = Sub(
-        "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${PoolId}", PoolId=pool.pool_id
-    )
     return ListenerRuleAction(
         Type="jwt-validation",
         Order=1,
         JwtValidationConfig=JwtValidationConfig(
-            Issuer=If(USE_COGNITO_AUTH, cognito_issuer, Ref(oidc[OIDC_ISSUER])),
+            Issuer=If(USE_COGNITO_AUTH, pool.issuer, Ref(oidc[OIDC_ISSUER])),
             JwksEndpoint=If(
                 USE_COGNITO_AUTH,
-                Sub("${Issuer}/.well-known/jwks.json", Issuer=cognito_issuer),
+                Sub("${Issuer}/.well-known/jwks.json", Issuer=pool.issuer),
                 Ref(oidc[OIDC_JWKS_ENDPOINT]),
             ),
             AdditionalClaims=[

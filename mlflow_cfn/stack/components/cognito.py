@@ -11,6 +11,7 @@ from troposphere import FindInMap, GetAtt, If, Output, Ref, Select, Split, Sub
 from troposphere.cognito import (
     AccountRecoverySetting,
     AdminCreateUserConfig,
+    IssuerConfiguration,
     PasswordPolicy,
     Policies,
     RecoveryOption,
@@ -58,14 +59,25 @@ API_SCOPE = "api"
 TOKEN_SCOPE = f"{RESOURCE_SERVER}/{API_SCOPE}"
 
 
+#: The issuer type the stack's pool keeps, whatever Cognito's default for new pools becomes:
+#: ``ORIGINAL`` issues tokens from ``https://cognito-idp.<region>.amazonaws.com/<pool id>``,
+#: ``UPDATED`` from ``https://issuer-cognito-idp.<region>...`` (botocore's cognito-idp model,
+#: IssuerType; the updated issuer serves multi-Region replication, Amazon Cognito Developer Guide,
+#: "Multi-Region replication for user pools"). The load balancer's login and its bearer-token
+#: rule are configured for one issuer: a change must be a deliberate new template version.
+ISSUER_TYPE = "ORIGINAL"
+
+
 @dataclass(frozen=True)
 class CognitoPool:
-    """The pool the login uses: the stack's or the launcher's (each value an Fn::If)."""
+    """The pool the login uses: the stack's or the launcher's (each value an Fn::If), and the
+    issuer its tokens carry."""
 
     arn: If
     browser_client_id: If
     domain: If
     pool_id: If
+    issuer: If
 
 
 def _user_pool(ctx: Context) -> UserPool:
@@ -94,6 +106,7 @@ def _user_pool(ctx: Context) -> UserPool:
                 RecoveryMechanisms=[RecoveryOption(Name="verified_email", Priority=1)]
             ),
             DeletionProtection="ACTIVE",
+            IssuerConfiguration=IssuerConfiguration(Type=ISSUER_TYPE),
             # The users are the customer's: never lost with the stack.
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
@@ -185,11 +198,30 @@ def add_cognito_pool(ctx: Context, inputs: LoginInputs) -> CognitoPool:
     )
     browser, machine = _clients(ctx, pool)
     ctx.template.add_mapping(MAP_COGNITO_HOSTED_DOMAINS, COGNITO_HOSTED_DOMAINS)
-    pool_id = If(create, Ref(pool), Select(1, Split("/", Ref(inputs.cognito_pool_arn))))
+    launchers_pool_id = Select(1, Split("/", Ref(inputs.cognito_pool_arn)))
+    pool_id = If(create, Ref(pool), launchers_pool_id)
     _outputs(ctx, pool_id, domain, machine)
     return CognitoPool(
         arn=If(create, GetAtt(pool, "Arn"), Ref(inputs.cognito_pool_arn)),
         browser_client_id=If(create, Ref(browser), Ref(inputs.cognito_client_id)),
         domain=If(create, Ref(domain), Ref(inputs.cognito_domain)),
         pool_id=pool_id,
+        issuer=_issuer(pool, launchers_pool_id),
+    )
+
+
+def _issuer(pool: UserPool, launchers_pool_id: Select) -> If:
+    """The issuer of the pool's tokens. The stack's pool says it itself (``ProviderURL``, the
+    issuer URL Cognito reports, e.g. ``https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x``,
+    which AWS's own samples use as the base of the JWKS URL: aws-samples/generative-ai-use-cases,
+    ``${userPool.userPoolProviderUrl}/.well-known/jwks.json``), so it follows the pool's issuer
+    type and endpoint wherever the stack runs. A launcher's pool can only be named: the original
+    issuer in this region (README: bring a pool with the original issuer)."""
+    return If(
+        CREATE_COGNITO_USER_POOL,
+        GetAtt(pool, "ProviderURL"),
+        Sub(
+            "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${PoolId}",
+            PoolId=launchers_pool_id,
+        ),
     )
