@@ -333,6 +333,16 @@ CATALOGUE: tuple[Constraint, ...] = (
         "Condition EnableArtifactDirectMultipartUpload: false adds the task role's Deny "
         "RefuseUploadsThroughSignedUrls (downloads and the server's own writes unaffected).",
     ),
+    Constraint(
+        "presigned-urls-die-with-credentials",
+        "A presigned URL stops working when the temporary credentials that signed it expire, "
+        "whatever its ExpiresIn; the server signs every part of a direct upload up front with "
+        "its task role, whose SDK renews credentials 15 minutes before they expire, so a part "
+        "URL lasts 15 to 60 minutes and a slower upload fails on its last parts.",
+        f"{_DOCS}/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html",
+        "README (Large artifacts, Slow links): uploads that may take longer than 15 minutes set "
+        "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false.",
+    ),
 )
 
 

@@ -4,10 +4,13 @@ set passes. Evaluated as CloudFormation would (`mlflow_cfn.cfn.evaluate`), plus 
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
+import mlflow
 import pytest
 
 from mlflow_cfn.catalog import owned_grants
@@ -474,6 +477,23 @@ def service_principal_partition():
     china = evaluate(template(), REQUIRED_PARAMETERS, region="cn-north-1")
     key = china.resource("LogsKey")["Properties"]["KeyPolicy"]["Statement"]
     assert {"Service": "logs.cn-north-1.amazonaws.com.cn"} in [s["Principal"] for s in key]
+
+
+def presigned_urls_die_with_credentials():
+    import botocore.credentials
+    import botocore.signers
+
+    # The figures README states, from the installed SDK: renewal 15 minutes before expiry, and
+    # MLflow's call leaves generate_presigned_url's default of an hour.
+    assert botocore.credentials._DEFAULT_ADVISORY_REFRESH_TIMEOUT == 15 * 60
+    expires = inspect.signature(botocore.signers.generate_presigned_url).parameters["ExpiresIn"]
+    assert expires.default == 3600
+    repo = (Path(mlflow.__file__).parent / "store/artifact/s3_artifact_repo.py").read_text()
+    (call,) = re.findall(r"generate_presigned_url\(\s*\"upload_part\",[^)]*\)", repo)
+    assert "ExpiresIn" not in call
+    readme = (ROOT / "README.md").read_text()
+    assert "a part URL\n  lasts between 15 and 60 minutes" in readme
+    assert "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false` and stream through" in readme
 
 
 CASES: dict[str, Callable[[], None]] = {
