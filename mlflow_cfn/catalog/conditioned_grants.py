@@ -48,7 +48,9 @@ KEY_USE_ACTIONS = (
     "kms:ReEncryptTo",
 )
 
-#: Services that use keys with the caller's permissions: RDS (storage, Performance Insights),
+#: Services that use keys with the caller's permissions (as ``kms:ViaService``, the service's
+#: endpoint name in the region, ``<service>.<region>.<the partition's DNS suffix>``; AWS KMS
+#: Developer Guide, "kms:ViaService"): RDS (storage, Performance Insights),
 #: Secrets Manager (the RDS-managed master user secret, a customer secret that a dynamic reference
 #: reads) and Cognito (whose user pool and domain handlers list key use for the keys a pool names).
 #: Not Step Functions, whose state machine handlers list key use for an EncryptionConfiguration with
@@ -60,7 +62,7 @@ KEY_USE_VIA_SERVICES = ("cognito-idp", "rds", "secretsmanager")
 #: RDS-managed ones (encryption context SecretARN, Secrets Manager User Guide, "Secret encryption
 #: and decryption") and the ones the admin allows (`mlflow_cfn.catalog.launch_policy`).
 SECRETS_MANAGER = "secretsmanager"
-SECRETS_MANAGER_VIA = Sub("secretsmanager.${AWS::Region}.amazonaws.com")
+SECRETS_MANAGER_VIA = Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}")
 SECRET_CONTEXT = "kms:EncryptionContext:SecretARN"
 RDS_SECRETS = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:rds!*"
 
@@ -82,7 +84,7 @@ def conditioned_grants(
     """The actions that are only safe with a condition, each with its condition(s); ``boundary``
     is the ARN of the portfolio's permissions boundary."""
     via = tuple(
-        Sub(f"{s}.${{AWS::Region}}.amazonaws.com")
+        Sub(f"{s}.${{AWS::Region}}.${{AWS::URLSuffix}}")
         for s in KEY_USE_VIA_SERVICES
         if s != SECRETS_MANAGER
     )

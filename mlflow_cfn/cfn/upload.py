@@ -16,6 +16,8 @@ from collections.abc import Callable
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from mlflow_cfn.cfn.partitions import dns_suffix, partition_of
+
 __all__ = ["KEY_PREFIX", "TEMPLATE_BODY_LIMIT", "TemplateUploadError", "upload_template"]
 
 KEY_PREFIX = "mlflow-cfn/templates/"
@@ -55,7 +57,7 @@ def upload_template(
                 Metadata={"sha256": sha256},
             )
         out(f"{'would upload' if dry_run else 'uploaded'} s3://{bucket}/{key}")
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    return f"https://{bucket}.s3.{region}.{dns_suffix(partition_of(region)['id'])}/{key}"
 
 
 def _bucket_region(s3: BaseClient, bucket: str) -> str:

@@ -473,13 +473,13 @@ def test_keys_are_used_only_through_the_products_services(template):
     assert rds_and_cognito["Condition"] == {
         "StringEquals": {
             "kms:ViaService": [
-                {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}
+                {"Fn::Sub": f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}"}
                 for service in ("cognito-idp", "rds")
             ]
         }
     }
     # Through Secrets Manager only for the RDS-managed secrets and the secrets the admin allows.
-    via_secrets_manager = {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+    via_secrets_manager = {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"}
     assert rds_secrets["Condition"] == {
         "StringEquals": {"kms:ViaService": via_secrets_manager},
         "StringLike": {"kms:EncryptionContext:SecretARN": {

@@ -125,3 +125,37 @@ def test_china_gets_the_logs_principal_of_its_partition():
     principals = _principals(_rendered("mlflow.json", "aws-cn"))
     assert "logs.cn-north-1.amazonaws.com.cn" in principals
     assert "logs.cn-north-1.amazonaws.com" not in principals
+
+
+def _via_services(node: Any) -> list[str]:
+    """Every kms:ViaService value under ``node``."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "kms:ViaService":
+                found += value if isinstance(value, list) else [value]
+            else:
+                found += _via_services(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _via_services(value)
+    return found
+
+
+@pytest.mark.parametrize(("name", "partition"), CASES)
+def test_every_via_service_is_the_services_endpoint_in_the_partition(name, partition):
+    # AWS KMS Developer Guide, "kms:ViaService": the value is the service's endpoint name in the
+    # region ("ec2.us-west-2.amazonaws.com"), so it ends in the partition's DNS suffix
+    # (amazonaws.com.cn in China), unlike most service principals. Before issue 22 the launch
+    # role wrote amazonaws.com in every partition.
+    region = REGIONS[partition]
+    values = _via_services(_rendered(name, partition))
+    suffix = dns_suffix(partition)
+    wrong = [
+        v
+        for v in values
+        if not (v.endswith(f".{region}.{suffix}") or v.endswith(f".*.{suffix}"))
+        or (partition == "aws-cn" and not v.endswith(".amazonaws.com.cn"))
+    ]
+    assert wrong == []
+    assert values or name == "network.json"  # the network's policies name no key use

@@ -135,3 +135,19 @@ def test_without_a_bucket_region_in_the_answer_the_clients_region_is_used(stubbe
     url = upload_template(client, BUCKET, BODY, out=lambda line: None)
 
     assert url == f"https://{BUCKET}.s3.us-east-1.amazonaws.com/{KEY}"
+
+
+def test_a_bucket_in_china_gets_the_url_of_its_partition(stubbed):
+    # The S3 endpoint takes the partition's DNS suffix (botocore's partition data): a template
+    # URL ending in amazonaws.com would not name a bucket in cn-north-1.
+    client, stubber = stubbed
+    stubber.add_response("head_bucket", {"BucketRegion": "cn-north-1"}, {"Bucket": BUCKET})
+    stubber.add_response(
+        "head_object",
+        {"ContentLength": len(BODY), "Metadata": {"sha256": SHA256}},
+        {"Bucket": BUCKET, "Key": KEY},
+    )
+
+    url = upload_template(client, BUCKET, BODY, out=lambda line: None)
+
+    assert url == f"https://{BUCKET}.s3.cn-north-1.amazonaws.com.cn/{KEY}"
