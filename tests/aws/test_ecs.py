@@ -13,6 +13,7 @@ import pytest
 
 from tests.aws.acceptance import ecs
 from tests.aws.stubs import ACCOUNT, REGION, FakeClock, Stubs
+from tests.conftest import TEMPLATES
 
 pytestmark = pytest.mark.usefixtures("no_real_aws")
 
@@ -281,3 +282,15 @@ def test_the_volume_probe_reports_each_path(tmp_path):
         (str(empty), oct(os.stat(empty).st_mode & 0o777)[2:], 0),
     ]
     assert reports[0]["uid"] == os.getuid()
+
+
+def test_the_probes_run_as_the_templates_containers_do():
+    product = json.loads((TEMPLATES / "mlflow.json").read_text())
+    assert ecs.template_container(product, "mlflow")["User"] == "1000:1000"
+    datadog = json.loads((TEMPLATES / "mlflow-datadog.json").read_text())
+    agent = ecs.template_container(datadog, "datadog-agent")
+    assert agent["User"] == "100"
+    paths = [m["ContainerPath"] for m in agent["MountPoints"]]
+    assert set(ecs.DATADOG_IMAGE_VOLUMES) <= set(paths)
+    with pytest.raises(KeyError):
+        ecs.template_container(product, "datadog-agent")

@@ -112,3 +112,10 @@ def test_one_request_is_one_status_and_no_answer_is_zero():
         server.shutdown()
         server.server_close()
     assert measures.http_status(url) == 0
+
+
+def test_a_tampered_token_differs_in_its_signature_only():
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzY29wZSI6Im1sZmxvdy9hcGkifQ.AbCdEf"
+    changed = measures.tampered(token)
+    assert changed == "eyJhbGciOiJSUzI1NiJ9.eyJzY29wZSI6Im1sZmxvdy9hcGkifQ.BbCdEf"
+    assert measures.tampered("h.c.Zz") == "h.c.Az"

@@ -64,3 +64,8 @@ def test_every_check_and_unverifiable_line_says_something():
     for text in [*r.CHECKS.values(), *r.UNCHECKABLE.values()]:
         assert text.endswith(".") and len(text) > 40
     assert not set(r.CHECKS) & set(r.UNCHECKABLE)
+
+
+def test_durations_read_as_people_say_them():
+    assert r.elapsed(41.4) == "41 s"
+    assert r.elapsed(723) == "12 min 3 s"

@@ -607,7 +607,9 @@ def test_teardown_goes_by_kind_waves_and_goes_on_after_a_failure(monkeypatch, tm
         Leftover(td.PROVISIONED_PRODUCT, "pp-1"),
         Leftover("something-new", "x"),
     )
-    failures = td.teardown(None, ledger, log=lambda line: None, clock=FakeClock().clock)
+    failures = td.teardown(
+        lambda service: None, ledger, log=lambda line: None, clock=FakeClock().clock
+    )
     assert done == [
         "provisioned-product pp-1",
         "stack web",
@@ -623,3 +625,13 @@ def test_teardown_goes_by_kind_waves_and_goes_on_after_a_failure(monkeypatch, tm
         ("iam-role", "broken"),
         ("something-new", "x"),
     ]
+
+
+def test_a_run_left_behind_is_torn_down_from_its_state_file(tmp_path, capsys):
+    ledger = Ledger(tmp_path / "state.json", REGION, "mfa2612071530")
+    ledger.add(Leftover("AWS::Logs::LogGroup", "kept"), Leftover("something-new", "x"))
+    ledger.done(Leftover("AWS::Logs::LogGroup", "kept"))
+    assert td.main([str(tmp_path / "state.json")]) == 1  # nothing to call AWS for; one unknown
+    captured = capsys.readouterr()
+    assert "left: no handler for something-new" in captured.err
+    assert json.loads(captured.out) == {"run": "mfa2612071530", "pending": 1}

@@ -249,6 +249,20 @@ def container(task: dict, name: str) -> dict:
     return next(c for c in task["containers"] if c["name"] == name)
 
 
+#: The directories the Datadog agent image declares as VOLUME (README, Security and reliability).
+DATADOG_IMAGE_VOLUMES = ("/var/run/s6", "/var/log/datadog")
+
+
+def template_container(template: dict, name: str) -> dict:
+    """A container definition of the template's task definition, as written (those switched by
+    a Condition are looked into too)."""
+    for entry in template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]:
+        definition = entry["Fn::If"][1] if "Fn::If" in entry else entry
+        if definition.get("Name") == name:
+            return definition
+    raise KeyError(f"no container {name!r} in the template's task definition")
+
+
 #: What the MLflow image's probe prints: the mode and owner of /tmp as Fargate made it (no init
 #: container, no VOLUME in the image), and the task's disk in use with that image.
 TMP_PROBE = (

@@ -40,14 +40,16 @@ SETTINGS: dict[str, str] = {
     REGION: "the region to create everything in",
     PREFIX: "first letters of every name the run creates (default mfa; 2-6 lowercase letters)",
     HOSTED_ZONE: "a public Route 53 hosted zone of the account: the stacks' DNS names go in it",
-    CERTIFICATE: "an issued ACM certificate in the region for *.<that zone's name>",
+    CERTIFICATE: "an issued ACM certificate in the region for the zone's wildcard name "
+    "(`*.example.com` for the zone example.com)",
     CLIENT_CIDR: "the address range this machine reaches the load balancers from "
     "(default: its address as https://checkip.amazonaws.com sees it, /32)",
     DATADOG_SECRET: "a Secrets Manager secret ARN holding a Datadog API key (the agent check)",
     STREAM_GIB: "size in GiB of the streamed transfer through the load balancer (e.g. 10; "
     "needs twice that on this machine's disk); unset: not run",
-    STALE_CACHE_IMAGE: "an image of this account's ECR pull-through cache last pulled more than "
-    "24 hours ago (the cache re-check)",
+    STALE_CACHE_IMAGE: "the MLflow image through this account's ECR pull-through cache, last "
+    "pulled more than 24 hours ago (the cache's re-check; e.g. the MlflowImage output of a network "
+    "stack with the cache, pulled once a day earlier)",
     RUN_DIR: "where the run writes its state, logs and report (default .aws-acceptance/<run id>)",
 }
 

@@ -6,6 +6,7 @@ principal may assume, and nobody else."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -95,7 +96,7 @@ def assume(sts: Any, role_arn: str, session_name: str, clock: Clock = REAL) -> d
                 return None
             raise
 
-    return poll(
+    credentials: dict | None = poll(
         attempt,
         lambda c: c is not None,
         what=f"assume {role_arn}",
@@ -103,6 +104,8 @@ def assume(sts: Any, role_arn: str, session_name: str, clock: Clock = REAL) -> d
         every=5,
         clock=clock,
     )
+    assert credentials is not None
+    return credentials
 
 
 def credentials_environment(credentials: dict) -> dict[str, str | None]:
@@ -133,9 +136,15 @@ class RoleSession:
         self.now = now
         self._session: boto3.Session | None = None
         self._since = 0.0
+        self._lock = threading.Lock()
         self.credentials: dict = {}
 
     def client(self, service: str) -> Any:
+        """A client of `service` as the role (threads may share the RoleSession)."""
+        with self._lock:
+            return self._client(service)
+
+    def _client(self, service: str) -> Any:
         if self._session is None or self.now() - self._since > RENEW_AFTER_SECONDS:
             self.credentials = assume(self.sts, self.role_arn, self.session_name)
             self._session = boto3.Session(

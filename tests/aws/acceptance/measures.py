@@ -101,6 +101,14 @@ def time_to_health(
     return wake
 
 
+def tampered(token: str) -> str:
+    """The token with its signature changed (its first character), header and claims intact:
+    what the load balancer must refuse for its signature alone."""
+    header, claims, signature = token.split(".")
+    first = "B" if signature[0] == "A" else "A"
+    return f"{header}.{claims}.{first}{signature[1:]}"
+
+
 def http_status(url: str) -> int:
     """One GET's status through `mlflow_cfn.smoke.http.get` (0 when nothing answered)."""
     from mlflow_cfn.smoke.http import get

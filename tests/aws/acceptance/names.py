@@ -75,6 +75,10 @@ class Names:
         return f"{self.run} published"
 
     @property
+    def published_product(self) -> str:
+        return f"{self.run} MLflow published"
+
+    @property
     def portfolio(self) -> str:
         """The portfolio stack's portfolio and products (PortfolioName, ProductName)."""
         return f"{self.run} portfolio"

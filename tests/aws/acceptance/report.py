@@ -102,6 +102,12 @@ UNCHECKABLE: dict[str, str] = {
 }
 
 
+def elapsed(seconds: float) -> str:
+    """A duration as the table shows it: ``41 s``, ``12 min 3 s``."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"
+
+
 @dataclass
 class Result:
     """One line of the table."""

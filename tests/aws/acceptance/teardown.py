@@ -84,7 +84,7 @@ def _gone(error: ClientError, *codes: str) -> bool:
 # --- stacks --------------------------------------------------------------------------------------
 
 
-def _stack(cfn: Any, name: str) -> dict | None:
+def existing_stack(cfn: Any, name: str) -> dict | None:
     """The stack's description; None when it does not exist (or is deleted)."""
     try:
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
@@ -150,7 +150,7 @@ def start_stack_deletion(aws: AwsClients, name: str) -> list[Leftover] | None:
     """Register what the stack keeps and start deleting it (after a failed deletion, with
     deletion protection turned off first); None when there is no stack to delete."""
     cfn = aws("cloudformation")
-    stack = _stack(cfn, name)
+    stack = existing_stack(cfn, name)
     if stack is None:
         return None
     leftovers = stack_leftovers(cfn, name)
@@ -164,7 +164,7 @@ def wait_stack_deleted(aws: AwsClients, name: str, clock: Clock = REAL) -> None:
     """Wait for the deletion; RuntimeError with the reasons when it failed."""
     cfn = aws("cloudformation")
     stack = poll(
-        lambda: _stack(cfn, name),
+        lambda: existing_stack(cfn, name),
         lambda s: s is None or s["StackStatus"] in STACK_SETTLED_DELETE,
         what=f"deletion of stack {name}",
         timeout=STACK_WAIT_SECONDS,
@@ -248,7 +248,7 @@ def terminate_provisioned_product(
         if _gone(error, "ResourceNotFoundException"):
             return []
         raise
-    leftovers = stack_leftovers(cfn, stack) if stack and _stack(cfn, stack) else []
+    leftovers = stack_leftovers(cfn, stack) if stack and existing_stack(cfn, stack) else []
     ended = _terminate(sc, provisioned_product_id, clock)
     if ended["Status"] != "SUCCEEDED":
         if stack:
