@@ -50,7 +50,8 @@ SETTINGS: dict[str, str] = {
     STALE_CACHE_IMAGE: "the MLflow image through this account's ECR pull-through cache, last "
     "pulled more than 24 hours ago (the cache's re-check; e.g. the MlflowImage output of a network "
     "stack with the cache, pulled once a day earlier)",
-    RUN_DIR: "where the run writes its state, logs and report (default .aws-acceptance/<run id>)",
+    RUN_DIR: "where the run writes its state, logs and report (default: .aws-acceptance/ and "
+    "the run's id, in the checkout)",
 }
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
