@@ -18,6 +18,7 @@ pytestmark = pytest.mark.usefixtures("no_real_aws")
 CALLER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/team/Maintainer"
 END_USER_ARN = f"arn:aws:iam::{ACCOUNT}:role/mfa2612071530-end-user"
 LATER = datetime.datetime(2026, 12, 7, 16, 30, tzinfo=datetime.UTC)
+LATER_DELTA = datetime.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -140,3 +141,26 @@ def test_other_refusals_are_not_waited_out(aws):
     aws.fail("sts", "assume_role", "InvalidClientTokenId", 403, call)
     with pytest.raises(Exception, match="InvalidClientTokenId"):
         identities.assume(aws("sts"), END_USER_ARN, "end-user", FakeClock().clock)
+
+
+def test_the_end_users_clients_renew_their_credentials(aws):
+    call = {"RoleArn": END_USER_ARN, "RoleSessionName": "end-user"}
+
+    def assumed(key: str, expires: datetime.datetime) -> dict:
+        return {
+            "Credentials": {
+                "AccessKeyId": key,
+                "SecretAccessKey": "secret",
+                "SessionToken": "token",
+                "Expiration": expires,
+            }
+        }
+
+    now = datetime.datetime.now(datetime.UTC)
+    aws.expect("sts", "assume_role", call, assumed("ASIAFIRSTFIRSTFIRST0", now))  # expired at once
+    aws.expect("sts", "assume_role", call, assumed("ASIASECONDSECONDSEC0", now + LATER_DELTA))
+    session = identities.RoleSession(aws("sts"), END_USER_ARN, "eu-west-1", "end-user")
+    client = session.client("servicecatalog")
+    assert client.meta.region_name == "eu-west-1"
+    frozen = session.session.get_credentials().get_frozen_credentials()
+    assert frozen.access_key == "ASIASECONDSECONDSEC0"  # renewed when read, as every call reads

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
 
 from tests.aws.acceptance.names import RUN_TAG
 from tests.aws.acceptance.waiting import REAL, Clock, poll
 
 END_USER_POLICY = "AWSServiceCatalogEndUserFullAccess"
-#: Assumed credentials are renewed this long before an hour passes (role chaining caps a
-#: session at one hour, and the Service Catalog steps take longer).
-RENEW_AFTER_SECONDS = 45 * 60
 
 
 def aws_managed_policy(partition: str, name: str) -> str:
@@ -121,37 +118,31 @@ def credentials_environment(credentials: dict) -> dict[str, str | None]:
 
 
 class RoleSession:
-    """boto3 clients acting as an assumed role, re-assumed before the credentials run out."""
+    """boto3 clients acting as an assumed role, whose credentials renew themselves before they
+    run out (botocore's refreshable credentials): role chaining caps a session at one hour, and
+    the Service Catalog steps wait longer than that."""
 
-    def __init__(
-        self,
-        sts: Any,
-        role_arn: str,
-        region: str,
-        session_name: str,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.sts, self.role_arn, self.region = sts, role_arn, region
-        self.session_name = session_name
-        self.now = now
-        self._session: boto3.Session | None = None
-        self._since = 0.0
+    def __init__(self, sts: Any, role_arn: str, region: str, session_name: str) -> None:
+        self.sts, self.role_arn, self.session_name = sts, role_arn, session_name
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=self._assumed(), refresh_using=self._assumed, method="sts-assume-role"
+        )
+        core = botocore.session.get_session()
+        core._credentials = credentials  # botocore's documented way to hand a session these
+        core.set_config_variable("region", region)
+        self.session = boto3.Session(botocore_session=core)
         self._lock = threading.Lock()
-        self.credentials: dict = {}
+
+    def _assumed(self) -> dict[str, str]:
+        credentials = assume(self.sts, self.role_arn, self.session_name)
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
 
     def client(self, service: str) -> Any:
         """A client of `service` as the role (threads may share the RoleSession)."""
         with self._lock:
-            return self._client(service)
-
-    def _client(self, service: str) -> Any:
-        if self._session is None or self.now() - self._since > RENEW_AFTER_SECONDS:
-            self.credentials = assume(self.sts, self.role_arn, self.session_name)
-            self._session = boto3.Session(
-                aws_access_key_id=self.credentials["AccessKeyId"],
-                aws_secret_access_key=self.credentials["SecretAccessKey"],
-                aws_session_token=self.credentials["SessionToken"],
-                region_name=self.region,
-            )
-            self._since = self.now()
-        return self._session.client(service)
+            return self.session.client(service)
