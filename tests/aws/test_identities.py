@@ -164,3 +164,18 @@ def test_the_end_users_clients_renew_their_credentials(aws):
     assert client.meta.region_name == "eu-west-1"
     frozen = session.session.get_credentials().get_frozen_credentials()
     assert frozen.access_key == "ASIASECONDSECONDSEC0"  # renewed when read, as every call reads
+
+
+def test_an_operators_policies_are_waited_for(aws):
+    call = {"StackName": "mfa2612071530-net"}
+    aws.fail("cloudformation", "describe_stacks", "AccessDenied", 403, call)
+    aws.expect("cloudformation", "describe_stacks", call, {"Stacks": []})
+    time = FakeClock()
+    cfn = aws("cloudformation")
+    identities.wait_allowed(
+        lambda: cfn.describe_stacks(StackName="mfa2612071530-net"), "the deployer", time.clock
+    )
+    assert time.slept == [5]
+    aws.fail("cloudformation", "describe_stacks", "ValidationError", 400, call)
+    with pytest.raises(Exception, match="ValidationError"):
+        identities.wait_allowed(lambda: cfn.describe_stacks(StackName="mfa2612071530-net"), "x")

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 
 from mlflow_cfn.cfn.upload import upload_template
@@ -90,9 +91,12 @@ def make_role(run: Run, name: str, policy_arns: list[str], description: str) -> 
     )
 
 
-def operator(run: Run, purpose: str, role: str, **flags: str) -> dict[str, str | None]:
+def operator(
+    run: Run, purpose: str, role: str, allowed: Callable[[Any], Any], **flags: str
+) -> dict[str, str | None]:
     """A role holding only what `mlflow-cfn permissions --for PURPOSE` prints; the environment
-    of a command run as it."""
+    of a command run as it, once `allowed` (a call its policies allow, given a boto3 session as
+    the role) no longer meets IAM's propagation delay."""
     directory = run.path("policies", purpose)
     args = cli.permissions(purpose, run.settings.region, run.settings.account, directory, **flags)
     run.mlflow_cfn(f"permissions-{purpose}", args).require(
@@ -107,6 +111,13 @@ def operator(run: Run, purpose: str, role: str, **flags: str) -> dict[str, str |
         arns.append(arn)
     arn = make_role(run, role, arns, f"holds only mlflow-cfn permissions --for {purpose}")
     credentials = identities.assume(run.aws("sts"), arn, purpose)
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=run.settings.region,
+    )
+    identities.wait_allowed(lambda: allowed(session), f"the policies of {role}")
     return identities.credentials_environment(credentials)
 
 
@@ -231,10 +242,12 @@ def test_products(acceptance: Run):
         return run.found["open-parameters"]
 
     def operator_deploy(check: Any) -> None:
+        network = stack_of(run, "network")
         environment = operator(
             run,
             "deploy",
             run.names.deploy_operator_role,
+            lambda as_role: as_role.client("cloudformation").describe_stacks(StackName=network),
             stack_name=stack_of(run, "operator"),
             s3_bucket=run.names.template_bucket,
             network_stack=stack_of(run, "network"),
@@ -502,6 +515,7 @@ def test_operator_publish(acceptance: Run):
             run,
             "publish",
             run.names.publish_operator_role,
+            lambda as_role: as_role.client("s3").head_bucket(Bucket=bucket),
             bucket=bucket,
             launch_role_name=launch_role,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -103,6 +104,26 @@ def assume(sts: Any, role_arn: str, session_name: str, clock: Clock = REAL) -> d
     )
     assert credentials is not None
     return credentials
+
+
+#: The error codes of a call IAM does not (yet) allow.
+DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+
+
+def wait_allowed(call: Callable[[], Any], what: str, clock: Clock = REAL) -> None:
+    """Wait until `call` is allowed: a role's new policies take a few seconds to apply everywhere
+    (IAM is eventually consistent), and an operator's first call must not fail for that."""
+
+    def attempt() -> bool:
+        try:
+            call()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in DENIED:
+                return False
+            raise
+        return True
+
+    poll(attempt, bool, what=what, timeout=120, every=5, clock=clock)
 
 
 def credentials_environment(credentials: dict) -> dict[str, str | None]:
