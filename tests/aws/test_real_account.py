@@ -705,7 +705,9 @@ def product_flow(run: Run, outputs: dict) -> None:
     network = run.outputs(stack_of(run, "network"))
     parameters = sets.launched_product(network, outputs["PermissionsBoundaryArn"])
     state: dict = {}
-    run.checked("sc-launch", launched(run, "product", outputs["ProductId"], parameters, state))
+    run.background_step(
+        "sc-launch", launched(run, "product", outputs["ProductId"], parameters, state)
+    )
     if run.report.outcome("sc-launch") != PASSED:
         rest = (
             "stack-name-tags-product",
@@ -714,7 +716,7 @@ def product_flow(run: Run, outputs: dict) -> None:
             "sc-terminate",
         )
         return skip_after(run, "sc-launch", rest)
-    run.checked("stack-name-tags-product", tagged(run, state))
+    run.background_step("stack-name-tags-product", tagged(run, state))
     updated = sets.service_update(parameters)
 
     def update(version: str, step: str) -> Any:
@@ -727,7 +729,7 @@ def product_flow(run: Run, outputs: dict) -> None:
 
         return action
 
-    run.checked("sc-update-service", update(sets.VERSION_1, "service"))
+    run.background_step("sc-update-service", update(sets.VERSION_1, "service"))
 
     def key_policies(check: Any) -> None:
         catalog.add_version(
@@ -739,21 +741,21 @@ def product_flow(run: Run, outputs: dict) -> None:
         )
         update(sets.VERSION_2, "key-policies")(check)
 
-    run.checked("sc-update-key-policy", key_policies)
-    run.checked("sc-terminate", terminated(run, "product", state))
+    run.background_step("sc-update-key-policy", key_policies)
+    run.background_step("sc-terminate", terminated(run, "product", state))
 
 
 def network_flow(run: Run, outputs: dict) -> None:
     parameters = sets.launched_network(outputs["PermissionsBoundaryArn"])
     state: dict = {}
     product = outputs["NetworkProductId"]
-    run.checked("sc-network-launch", launched(run, "network", product, parameters, state))
+    run.background_step("sc-network-launch", launched(run, "network", product, parameters, state))
     if run.report.outcome("sc-network-launch") != PASSED:
         return skip_after(
             run, "sc-network-launch", ("stack-name-tags-network", "sc-network-terminate")
         )
-    run.checked("stack-name-tags-network", tagged(run, state))
-    run.checked("sc-network-terminate", terminated(run, "network", state))
+    run.background_step("stack-name-tags-network", tagged(run, state))
+    run.background_step("sc-network-terminate", terminated(run, "network", state))
 
 
 def test_service_catalog(acceptance: Run):

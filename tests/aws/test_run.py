@@ -94,3 +94,11 @@ def test_a_teardown_that_leaves_something_says_how_to_finish_it(run, monkeypatch
     [row] = [r for r in run.report.rows() if r.check == "teardown"]
     assert row.outcome == "fail"
     assert f"python -m tests.aws.acceptance.teardown {run.ledger.path}" in row.detail
+
+
+def test_background_steps_not_started_when_the_run_ends_are_skipped(run, monkeypatch):
+    monkeypatch.setattr(run, "aws", Stubs())
+    run.finish()
+    run.background_step("sc-terminate", lambda check: None)
+    row = next(r for r in run.report.rows() if r.check == "sc-terminate")
+    assert (row.outcome, row.detail) == ("skipped", "the run ended before this step")

@@ -44,6 +44,7 @@ class Run:
     _clients: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _background: dict[str, Future] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=8))
 
     @classmethod
@@ -187,6 +188,14 @@ class Run:
         except (Exception, pytest.skip.Exception, pytest.fail.Exception):
             pass  # recorded by report.check (an interrupt goes on)
 
+    def background_step(self, check: str, action: Callable[[Any], None]) -> None:
+        """`checked`, unless the run is ending (the session stopped early): then the check is
+        skipped, so the teardown waits for the step in flight only."""
+        if self.stopping.is_set():
+            self.report.record(check, SKIPPED, detail="the run ended before this step")
+            return
+        self.checked(check, action)
+
     def in_parallel(self, actions: Mapping[str, Callable[[Any], None]]) -> None:
         """Run checks at the same time (each recorded), and wait for all of them."""
         futures = [self._pool.submit(self.checked, check, act) for check, act in actions.items()]
@@ -212,8 +221,9 @@ class Run:
     # --- the end --------------------------------------------------------------------------------
 
     def finish(self) -> str:
-        """Wait for background steps, tear everything down (recorded as the check ``teardown``),
-        write the report next to the state; the report's text."""
+        """Let background steps end (those not started yet are skipped), tear everything down
+        (recorded as the check ``teardown``), write the report next to the state; its text."""
+        self.stopping.set()
         try:
             for future in self._background.values():
                 future.exception()  # waits; the steps recorded their own outcome
