@@ -52,6 +52,7 @@ from tests.aws.acceptance.teardown import (
     SQS_QUEUE,
     STACK,
     TASK_FAMILY,
+    existing_stack,
     provisioned_stack,
     stack_leftovers,
 )
@@ -662,11 +663,14 @@ def launched(run: Run, what: str, product_id: str, parameters: dict, state: dict
         record = catalog.provision(sc, target, run.names.provisioned(what), parameters, token)
         provisioned = record["ProvisionedProductId"]
         run.ledger.add(Leftover(PROVISIONED_PRODUCT, provisioned, f"the end user's {what}"))
-        timed(check, lambda: catalog.succeeded(sc, record, f"launch of the {what}"))
-        stack = provisioned_stack(run.aws("servicecatalog"), provisioned)
+        try:
+            timed(check, lambda: catalog.succeeded(sc, record, f"launch of the {what}"))
+        finally:  # what a failed launch kept is the teardown's too
+            stack = provisioned_stack(run.aws("servicecatalog"), provisioned)
+            if stack and existing_stack(run.aws("cloudformation"), stack):
+                run.ledger.add(Leftover(STACK, stack, f"the end user's {what}"))
+                run.ledger.add(*stack_leftovers(run.aws("cloudformation"), stack))
         assert stack, f"the {what}'s record names no stack"
-        run.ledger.add(Leftover(STACK, stack, f"the end user's {what}"))
-        run.ledger.add(*stack_leftovers(run.aws("cloudformation"), stack))
         state.update(target=target, provisioned=provisioned, stack=stack)
 
     return action
