@@ -27,8 +27,8 @@ CHECKS: dict[str, str] = {
     "deploy-portfolio": "templates/portfolio.json deploys as a stack: portfolio, product, "
     "network product, launch roles, boundary, template constraints.",
     "deploy-open": "The product deploys with `mlflow-cfn deploy --network-stack` "
-    "(internet-facing to this machine only, HTTPS, no login, Container Insights, "
-    "ArtifactDirectMultipartUpload=false).",
+    "(internet-facing to this machine only, HTTPS, no login; internal without a hosted zone; "
+    "Container Insights, ArtifactDirectMultipartUpload=false).",
     "deploy-login": "The product deploys with AuthMode=cognito (the stack's own user pool).",
     "operator-deploy": "A principal holding only the policies `mlflow-cfn permissions --for "
     "deploy` prints deploys the product, with stack tags (cloudformation:TagResource).",
