@@ -14,11 +14,9 @@ from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_GOVERNANCE
 from mlflow_cfn.stack.logic import assertion, given, is_value
 from mlflow_cfn.stack.parameters import (
-    SECRET_FULL_ARN,
     ParameterSpec,
     boolean,
     choice,
-    optional,
 )
 
 GROUP_LAYOUT = "Address range and Availability Zones"
@@ -62,10 +60,18 @@ RULE_PUBLIC_LOAD_BALANCER = "PublicLoadBalancerSubnetsNeedNatEgress"
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: A /16, /18 or /20 block: nine equal subnets (three tiers of three zones) of /20, /22 or /24.
 VPC_CIDR_PATTERN = rf"^{_OCTET}(\.{_OCTET}){{3}}/(16|18|20)$"
-#: Secrets Manager ARNs a pull-through cache rule accepts: the name must start with
-#: ``ecr-pullthroughcache/`` (Amazon ECR User Guide, "Creating a pull through cache rule in
-#: Amazon ECR", prerequisites).
-IMAGE_CACHE_SECRET = SECRET_FULL_ARN.replace(":secret:", ":secret:ecr-pullthroughcache/", 1)
+#: The complete ARN (name and the 6 characters Secrets Manager appends, as SECRET_FULL_ARN) of a
+#: secret a pull-through cache rule accepts: its name starts with ``ecr-pullthroughcache/``
+#: (Amazon ECR User Guide, "Creating a pull through cache rule in Amazon ECR", prerequisites).
+#: Narrower than SECRET_FULL_ARN where botocore's ECR model is (CreatePullThroughCacheRule,
+#: credentialArn: ``^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/``
+#: ``[a-zA-Z0-9\/_+=.@-]+$``, 50 to 612 characters): a partition is aws or aws-<word>, a name
+#: has no "!". tests/facts/test_parameter_shapes.py holds it to the model.
+IMAGE_CACHE_SECRET = (
+    r"arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:"
+    r"ecr-pullthroughcache/[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+)
+IMAGE_CACHE_SECRET_MAX_LENGTH = 612
 #: An ECR repository prefix as CreatePullThroughCacheRule takes it (2 to 30 characters).
 IMAGE_CACHE_PREFIX_PATTERN = r"^([a-z0-9]{2,}|[a-z0-9]+([._-][a-z0-9]+)+)$"
 
@@ -108,14 +114,19 @@ _SPECS = (
         "NetworkEgress=nat, the only mode with an internet gateway).",
         "Load balancer subnets", GROUP_EGRESS, TIER_PRIVATE, (TIER_PRIVATE, TIER_PUBLIC),
     ),
-    optional(
-        IMAGE_CACHE_CREDENTIALS_ARN,
+    ParameterSpec(
+        IMAGE_CACHE_CREDENTIALS_ARN, "String",
         "Secrets Manager secret (its name starts with ecr-pullthroughcache/) holding a GitHub "
         "user name and access token for ghcr.io. Given: an ECR pull-through cache rule for "
         "ghcr.io, and the MlflowImage output names the official image through this account's "
         "ECR (what NetworkEgress=endpoints needs). Empty: no rule.",
-        "ghcr.io credentials secret (ARN)", GROUP_IMAGE, IMAGE_CACHE_SECRET,
-        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf",
+        "ghcr.io credentials secret (ARN)", GROUP_IMAGE, default="",
+        allowed_pattern=f"^$|^{IMAGE_CACHE_SECRET}$", max_length=IMAGE_CACHE_SECRET_MAX_LENGTH,
+        constraint_description=f"{IMAGE_CACHE_CREDENTIALS_ARN} must be empty or the complete "
+        "ARN of a secret whose name starts with ecr-pullthroughcache/ (letters, digits and "
+        f"/ _ + = . @ -; at most {IMAGE_CACHE_SECRET_MAX_LENGTH} characters in all, as ECR takes "
+        "it), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+        "ecr-pullthroughcache/ghcr-AbCdEf.",
     ),
     ParameterSpec(
         IMAGE_CACHE_PREFIX, "String",

@@ -283,6 +283,17 @@ CATALOGUE: tuple[Constraint, ...] = (
         "Condition EnableArtifactDirectMultipartUpload: false adds the task role's Deny "
         "RefuseUploadsThroughSignedUrls (downloads and the server's own writes unaffected).",
     ),
+    # --- The network template ----------------------------------------------------------------
+    Constraint(
+        "ecr-pull-through-cache-credential-arn",
+        "ECR's CreatePullThroughCacheRule takes a credentialArn of 50 to 612 characters, in "
+        "partition aws or aws-<word>, whose secret name is ecr-pullthroughcache/ and letters, "
+        "digits and / _ + = . @ - only (no !); CloudFormation sends it in the middle of the "
+        "stack operation.",
+        "botocore's ECR service model: CreatePullThroughCacheRule, credentialArn (CredentialArn)",
+        "AllowedPattern and MaxLength of ImageCacheCredentialsSecretArn (network template); "
+        "tests/facts holds every Parameter to the API shape it reaches.",
+    ),
 )
 
 

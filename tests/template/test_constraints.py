@@ -12,6 +12,8 @@ import pytest
 
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
 from mlflow_cfn.cfn.schemas import resource_schema
+from mlflow_cfn.network import network_template
+from mlflow_cfn.network.inputs import IMAGE_CACHE_CREDENTIALS_ARN
 from mlflow_cfn.stack.checks import network_notes
 from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
@@ -424,6 +426,33 @@ def s3_signed_part_uploads():
     (deny,) = denied("false")
     assert deny["Action"] == ["s3:PutObject"]
     assert deny["Condition"] == {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}
+
+
+# --- The network template ----------------------------------------------------------------------
+def network_refusals(**parameters: str) -> list[str]:
+    """Every refusal of the network template's checks for this parameter set ([] if none)."""
+    try:
+        evaluate(network_template(), parameters, region="eu-west-1")
+    except EvaluationError as exc:
+        return exc.errors
+    return []
+
+
+def ecr_pull_through_cache_credential_arn():
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf"
+
+    def of_length(total: int) -> str:
+        return arn.replace("ghcr-", "g" * (total - len(arn) + 4) + "-")
+
+    for refused in (
+        arn.replace("arn:aws:", "arn:awsx:"),
+        arn.replace("ghcr-", "gh!cr-"),
+        of_length(613),
+    ):
+        errors = network_refusals(**{IMAGE_CACHE_CREDENTIALS_ARN: refused})
+        assert any(IMAGE_CACHE_CREDENTIALS_ARN in e for e in errors), (refused, errors)
+    for accepted in (arn, arn.replace("arn:aws:", "arn:aws-cn:"), of_length(612)):
+        assert network_refusals(**{IMAGE_CACHE_CREDENTIALS_ARN: accepted}) == [], accepted
 
 
 CASES: dict[str, Callable[[], None]] = {
