@@ -294,6 +294,17 @@ CATALOGUE: tuple[Constraint, ...] = (
         "AllowedPattern and MaxLength of ImageCacheCredentialsSecretArn (network template); "
         "tests/facts holds every Parameter to the API shape it reaches.",
     ),
+    Constraint(
+        "s3-gateway-endpoint-carries-the-regions-s3",
+        "A route table's route to an S3 gateway endpoint (S3's prefix list) is more specific "
+        "than 0.0.0.0/0, so the region's S3 requests take the endpoint, and its policy, even "
+        "with a NAT gateway; a gateway endpoint serves its own region only.",
+        f"{_DOCS}/vpc/latest/privatelink/vpc-endpoints-s3.html",
+        "Template: with NetworkEgress=nat the S3 endpoint has the default full-access policy "
+        "(other accounts' buckets work, as through the NAT gateway); with endpoints, this "
+        "account's buckets only, and plan/deploy --network-stack warn about ArtifactBucketName "
+        "and ArtifactReadOnlyBucketArns (a bucket's name or ARN names no account or region).",
+    ),
 )
 
 

@@ -13,12 +13,15 @@ import pytest
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
 from mlflow_cfn.cfn.schemas import resource_schema
 from mlflow_cfn.network import network_template
+from mlflow_cfn.network.checks import apply_network_stack
 from mlflow_cfn.network.inputs import IMAGE_CACHE_CREDENTIALS_ARN
+from mlflow_cfn.network.stack_outputs import NetworkStack
 from mlflow_cfn.stack.checks import network_notes
 from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
 from mlflow_cfn.stack.plan import evaluate_checked
 from tests.conftest import REQUIRED_PARAMETERS, ROOT, lint
+from tests.network.test_stack_outputs import CACHED_IMAGE, OUTPUTS
 from tests.template.modes import DATADOG, HTTPS, OIDC, SIDECAR, stack, template
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -453,6 +456,40 @@ def ecr_pull_through_cache_credential_arn():
         assert any(IMAGE_CACHE_CREDENTIALS_ARN in e for e in errors), (refused, errors)
     for accepted in (arn, arn.replace("arn:aws:", "arn:aws-cn:"), of_length(612)):
         assert network_refusals(**{IMAGE_CACHE_CREDENTIALS_ARN: accepted}) == [], accepted
+
+
+#: A VPC endpoint's default policy (AWS PrivateLink Guide, "Control access to VPC endpoints using
+#: endpoint policies": "The default endpoint policy grants full access to the endpoint.").
+DEFAULT_ENDPOINT_POLICY = {
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
+}
+
+
+def s3_gateway_endpoint_carries_the_regions_s3():
+    nat = evaluate(network_template(), {}, region="eu-west-1")
+    endpoint = nat.resource("S3GatewayEndpoint")["Properties"]
+    to_nat = {
+        route["Properties"]["RouteTableId"].strip("<>")
+        for route in nat.of_type("AWS::EC2::Route").values()
+        if "NatGatewayId" in route["Properties"]
+    }
+    assert to_nat and {f"<{t}>" for t in to_nat} <= set(endpoint["RouteTableIds"])
+    assert endpoint["PolicyDocument"] == DEFAULT_ENDPOINT_POLICY  # as if the NAT carried it
+    closed = evaluate(network_template(), {"NetworkEgress": "endpoints"}, region="eu-west-1")
+    policy = closed.resource("S3GatewayEndpoint")["Properties"]["PolicyDocument"]
+    (buckets,) = [s for s in policy["Statement"] if "Condition" in s]
+    assert buckets["Condition"]["StringEquals"]["aws:ResourceAccount"] == "123456789012"
+    given = {
+        "MlflowImage": CACHED_IMAGE,
+        "ArtifactBucketName": "team-ml-artifacts",
+        "ArtifactReadOnlyBucketArns": "arn:aws:s3:::datasets,arn:aws:s3:::models",
+    }
+    for egress, warned in (("endpoints", True), ("nat", False)):
+        network = NetworkStack("net", "CREATE_COMPLETE", {**OUTPUTS, "MlflowImage": CACHED_IMAGE},
+                               egress, region="eu-west-1", account="123456789012")  # fmt: skip
+        warnings = [w for w in apply_network_stack(network, given).warnings if "S3" in w]
+        for name in ("ArtifactBucketName team-ml-artifacts", "ArtifactReadOnlyBucketArns"):
+            assert any(w.startswith(name) for w in warnings) is warned, (egress, warnings)
 
 
 CASES: dict[str, Callable[[], None]] = {
