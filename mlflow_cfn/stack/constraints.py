@@ -305,6 +305,19 @@ CATALOGUE: tuple[Constraint, ...] = (
         "account's buckets only, and plan/deploy --network-stack warn about ArtifactBucketName "
         "and ArtifactReadOnlyBucketArns (a bucket's name or ARN names no account or region).",
     ),
+    Constraint(
+        "getazs-lists-zones-with-a-default-subnet",
+        "Fn::GetAZs lists only the zones that have a default subnet (all of them when none has), "
+        "in an order that is not guaranteed and can change when zones are added: subnets placed "
+        "by index may land in a zone the product cannot use, fail when it lists fewer zones than "
+        "asked, or move (be replaced) on a later update.",
+        f"{_DOCS}/AWSCloudFormation/latest/TemplateReference/"
+        "intrinsic-function-reference-getavailabilityzones.html",
+        "Parameters AvailabilityZone1 to 3 name the zones (AllowedPattern: a region's code and a "
+        "letter; Rule AvailabilityZoneNamesMatchTheCount: zones 1 and 2, zone 3 exactly with "
+        "AvailabilityZoneCount=3, all different); empty keeps Fn::GetAZs, and each subnet's "
+        "zone as it was.",
+    ),
 )
 
 

@@ -82,6 +82,8 @@ REACHES: tuple[Reach, ...] = (
     _reach(NETWORK, "ImageCachePrefix", "AWS::ECR::PullThroughCacheRule", "EcrRepositoryPrefix",
            "ecr CreatePullThroughCacheRule ecrRepositoryPrefix"),
     _reach(NETWORK, "VpcCidr", "AWS::EC2::VPC", "CidrBlock", "ec2 CreateVpc CidrBlock"),
+    *(_reach(NETWORK, f"AvailabilityZone{n}", "AWS::EC2::Subnet", "AvailabilityZone",
+             "ec2 CreateSubnet AvailabilityZone") for n in (1, 2, 3)),
     _reach(NETWORK, "PermissionsBoundaryArn", "AWS::IAM::Role", "PermissionsBoundary",
            "iam CreateRole PermissionsBoundary"),
     _reach(PRODUCT, "PermissionsBoundaryArn", "AWS::IAM::Role", "PermissionsBoundary",

@@ -492,6 +492,24 @@ def s3_gateway_endpoint_carries_the_regions_s3():
             assert any(w.startswith(name) for w in warnings) is warned, (egress, warnings)
 
 
+def getazs_lists_zones_with_a_default_subnet():
+    def zones(**parameters: str) -> dict[str, str]:
+        evaluated = evaluate(network_template(), parameters, region="us-west-1")
+        subnets = evaluated.of_type("AWS::EC2::Subnet")
+        return {k: r["Properties"]["AvailabilityZone"] for k, r in subnets.items()}
+
+    assert set(zones().values()) == {"us-west-1a", "us-west-1b"}  # Fn::GetAZs, by index
+    named = {"AvailabilityZone1": "us-west-1c", "AvailabilityZone2": "us-west-1a"}
+    assert set(zones(**named).values()) == {"us-west-1c", "us-west-1a"}
+    assert zones(**named)["PrivateSubnet1"] == "us-west-1c"
+    three = {"AvailabilityZoneCount": "3"}
+    same = {"AvailabilityZone1": "us-west-1a", "AvailabilityZone2": "us-west-1a"}
+    one = {"AvailabilityZone1": "us-west-1c"}
+    for refused in (one, {**named, **three}, {**named, "AvailabilityZone3": "us-west-1b"}, same):
+        assert any("AvailabilityZoneNamesMatchTheCount" in e for e in network_refusals(**refused))
+    assert network_refusals(**named, **three, AvailabilityZone3="us-west-1b") == []
+
+
 CASES: dict[str, Callable[[], None]] = {
     name.replace("_", "-"): case
     for name, case in list(globals().items())
