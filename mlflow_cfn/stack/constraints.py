@@ -318,6 +318,16 @@ CATALOGUE: tuple[Constraint, ...] = (
         "AvailabilityZoneCount=3, all different); empty keeps Fn::GetAZs, and each subnet's "
         "zone as it was.",
     ),
+    Constraint(
+        "fargate-zone-ids",
+        "Fargate runs tasks in some zones only of us-west-1 (usw1-az1, usw1-az3), ap-northeast-1 "
+        "(apne1-az1, apne1-az2, apne1-az4) and cn-north-1 (cnn1-az1, cnn1-az2), by zone ID; a "
+        "zone's name maps to a different ID in each account of the older regions.",
+        f"{_DOCS}/AmazonECS/latest/developerguide/AWS_Fargate-Regions.html",
+        "plan/deploy --network-stack: in those regions they read the service subnets' zone IDs "
+        "(DescribeSubnets) and refuse a subnet in another zone; AvailabilityZone1 to 3 pick the "
+        "zones.",
+    ),
 )
 
 

@@ -8,19 +8,23 @@ import json
 import re
 from collections.abc import Callable
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
 from mlflow_cfn.cfn.schemas import resource_schema
 from mlflow_cfn.network import network_template
 from mlflow_cfn.network.checks import apply_network_stack
 from mlflow_cfn.network.inputs import IMAGE_CACHE_CREDENTIALS_ARN
+from mlflow_cfn.network.lookups import online_problems
 from mlflow_cfn.network.stack_outputs import NetworkStack
 from mlflow_cfn.stack.checks import network_notes
 from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
 from mlflow_cfn.stack.plan import evaluate_checked
 from tests.conftest import REQUIRED_PARAMETERS, ROOT, lint
+from tests.network.test_fargate_zones import described_subnets
 from tests.network.test_stack_outputs import CACHED_IMAGE, OUTPUTS
 from tests.template.modes import DATADOG, HTTPS, OIDC, SIDECAR, stack, template
 
@@ -508,6 +512,25 @@ def getazs_lists_zones_with_a_default_subnet():
     for refused in (one, {**named, **three}, {**named, "AvailabilityZone3": "us-west-1b"}, same):
         assert any("AvailabilityZoneNamesMatchTheCount" in e for e in network_refusals(**refused))
     assert network_refusals(**named, **three, AvailabilityZone3="us-west-1b") == []
+
+
+def fargate_zone_ids():
+    ec2 = boto3.client("ec2", region_name="us-west-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")  # fmt: skip
+    network = NetworkStack("net", "CREATE_COMPLETE", dict(OUTPUTS), "nat", region="us-west-1")
+    subnets = OUTPUTS["ServiceSubnetIds"].split(",")
+    with Stubber(ec2) as stubber:
+        for zone_ids, refused in (
+            (["usw1-az1", "usw1-az2"], True),
+            (["usw1-az3", "usw1-az1"], False),
+        ):
+            response = described_subnets("us-west-1", zone_ids)
+            stubber.add_response("describe_subnets", response, {"SubnetIds": subnets})
+            errors, _ = online_problems(network, OUTPUTS, lambda service: ec2)
+            assert bool(errors) is refused, (zone_ids, errors)
+        stubber.assert_no_pending_responses()
+    elsewhere = NetworkStack("net", "CREATE_COMPLETE", dict(OUTPUTS), "nat", region="eu-west-1")
+    assert online_problems(elsewhere, OUTPUTS, lambda service: None) == ([], [])  # no call
 
 
 CASES: dict[str, Callable[[], None]] = {
