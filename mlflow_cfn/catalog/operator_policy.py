@@ -36,7 +36,7 @@ from mlflow_cfn.cfn.evaluate import evaluate
 from mlflow_cfn.cfn.evaluate.parameters import pseudo_parameters
 from mlflow_cfn.cfn.schemas import iam_action
 from mlflow_cfn.cfn.upload import KEY_PREFIX
-from mlflow_cfn.network.lookups import LOOKUP_CALLS
+from mlflow_cfn.network.lookups import LOOKUP_CALLS, LOOKUP_GRANTS
 from mlflow_cfn.stack.policies import VERSION, document
 
 __all__ = [
@@ -235,7 +235,8 @@ def _deploy_statements(operator: Operator) -> list[dict[str, Any]]:
                 [f"{stack}{operator.network_stack}/*"],
             )
         )
-        statements.append(_statement("ReadTheNetworksSubnetZones", LOOKUP_CALLS.values(), ["*"]))
+        for sid, (actions, resource) in LOOKUP_GRANTS.items():
+            statements.append(_statement(sid, actions, [operator.arn(resource)]))
     if operator.role_arn:
         statements.append(
             _statement(

@@ -27,8 +27,9 @@ def add_network_stack_option(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a stack of the network template (templates/network.json) in the same region: its "
         "Outputs fill VpcId, LoadBalancerSubnetIds, ServiceSubnetIds, DatabaseSubnetIds (and "
-        "LoadBalancerIngressCidrs, MlflowImage when not given); reads it with DescribeStacks (and "
-        "its service subnets' zones with DescribeSubnets where Fargate runs in some zones only)",
+        "LoadBalancerIngressCidrs, MlflowImage when not given); reads it with DescribeStacks, its "
+        "service subnets' zones with DescribeSubnets where Fargate runs in some zones only, and "
+        "whether the image is in its cache with DescribeImages",
     )
 
 

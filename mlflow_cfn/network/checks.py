@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mlflow_cfn.network.image_cache import MLFLOW_IMAGE
+from mlflow_cfn.network.image_cache import MLFLOW_IMAGE, UPSTREAM_IMAGE
 from mlflow_cfn.network.inputs import EGRESS_ENDPOINTS, LOAD_BALANCER_SUBNET_TIER, TIER_PUBLIC
 from mlflow_cfn.network.stack_outputs import REQUIRED_OUTPUTS, NetworkStack
 from mlflow_cfn.stack.components.load_balancer_inputs import (
@@ -92,12 +92,7 @@ def apply_network_stack(network: NetworkStack, given: Mapping[str, object]) -> N
         )
     merged = {**network.values, **values}
     if MLFLOW_IMAGE in network.values and MLFLOW_IMAGE not in values:
-        warnings.append(
-            f"{MLFLOW_IMAGE} from network stack {network.name!r}: {network.values[MLFLOW_IMAGE]} "
-            "(its pull-through cache); before the first deployment, pull it once with "
-            "credentials allowed ecr:CreateRepository and ecr:BatchImportUpstreamImage (the "
-            "task execution role may only pull what is cached)"
-        )
+        warnings += _cached_image_warnings(network)
     errors += _load_balancer_problems(network, merged)
     if network.egress == EGRESS_ENDPOINTS:
         endpoint_errors, endpoint_warnings = _endpoint_problems(network, merged)
@@ -112,6 +107,22 @@ def apply_network_stack(network: NetworkStack, given: Mapping[str, object]) -> N
             "for it"
         )
     return NetworkCheck(merged, errors, warnings)
+
+
+def _cached_image_warnings(network: NetworkStack) -> list[str]:
+    """The network's MlflowImage is used: say so, and whether it is this version's image (a
+    network stack built by an older mlflow-cfn names the image of that version)."""
+    image = network.values[MLFLOW_IMAGE]
+    warnings = [f"{MLFLOW_IMAGE} from network stack {network.name!r}: {image} (its pull-through "
+                "cache)"]  # fmt: skip
+    if not image.endswith("/" + UPSTREAM_IMAGE):
+        warnings.append(
+            f"network stack {network.name!r}'s {MLFLOW_IMAGE} is not this mlflow-cfn's image "
+            f"({UPSTREAM_IMAGE}): update the network stack with this version's "
+            "templates/network.json (its output then names the new tag), or give "
+            f"{MLFLOW_IMAGE}; pull the new tag once into the cache before deploying"
+        )
+    return warnings
 
 
 def _load_balancer_problems(network: NetworkStack, values: Mapping[str, str]) -> list[str]:

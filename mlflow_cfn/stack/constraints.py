@@ -328,6 +328,18 @@ CATALOGUE: tuple[Constraint, ...] = (
         "(DescribeSubnets) and refuse a subnet in another zone; AvailabilityZone1 to 3 pick the "
         "zones.",
     ),
+    Constraint(
+        "ecr-pull-through-cache-imports-on-pull",
+        "ECR imports an image into a pull-through cache only when a caller allowed "
+        "ecr:BatchImportUpstreamImage (and ecr:CreateRepository for the repository's first "
+        "image) pulls it, and with interface endpoints that first pull needs a route to the "
+        "internet. Each tag is an image of its own, and the task execution role may only pull "
+        "cached images: every new tag must be pulled once by an administrator.",
+        f"{_DOCS}/AmazonECR/latest/userguide/pull-through-cache-iam.html",
+        "plan/deploy --network-stack warn while the product's image is in the network's cache "
+        "but its tag is not (DescribeImages), with the commands to run; README says what to run "
+        "on every upgrade.",
+    ),
 )
 
 

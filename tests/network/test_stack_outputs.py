@@ -166,7 +166,13 @@ def test_endpoints_need_images_from_this_regions_ecr():
     cached = apply_network_stack(network("endpoints", MlflowImage=CACHED_IMAGE), {})
     assert cached.errors == []
     assert cached.parameters["MlflowImage"] == CACHED_IMAGE
-    assert any("pull it once" in w for w in cached.warnings)
+    assert any("(its pull-through cache)" in w for w in cached.warnings)
+    assert not any("not this mlflow-cfn's image" in w for w in cached.warnings)
+    older = apply_network_stack(
+        network("endpoints", MlflowImage=CACHED_IMAGE.replace("v3.17.2", "v3.16.0")), {}
+    )
+    (stale,) = [w for w in older.warnings if "not this mlflow-cfn's image" in w]
+    assert "mlflow/mlflow:v3.17.2-full" in stale and "update the network stack" in stale
     elsewhere = CACHED_IMAGE.replace("eu-west-1", "us-east-1")
     other_region = apply_network_stack(network("endpoints"), {"MlflowImage": elsewhere})
     assert any("in eu-west-1" in e for e in other_region.errors)

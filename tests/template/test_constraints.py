@@ -533,6 +533,28 @@ def fargate_zone_ids():
     assert online_problems(elsewhere, OUTPUTS, lambda service: None) == ([], [])  # no call
 
 
+def ecr_pull_through_cache_imports_on_pull():
+    role = stack().resource("TaskExecutionRole")["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = {a for st in role["Statement"] if "Action" in st for a in st["Action"]}
+    assert "ecr:BatchGetImage" in actions  # it pulls, and may not import
+    assert not actions & {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:*"}
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")  # fmt: skip
+    network = NetworkStack("net", "CREATE_COMPLETE", {**OUTPUTS, "MlflowImage": CACHED_IMAGE},
+                           "endpoints", region="eu-west-1",
+                           parameters={"ImageCachePrefix": "ghcr"})  # fmt: skip
+    asked = {"registryId": "123456789012", "repositoryName": "ghcr/mlflow/mlflow",
+             "imageIds": [{"imageTag": CACHED_IMAGE.rsplit(":", 1)[1]}]}  # fmt: skip
+    detail = {"imageDigest": "sha256:" + "a" * 64, "imageTags": [asked["imageIds"][0]["imageTag"]]}
+    with Stubber(ecr) as stubber:
+        stubber.add_client_error("describe_images", "ImageNotFoundException", "not cached",
+                                 expected_params=asked)  # fmt: skip
+        stubber.add_response("describe_images", {"imageDetails": [detail]}, asked)
+        for cached in (False, True):
+            _, warnings = online_problems(network, {"MlflowImage": CACHED_IMAGE}, lambda s: ecr)
+            assert any(f"docker pull {CACHED_IMAGE}" in w for w in warnings) is not cached
+
+
 CASES: dict[str, Callable[[], None]] = {
     name.replace("_", "-"): case
     for name, case in list(globals().items())
