@@ -7,9 +7,10 @@ specific than a NAT gateway's 0.0.0.0/0, and "we direct traffic using the most s
 matches the traffic" (Amazon VPC User Guide, "How route priority works",
 https://docs.aws.amazon.com/vpc/latest/userguide/route-tables-priority.html). So its policy limits
 what the tasks reach even with NetworkEgress=nat, where the NAT gateway would reach anything: there
-it is the endpoint's default policy, full access ("The default endpoint policy grants full access
-to the endpoint", AWS PrivateLink Guide, "Control access to VPC endpoints using endpoint
-policies"), so another account's bucket works as it would through the NAT gateway. With
+it is the endpoint's default policy, full access ("The default endpoint policy allows full access
+to the service": the provider schema of AWS::EC2::VPCEndpoint, PolicyDocument; its JSON form is in
+the AWS PrivateLink Guide, "Control access to VPC endpoints using endpoint policies", Default
+endpoint policy), so another account's bucket works as it would through the NAT gateway. With
 NetworkEgress=endpoints it admits ECR's image layers and this account's buckets only, for this
 account's principals; a gateway endpoint serves its own region only, so another region's bucket is
 out of reach there in any case.

@@ -12,10 +12,12 @@ Sources:
 An API pattern such as ``[\\u0020-\\uD7FF...]*`` is written for the whole value (unanchored, it
 would match every string), so values are checked against the whole value: the stricter reading,
 which a value that passes also passes under the other. ``\\w``, ``\\d`` and ``\\s`` are ASCII in
-ECMA-262 and in Java (CloudFormation's AllowedPattern is a java.util.regex.Pattern: CloudFormation
-User Guide, "Regular expressions in CloudFormation templates"), so both sides compile with
-re.ASCII. AllowedPattern "must match the entire parameter value provided" (CloudFormation User
-Guide, "Parameters": AllowedPattern), i.e. Python's fullmatch.
+ECMA-262 and in Java (CloudFormation parses AllowedPattern with java.util.regex.Pattern:
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-regexes.html), so both sides
+compile with re.ASCII. "When applied on a parameter of type String, the pattern must match the
+entire parameter value provided" (CloudFormation User Guide, "Parameters", AllowedPattern,
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html),
+i.e. Python's fullmatch.
 """
 
 from __future__ import annotations

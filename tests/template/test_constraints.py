@@ -463,7 +463,7 @@ def ecr_pull_through_cache_credential_arn():
 
 
 #: A VPC endpoint's default policy (AWS PrivateLink Guide, "Control access to VPC endpoints using
-#: endpoint policies": "The default endpoint policy grants full access to the endpoint.").
+#: endpoint policies", Default endpoint policy; the provider schema says what it allows).
 DEFAULT_ENDPOINT_POLICY = {
     "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
 }
@@ -479,6 +479,8 @@ def s3_gateway_endpoint_carries_the_regions_s3():
     }
     assert to_nat and {f"<{t}>" for t in to_nat} <= set(endpoint["RouteTableIds"])
     assert endpoint["PolicyDocument"] == DEFAULT_ENDPOINT_POLICY  # as if the NAT carried it
+    schema = resource_schema("AWS::EC2::VPCEndpoint")["properties"]["PolicyDocument"]
+    assert "The default endpoint policy allows full access to the service." in schema["description"]
     closed = evaluate(network_template(), {"NetworkEgress": "endpoints"}, region="eu-west-1")
     policy = closed.resource("S3GatewayEndpoint")["Properties"]["PolicyDocument"]
     (buckets,) = [s for s in policy["Statement"] if "Condition" in s]
