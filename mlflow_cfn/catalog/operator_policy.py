@@ -36,6 +36,7 @@ from mlflow_cfn.cfn.evaluate import evaluate
 from mlflow_cfn.cfn.evaluate.parameters import pseudo_parameters
 from mlflow_cfn.cfn.schemas import iam_action
 from mlflow_cfn.cfn.upload import KEY_PREFIX
+from mlflow_cfn.network.lookups import LOOKUP_CALLS, LOOKUP_GRANTS
 from mlflow_cfn.stack.policies import VERSION, document
 
 __all__ = [
@@ -75,9 +76,9 @@ STACK_CALLS: dict[str, str] = {
 }
 
 #: Every AWS API call ``mlflow-cfn deploy`` makes (with ``--network-stack``,
-#: `mlflow_cfn.network.stack_outputs` too) -> its IAM action. tests/unit/test_permissions.py
-#: finds the calls in the code and holds this table to them.
-DEPLOY_CALLS: dict[str, str] = {**STACK_CALLS, **UPLOAD_CALLS}
+#: `mlflow_cfn.network.stack_outputs` and `mlflow_cfn.network.lookups` too) -> its IAM action.
+#: tests/unit/test_permissions.py finds the calls in the code and holds this table to them.
+DEPLOY_CALLS: dict[str, str] = {**STACK_CALLS, **UPLOAD_CALLS, **LOOKUP_CALLS}
 
 #: Service Catalog's calls of ``mlflow-cfn publish`` (`mlflow_cfn.catalog.publish`,
 #: ``existing``, ``product_versions``, ``template_constraint``): each is authorized by the IAM
@@ -234,6 +235,8 @@ def _deploy_statements(operator: Operator) -> list[dict[str, Any]]:
                 [f"{stack}{operator.network_stack}/*"],
             )
         )
+        for sid, (actions, resource) in LOOKUP_GRANTS.items():
+            statements.append(_statement(sid, actions, [operator.arn(resource)]))
     if operator.role_arn:
         statements.append(
             _statement(

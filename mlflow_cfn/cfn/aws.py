@@ -18,6 +18,7 @@ __all__ = [
     "S3",
     "CloudFormation",
     "aws_cause",
+    "aws_client",
     "cloudformation_client",
     "error_code",
     "one_line",
@@ -32,19 +33,23 @@ S3 = Any
 """A boto3 S3 client."""
 
 
+def aws_client(service: str, region: str | None, session: boto3.Session | None = None) -> Any:
+    """A client of ``service`` (of `session`, default boto3's) that retries (throttling,
+    transient errors) in standard mode, up to 10 times."""
+    make = session.client if session is not None else boto3.client
+    return make(service, region_name=region, config=Config(retries=RETRIES))
+
+
 def cloudformation_client(
     region: str | None, session: boto3.Session | None = None
 ) -> CloudFormation:
-    """A CloudFormation client (of `session`, default boto3's) that retries (throttling,
-    transient errors) in standard mode, up to 10 times."""
-    make = session.client if session is not None else boto3.client
-    return make("cloudformation", region_name=region, config=Config(retries=RETRIES))
+    """A CloudFormation client that retries (`aws_client`)."""
+    return aws_client("cloudformation", region, session)
 
 
 def s3_client(region: str | None, session: boto3.Session | None = None) -> S3:
-    """An S3 client that retries like `cloudformation_client`."""
-    make = session.client if session is not None else boto3.client
-    return make("s3", region_name=region, config=Config(retries=RETRIES))
+    """An S3 client that retries (`aws_client`)."""
+    return aws_client("s3", region, session)
 
 
 def error_code(exc: ClientError) -> str:

@@ -35,6 +35,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,6 +44,7 @@ from mlflow_cfn.cfn.aws import (
     S3,
     CloudFormation,
     aws_cause,
+    aws_client,
     cloudformation_client,
     one_line,
     s3_client,
@@ -171,9 +173,12 @@ def _deploy(
     err: Callable[[str], None],
     sleep: Callable[[float], None],
     confirm: Callable[[str], bool | None],
+    make_client: Callable[[str], Any] | None,
 ) -> int:
     """`deploy` without the translation of errors into messages."""
-    inputs = load_inputs(request, cfn.meta.region_name, cfn, lambda line: out(f"warning: {line}"))
+    inputs = load_inputs(
+        request, cfn.meta.region_name, cfn, lambda line: out(f"warning: {line}"), make_client
+    )
     stack, name = request.stack_name, inputs.change_set_name
     change_set = ChangeSet(cfn, stack, name)
     kind = change_set_type(cfn, stack)
@@ -220,14 +225,16 @@ def deploy(
     err: Callable[[str], None] = _stderr,
     sleep: Callable[[float], None] = time.sleep,
     confirm: Callable[[str], bool | None] = ask,
+    make_client: Callable[[str], Any] | None = None,
 ) -> int:
     """Deploy the stack through a change set; the exit code (see the module docstring).
 
     Problems go to `err` (an AWS error as one line); progress to `out`; `confirm` returns None
     when there is no one to ask. `s3` uploads for ``--s3-bucket`` (default: a client made when
-    needed, in `cfn`'s region)."""
+    needed, in `cfn`'s region); `make_client(service)` makes the clients ``--network-stack``'s
+    checks read with (default: likewise)."""
     try:
-        return _deploy(request, cfn, s3, out, err, sleep, confirm)
+        return _deploy(request, cfn, s3, out, err, sleep, confirm, make_client)
     except DeployError as exc:
         for line in exc.lines:
             err(line)
@@ -263,7 +270,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfn = cloudformation_client(session.region_name, session)
         s3 = s3_client(session.region_name, session)
-        return deploy(request, cfn=cfn, s3=s3, err=_error)
+        make_client = partial(aws_client, region=session.region_name, session=session)
+        return deploy(request, cfn=cfn, s3=s3, err=_error, make_client=make_client)
     except BotoCoreError as exc:
         _error(aws_cause(exc))
         return 1

@@ -67,9 +67,11 @@ def load_inputs(
     region: str,
     cfn: Any = None,
     warn: Callable[[str], None] = print,
+    make_client: Callable[[str], Any] | None = None,
 ) -> Inputs:
     """The template and parameters, validated offline as CloudFormation would in `region` (with
-    ``--network-stack``, after its Outputs are read with `cfn`; its warnings go to `warn`).
+    ``--network-stack``, after its Outputs are read with `cfn` and what only AWS can tell with
+    clients of `make_client`; its warnings go to `warn`).
 
     DeployError (exit 2) lists every problem: unreadable files, parameter constraints, Rules,
     minimums above maximums, a template over the TemplateBody limit without ``--s3-bucket``."""
@@ -77,7 +79,9 @@ def load_inputs(
         template = read_template(request.template_path)
         parameters = read_parameters(request.parameters_path)
         if request.network_stack:
-            parameters = with_network_stack(cfn, request.network_stack, parameters, warn)
+            parameters = with_network_stack(
+                cfn, request.network_stack, parameters, warn, make_client
+            )
         evaluate_checked(template, parameters, stack_name=request.stack_name, region=region)
     except EvaluationError as exc:
         raise DeployError(exc.errors, 2) from exc

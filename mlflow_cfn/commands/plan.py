@@ -10,9 +10,10 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
-from mlflow_cfn.cfn.aws import cloudformation_client
+from mlflow_cfn.cfn.aws import aws_client, cloudformation_client
 from mlflow_cfn.cfn.evaluate import Evaluated, EvaluationError
 from mlflow_cfn.commands import CliError
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_region, aws_session
@@ -125,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         template, given = read_template(args.template), read_parameters(args.parameters)
         if args.network_stack and not missing:
-            cfn = cloudformation_client(region, aws_session(args))
-            given = with_network_stack(cfn, args.network_stack, given, _warn)
+            session = aws_session(args)
+            cfn = cloudformation_client(region, session)
+            make_client = partial(aws_client, region=region, session=session)
+            given = with_network_stack(cfn, args.network_stack, given, _warn, make_client)
         stack = evaluate_checked(template, given, region=region)
     except EvaluationError as exc:
         return report_errors("plan", missing + exc.errors)

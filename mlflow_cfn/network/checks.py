@@ -14,6 +14,11 @@ What the network decides (`mlflow_cfn.network.stack_outputs.NetworkStack`):
   addresses): Cognito's are on the internet, so ``cognito`` is refused; an OIDC provider works only
   if its endpoints resolve to addresses the VPC reaches (a VPC endpoint service of the provider,
   or a provider inside your network), which no check can see, so ``oidc`` is a warning;
+  With ``endpoints`` the S3 gateway endpoint admits only this account's buckets, and only in
+  this region (a gateway endpoint serves its own region): a bucket the launcher names
+  (``ArtifactBucketName``, ``ArtifactReadOnlyBucketArns``) may be another account's or region's,
+  and neither its name nor its ARN says so (S3 ARNs carry no account or region), so that is a
+  warning; with ``nat`` the endpoint's policy is full access and other buckets work;
 * ``LoadBalancerSubnetTier``: an internet-facing load balancer needs the public subnets.
 """
 
@@ -23,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mlflow_cfn.network.image_cache import MLFLOW_IMAGE
+from mlflow_cfn.network.image_cache import MLFLOW_IMAGE, UPSTREAM_IMAGE
 from mlflow_cfn.network.inputs import EGRESS_ENDPOINTS, LOAD_BALANCER_SUBNET_TIER, TIER_PUBLIC
 from mlflow_cfn.network.stack_outputs import REQUIRED_OUTPUTS, NetworkStack
 from mlflow_cfn.stack.components.load_balancer_inputs import (
@@ -32,6 +37,10 @@ from mlflow_cfn.stack.components.load_balancer_inputs import (
 )
 from mlflow_cfn.stack.components.login_inputs import AUTH_MODE
 from mlflow_cfn.stack.components.sidecar_inputs import DATADOG_API_KEY_SECRET_ARN, SIDECAR_IMAGE
+from mlflow_cfn.stack.components.storage import (
+    ARTIFACT_BUCKET_NAME,
+    ARTIFACT_READ_ONLY_BUCKET_ARNS,
+)
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 
 #: An image in a private ECR registry: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/...``.
@@ -83,12 +92,7 @@ def apply_network_stack(network: NetworkStack, given: Mapping[str, object]) -> N
         )
     merged = {**network.values, **values}
     if MLFLOW_IMAGE in network.values and MLFLOW_IMAGE not in values:
-        warnings.append(
-            f"{MLFLOW_IMAGE} from network stack {network.name!r}: {network.values[MLFLOW_IMAGE]} "
-            "(its pull-through cache); before the first deployment, pull it once with "
-            "credentials allowed ecr:CreateRepository and ecr:BatchImportUpstreamImage (the "
-            "task execution role may only pull what is cached)"
-        )
+        warnings += _cached_image_warnings(network)
     errors += _load_balancer_problems(network, merged)
     if network.egress == EGRESS_ENDPOINTS:
         endpoint_errors, endpoint_warnings = _endpoint_problems(network, merged)
@@ -103,6 +107,22 @@ def apply_network_stack(network: NetworkStack, given: Mapping[str, object]) -> N
             "for it"
         )
     return NetworkCheck(merged, errors, warnings)
+
+
+def _cached_image_warnings(network: NetworkStack) -> list[str]:
+    """The network's MlflowImage is used: say so, and whether it is this version's image (a
+    network stack built by an older mlflow-cfn names the image of that version)."""
+    image = network.values[MLFLOW_IMAGE]
+    warnings = [f"{MLFLOW_IMAGE} from network stack {network.name!r}: {image} (its pull-through "
+                "cache)"]  # fmt: skip
+    if not image.endswith("/" + UPSTREAM_IMAGE):
+        warnings.append(
+            f"network stack {network.name!r}'s {MLFLOW_IMAGE} is not this mlflow-cfn's image "
+            f"({UPSTREAM_IMAGE}): update the network stack with this version's "
+            "templates/network.json (its output then names the new tag), or give "
+            f"{MLFLOW_IMAGE}; pull the new tag once into the cache before deploying"
+        )
+    return warnings
 
 
 def _load_balancer_problems(network: NetworkStack, values: Mapping[str, str]) -> list[str]:
@@ -144,6 +164,7 @@ def _endpoint_problems(
                 f"{MLFLOW_IMAGE} output, with ImageCacheCredentialsSecretArn, is the official "
                 "image through a pull-through cache; or mirror the image to ECR)"
             )
+    warnings += _bucket_warnings(network, values)
     if values.get(DATADOG_API_KEY_SECRET_ARN):
         errors.append(
             f"the Datadog agent sends to Datadog's intake on the internet: network stack {name!r} "
@@ -164,3 +185,19 @@ def _endpoint_problems(
             "to addresses inside the VPC, e.g. a VPC endpoint service of your provider"
         )
     return errors, warnings
+
+
+def _bucket_warnings(network: NetworkStack, values: Mapping[str, str]) -> list[str]:
+    """The launcher's buckets, which the S3 endpoint of an endpoints network admits only if they
+    are this account's and in this region (which no name or ARN says)."""
+    account = f"account {network.account}" if network.account else "the network's account"
+    region = network.region or "the network's region"
+    return [
+        f"{parameter} {values[parameter]}: network stack {network.name!r} has "
+        f"NetworkEgress=endpoints, whose S3 gateway endpoint admits only buckets of {account} "
+        f"in {region}: a bucket of another account or region cannot be reached (its name and "
+        "ARN do not say whose or where it is, so this is not checked); use a network with "
+        "NetworkEgress=nat for those"
+        for parameter in (ARTIFACT_BUCKET_NAME, ARTIFACT_READ_ONLY_BUCKET_ARNS)
+        if values.get(parameter)
+    ]

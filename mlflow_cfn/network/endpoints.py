@@ -2,6 +2,19 @@
 gateway), and with NetworkEgress=endpoints the interface endpoints of exactly what the product's
 tasks call while they run, with their security group and policies.
 
+The S3 endpoint carries the region's S3 traffic in both modes: its route (S3's prefix list) is more
+specific than a NAT gateway's 0.0.0.0/0, and "we direct traffic using the most specific route that
+matches the traffic" (Amazon VPC User Guide, "How route priority works",
+https://docs.aws.amazon.com/vpc/latest/userguide/route-tables-priority.html). So its policy limits
+what the tasks reach even with NetworkEgress=nat, where the NAT gateway would reach anything: there
+it is the endpoint's default policy, full access ("The default endpoint policy allows full access
+to the service": the provider schema of AWS::EC2::VPCEndpoint, PolicyDocument; its JSON form is in
+the AWS PrivateLink Guide, "Control access to VPC endpoints using endpoint policies", Default
+endpoint policy), so another account's bucket works as it would through the NAT gateway. With
+NetworkEgress=endpoints it admits ECR's image layers and this account's buckets only, for this
+account's principals; a gateway endpoint serves its own region only, so another region's bucket is
+out of reach there in any case.
+
 What the tasks call (found in the product template: the task definition, its secrets and log
 configuration, and the container's start-up script, mlflow_cfn/stack/container/entrypoint.py):
 
@@ -98,7 +111,18 @@ def service_name(service: str, prefix_key: str) -> Sub:
     return Sub(f"${{Prefix}}.${{AWS::Region}}.{service}", Prefix=prefix)
 
 
-def s3_endpoint_policy() -> dict:
+#: A VPC endpoint's default policy, as the AWS PrivateLink Guide writes it ("Control access to VPC
+#: endpoints using endpoint policies", Default endpoint policy).
+FULL_ACCESS = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+
+
+def s3_endpoint_policy() -> If:
+    """With NetworkEgress=endpoints, `this_accounts_s3`; with nat, the default full access (see
+    the module's docstring)."""
+    return If(USE_ENDPOINTS, this_accounts_s3(), FULL_ACCESS)
+
+
+def this_accounts_s3() -> dict:
     """ECR's image layers (a bucket AWS owns; the layer URLs are signed by ECR, so no principal
     condition) and this account's buckets, for this account's principals only."""
     return document(

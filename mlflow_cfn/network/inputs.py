@@ -1,5 +1,6 @@
 """The network template's Parameters (with their console groups), Conditions and Rules: the
-address range, two or three Availability Zones, the egress choice (NAT gateways or VPC endpoints
+address range, two or three Availability Zones (by name, or as Fn::GetAZs lists them), the egress
+choice (NAT gateways or VPC endpoints
 only), where the load balancer's subnets are, flow-log retention and the optional pull-through
 cache of the official image's registry."""
 
@@ -7,18 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import And, Equals, Not, Parameter, Ref, Select, Split
+from troposphere import And, Equals, Not, Or, Parameter, Ref, Select, Split
 
 from mlflow_cfn.stack.components.log_bucket import LOG_RETENTION_VALUES
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_GOVERNANCE
-from mlflow_cfn.stack.logic import assertion, given, is_value
+from mlflow_cfn.stack.logic import assertion, empty, given, is_value
 from mlflow_cfn.stack.parameters import (
-    SECRET_FULL_ARN,
     ParameterSpec,
     boolean,
     choice,
-    optional,
 )
 
 GROUP_LAYOUT = "Address range and Availability Zones"
@@ -31,6 +30,8 @@ GROUPS = (GROUP_LAYOUT, GROUP_EGRESS, GROUP_IMAGE, GROUP_FLOW_LOGS, GROUP_GOVERN
 # Parameters
 VPC_CIDR = "VpcCidr"
 AVAILABILITY_ZONE_COUNT = "AvailabilityZoneCount"
+#: The zones by name, first to third (empty: as Fn::GetAZs lists them).
+AVAILABILITY_ZONE_NAMES = ("AvailabilityZone1", "AvailabilityZone2", "AvailabilityZone3")
 NETWORK_EGRESS = "NetworkEgress"
 NAT_GATEWAY_PER_ZONE = "NatGatewayPerZone"
 LOAD_BALANCER_SUBNET_TIER = "LoadBalancerSubnetTier"
@@ -47,6 +48,7 @@ TIER_PUBLIC = "public"
 USE_NAT = "UseNatEgress"
 USE_ENDPOINTS = "UseEndpointsEgress"
 HAS_THIRD_ZONE = "HasThirdZone"
+NAMED_ZONES = "NamedAvailabilityZones"
 NAT_IN_THIRD_ZONE = "NatEgressInThirdZone"
 NAT_GATEWAY_IN_EVERY_ZONE = "NatGatewayInEveryZone"
 NAT_GATEWAY_IN_THIRD_ZONE = "NatGatewayInThirdZone"
@@ -58,14 +60,28 @@ VPC_IS_SLASH_18 = "VpcCidrIsSlash18"
 # Rules
 RULE_NAT_PER_ZONE = "NatGatewayPerZoneNeedsNatEgress"
 RULE_PUBLIC_LOAD_BALANCER = "PublicLoadBalancerSubnetsNeedNatEgress"
+RULE_ZONE_NAMES = "AvailabilityZoneNamesMatchTheCount"
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: A /16, /18 or /20 block: nine equal subnets (three tiers of three zones) of /20, /22 or /24.
 VPC_CIDR_PATTERN = rf"^{_OCTET}(\.{_OCTET}){{3}}/(16|18|20)$"
-#: Secrets Manager ARNs a pull-through cache rule accepts: the name must start with
-#: ``ecr-pullthroughcache/`` (Amazon ECR User Guide, "Creating a pull through cache rule in
-#: Amazon ECR", prerequisites).
-IMAGE_CACHE_SECRET = SECRET_FULL_ARN.replace(":secret:", ":secret:ecr-pullthroughcache/", 1)
+#: An Availability Zone's name: "The code for an Availability Zone is its Region code followed by
+#: a letter identifier" (AWS Regions and Availability Zones, "AWS Availability Zones",
+#: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html).
+#: Region codes as in botocore's partitions.json: tests/facts/test_partitions.py checks every one.
+ZONE_NAME = r"[a-z]{2,4}(-[a-z]+)+-[0-9]+[a-z]"
+#: The complete ARN (name and the 6 characters Secrets Manager appends, as SECRET_FULL_ARN) of a
+#: secret a pull-through cache rule accepts: its name starts with ``ecr-pullthroughcache/``
+#: (Amazon ECR User Guide, "Creating a pull through cache rule in Amazon ECR", prerequisites).
+#: Narrower than SECRET_FULL_ARN where botocore's ECR model is (CreatePullThroughCacheRule,
+#: credentialArn: ``^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/``
+#: ``[a-zA-Z0-9\/_+=.@-]+$``, 50 to 612 characters): a partition is aws or aws-<word>, a name
+#: has no "!". tests/facts/test_parameter_shapes.py holds it to the model.
+IMAGE_CACHE_SECRET = (
+    r"arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:"
+    r"ecr-pullthroughcache/[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+)
+IMAGE_CACHE_SECRET_MAX_LENGTH = 612
 #: An ECR repository prefix as CreatePullThroughCacheRule takes it (2 to 30 characters).
 IMAGE_CACHE_PREFIX_PATTERN = r"^([a-z0-9]{2,}|[a-z0-9]+([._-][a-z0-9]+)+)$"
 
@@ -82,9 +98,26 @@ _SPECS = (
     ),
     choice(
         AVAILABILITY_ZONE_COUNT,
-        "Availability Zones to spread the subnets over (the first two or three of the region). "
-        "Two is the minimum a load balancer and a database subnet group accept.",
+        "Availability Zones to spread the subnets over: the ones named below, or the first two "
+        "or three of the region as Fn::GetAZs lists them. Two is the minimum a load balancer and "
+        "a database subnet group accept.",
         "Availability Zones", GROUP_LAYOUT, "2", ("2", "3"),
+    ),
+    *(
+        ParameterSpec(
+            name, "String",
+            f"Name of zone {number} (e.g. us-west-1a): name the zones to pick ones Fargate runs "
+            "in or that the account has subnets in; Fn::GetAZs lists only zones with a default "
+            "subnet, in an order that can change. Empty: the region's zone at this place in "
+            "Fn::GetAZs. Name zones 1 and 2 (and 3 with AvailabilityZoneCount=3) or none. Set "
+            "them at creation: changing a zone replaces its subnets (naming the zones the stack "
+            "already uses changes nothing).",
+            f"Availability Zone {number} (name)", GROUP_LAYOUT, default="",
+            allowed_pattern=f"^$|^{ZONE_NAME}$",
+            constraint_description=f"{name} must be empty or an Availability Zone's name: its "
+            "region's code and a letter, e.g. eu-west-1a.",
+        )
+        for number, name in enumerate(AVAILABILITY_ZONE_NAMES, start=1)
     ),
     choice(
         NETWORK_EGRESS,
@@ -108,14 +141,19 @@ _SPECS = (
         "NetworkEgress=nat, the only mode with an internet gateway).",
         "Load balancer subnets", GROUP_EGRESS, TIER_PRIVATE, (TIER_PRIVATE, TIER_PUBLIC),
     ),
-    optional(
-        IMAGE_CACHE_CREDENTIALS_ARN,
+    ParameterSpec(
+        IMAGE_CACHE_CREDENTIALS_ARN, "String",
         "Secrets Manager secret (its name starts with ecr-pullthroughcache/) holding a GitHub "
         "user name and access token for ghcr.io. Given: an ECR pull-through cache rule for "
         "ghcr.io, and the MlflowImage output names the official image through this account's "
         "ECR (what NetworkEgress=endpoints needs). Empty: no rule.",
-        "ghcr.io credentials secret (ARN)", GROUP_IMAGE, IMAGE_CACHE_SECRET,
-        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf",
+        "ghcr.io credentials secret (ARN)", GROUP_IMAGE, default="",
+        allowed_pattern=f"^$|^{IMAGE_CACHE_SECRET}$", max_length=IMAGE_CACHE_SECRET_MAX_LENGTH,
+        constraint_description=f"{IMAGE_CACHE_CREDENTIALS_ARN} must be empty or the complete "
+        "ARN of a secret whose name starts with ecr-pullthroughcache/ (letters, digits and "
+        f"/ _ + = . @ -; at most {IMAGE_CACHE_SECRET_MAX_LENGTH} characters in all, as ECR takes "
+        "it), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+        "ecr-pullthroughcache/ghcr-AbCdEf.",
     ),
     ParameterSpec(
         IMAGE_CACHE_PREFIX, "String",
@@ -145,12 +183,20 @@ class NetworkInputs:
 
     vpc_cidr: Parameter
     zone_count: Parameter
+    zone_1: Parameter
+    zone_2: Parameter
+    zone_3: Parameter
     egress: Parameter
     nat_per_zone: Parameter
     load_balancer_tier: Parameter
     image_cache_credentials: Parameter
     image_cache_prefix: Parameter
     flow_log_retention_days: Parameter
+
+    @property
+    def zone_names(self) -> tuple[Parameter, Parameter, Parameter]:
+        """AvailabilityZone1 to 3."""
+        return self.zone_1, self.zone_2, self.zone_3
 
 
 def declare_network_inputs(ctx: Context) -> NetworkInputs:
@@ -164,6 +210,7 @@ def declare_network_inputs(ctx: Context) -> NetworkInputs:
         (USE_NAT, nat),
         (USE_ENDPOINTS, endpoints),
         (HAS_THIRD_ZONE, third),
+        (NAMED_ZONES, given(inputs.zone_1)),
         (NAT_IN_THIRD_ZONE, And(nat, third)),
         (NAT_GATEWAY_IN_EVERY_ZONE, per_zone),
         (NAT_GATEWAY_IN_THIRD_ZONE, And(per_zone, third)),
@@ -198,4 +245,37 @@ def _declare_rules(ctx: Context, inputs: NetworkInputs) -> None:
             f"{NETWORK_EGRESS}=endpoints the VPC has no internet gateway and no public subnet.",
         )],
         when=is_value(inputs.load_balancer_tier, TIER_PUBLIC),
+    )  # fmt: skip
+    _declare_zone_rule(ctx, inputs)
+
+
+def _declare_zone_rule(ctx: Context, inputs: NetworkInputs) -> None:
+    """Named zones: the first two, and the third exactly when AvailabilityZoneCount=3 (Rules
+    cannot count the items of a list, so each zone is a Parameter of its own), all different."""
+    first, second, third = inputs.zone_names
+    zone_1, zone_2, zone_3 = AVAILABILITY_ZONE_NAMES
+    three = is_value(inputs.zone_count, "3")
+    ctx.rule(
+        RULE_ZONE_NAMES,
+        [
+            assertion(
+                And(given(first), given(second)),
+                f"Name {zone_1} and {zone_2} (and {zone_3} with {AVAILABILITY_ZONE_COUNT}=3), or "
+                "leave them all empty.",
+            ),
+            assertion(
+                Or(And(three, given(third)), And(Not(three), empty(third))),
+                f"{zone_3} is named exactly when {AVAILABILITY_ZONE_COUNT}=3: name as many zones "
+                f"as {AVAILABILITY_ZONE_COUNT} says.",
+            ),
+            assertion(
+                And(
+                    Not(Equals(Ref(first), Ref(second))),
+                    Or(empty(third), And(Not(Equals(Ref(first), Ref(third))),
+                                         Not(Equals(Ref(second), Ref(third))))),
+                ),
+                f"{zone_1}, {zone_2} and {zone_3} must name different zones.",
+            ),
+        ],
+        when=Or(given(first), given(second), given(third)),
     )  # fmt: skip

@@ -5,7 +5,8 @@ load balancer; a default route to a NAT gateway only with NetworkEgress=nat) and
 (the database: no route out of the VPC in any mode). No subnet gives its instances a public IP.
 
 The nine subnets take fixed slots of the VPC's range (tier x zone), so a third zone added later
-adds subnets without moving the first ones (a subnet whose CIDR changes is replaced).
+adds subnets without moving the first ones (a subnet whose CIDR changes is replaced). Their zones
+are AvailabilityZone1 to 3 when named, else the region's first three as Fn::GetAZs lists them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from troposphere.ec2 import (
 from mlflow_cfn.network.inputs import (
     HAS_THIRD_ZONE,
     LOAD_BALANCER_IN_PUBLIC_SUBNETS,
+    NAMED_ZONES,
     NAT_GATEWAY_IN_EVERY_ZONE,
     NAT_GATEWAY_IN_THIRD_ZONE,
     NAT_IN_THIRD_ZONE,
@@ -89,6 +91,13 @@ def subnet_cidr(inputs: NetworkInputs, slot: int) -> If:
     return If(VPC_IS_SLASH_16, sixteen, If(VPC_IS_SLASH_18, eighteen, twenty))
 
 
+def zone_name(inputs: NetworkInputs, zone: int) -> If:
+    """Zone ``zone`` (0-based): AvailabilityZone<zone + 1> when the zones are named, else the
+    region's zone at that place in Fn::GetAZs (what every subnet had before the names existed,
+    so a stack without them keeps its subnets)."""
+    return If(NAMED_ZONES, Ref(inputs.zone_names[zone]), Select(zone, GetAZs("")))
+
+
 def _name(text: str) -> Tags:
     """A Name tag ``<stack>-<text>`` (what the VPC console lists)."""
     return Tags(Name=Sub(f"${{AWS::StackName}}-{text}"))
@@ -105,7 +114,7 @@ def _subnets(ctx: Context, inputs: NetworkInputs, vpc: VPC, tier: int, condition
                 **_zone_condition(zone, condition, third),
                 VpcId=Ref(vpc),
                 CidrBlock=subnet_cidr(inputs, tier * ZONES + zone),
-                AvailabilityZone=Select(zone, GetAZs("")),
+                AvailabilityZone=zone_name(inputs, zone),
                 MapPublicIpOnLaunch=False,
                 Tags=_name(f"{name.lower()}-{zone + 1}"),
             )

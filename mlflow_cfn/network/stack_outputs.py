@@ -64,6 +64,8 @@ class NetworkStack:
     egress: its NetworkEgress (``nat`` or ``endpoints``).
     load_balancer_tier: its LoadBalancerSubnetTier (``private`` or ``public``).
     region: the region the stack was read in.
+    parameters: its Parameters.
+    account: the account it is in (from its StackId).
     """
 
     name: str
@@ -73,6 +75,7 @@ class NetworkStack:
     load_balancer_tier: str = TIER_PRIVATE
     region: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
+    account: str | None = None
 
 
 def read_network_stack(cloudformation: Any, stack_name: str) -> NetworkStack:
@@ -133,4 +136,11 @@ def _network_stack(stack_name: str, stack: dict[str, Any], region: str | None) -
         load_balancer_tier=parameters.get(LOAD_BALANCER_SUBNET_TIER, TIER_PRIVATE),
         region=region,
         parameters=parameters,
+        account=_account(stack.get("StackId", "")),
     )
+
+
+def _account(stack_id: str) -> str | None:
+    """The account of a StackId: ``arn:<partition>:cloudformation:<region>:<account>:stack/...``."""
+    parts = stack_id.split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None

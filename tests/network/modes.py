@@ -49,11 +49,11 @@ def stack(region: str = REGION, **parameters: str) -> Evaluated:
 
 def rendered(**parameters: str) -> dict:
     """A concrete template for linters and scanners. The renderer resolves Fn::GetAZs into zone
-    names, which cfn-lint rightly calls hard-coded (W3010); the subnets get back the template's
-    own Fn::Select of Fn::GetAZs."""
+    names, which cfn-lint rightly calls hard-coded (W3010); without named zones the subnets get
+    back the template's own Fn::Select of Fn::GetAZs (the Fn::If's branch for unnamed zones)."""
     concrete = render_template(template(), parameters, region=REGION)
     for logical_id, resource in concrete["Resources"].items():
-        if resource["Type"] == "AWS::EC2::Subnet":
+        if resource["Type"] == "AWS::EC2::Subnet" and not parameters.get("AvailabilityZone1"):
             original = template()["Resources"][logical_id]["Properties"]["AvailabilityZone"]
-            resource["Properties"]["AvailabilityZone"] = copy.deepcopy(original)
+            resource["Properties"]["AvailabilityZone"] = copy.deepcopy(original["Fn::If"][2])
     return concrete

@@ -8,12 +8,15 @@ import ipaddress
 
 import pytest
 
+from mlflow_cfn.cfn.create_only import create_only_values
 from mlflow_cfn.cfn.evaluate import ParameterError
+from mlflow_cfn.network.inputs import AVAILABILITY_ZONE_NAMES
 from mlflow_cfn.stack.options import StackOptions
 from mlflow_cfn.stack.parameters import parameter_specs
 from tests.network.modes import ENDPOINTS, MODES, PER_ZONE, THREE_ZONES, stack, template
 
 ANYWHERE = "0.0.0.0/0"
+SUBNET = "AWS::EC2::Subnet"
 
 
 def subnets(evaluated, tier: str) -> dict[str, dict]:
@@ -80,6 +83,61 @@ def test_a_third_zone_adds_subnets_without_moving_the_first_ones():
     added = set(three.of_type("AWS::EC2::Subnet")) - set(two.of_type("AWS::EC2::Subnet"))
     assert added == {"PublicSubnet3", "PrivateSubnet3", "IsolatedSubnet3"}
     assert three.resource("PrivateSubnet3")["Properties"]["AvailabilityZone"] == "eu-west-1c"
+
+
+def zones_of(evaluated) -> dict[str, str]:
+    return {k: r["Properties"]["AvailabilityZone"] for k, r in evaluated.of_type(SUBNET).items()}
+
+
+@pytest.mark.parametrize("zones", [{}, THREE_ZONES])
+def test_named_zones_place_the_subnets(zones):
+    names = ("eu-west-1c", "eu-west-1a", "eu-west-1b")[: 3 if zones else 2]
+    named = dict(zip(AVAILABILITY_ZONE_NAMES, names, strict=False))
+    placed = zones_of(stack(**zones, **named))
+    assert len(placed) == 3 * len(names)
+    for subnet, zone in placed.items():
+        assert zone == names[int(subnet[-1]) - 1], subnet
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_without_names_every_subnet_keeps_its_zone(mode):
+    """Empty names give each subnet the zone Fn::GetAZs gives it, as before the names existed;
+    naming exactly those zones changes no create-only value (no subnet is replaced)."""
+    bare = stack(**MODES[mode])
+    assert set(zones_of(bare).values()) <= {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+    for subnet, zone in zones_of(bare).items():
+        assert zone == "eu-west-1" + "abc"[int(subnet[-1]) - 1], subnet
+    count = 3 if MODES[mode].get("AvailabilityZoneCount") == "3" else 2
+    same = dict(zip(AVAILABILITY_ZONE_NAMES, ("eu-west-1a", "eu-west-1b", "eu-west-1c")[:count],
+                    strict=False))  # fmt: skip
+    named = stack(**MODES[mode], **same)
+    for subnet, resource in bare.of_type(SUBNET).items():
+        assert create_only_values(named.resource(subnet)) == create_only_values(resource)
+    template_zone = template()["Resources"]["PrivateSubnet1"]["Properties"]["AvailabilityZone"]
+    assert template_zone["Fn::If"][2] == {"Fn::Select": [0, {"Fn::GetAZs": ""}]}
+
+
+@pytest.mark.parametrize(
+    ("names", "words"),
+    [
+        ({"AvailabilityZone1": "eu-west-1a"}, "Name AvailabilityZone1 and AvailabilityZone2"),
+        ({"AvailabilityZone2": "eu-west-1a"}, "Name AvailabilityZone1 and AvailabilityZone2"),
+        ({"AvailabilityZone1": "eu-west-1a", "AvailabilityZone2": "eu-west-1b", **THREE_ZONES},
+         "AvailabilityZone3 is named exactly when AvailabilityZoneCount=3"),
+        ({"AvailabilityZone1": "eu-west-1a", "AvailabilityZone2": "eu-west-1b",
+          "AvailabilityZone3": "eu-west-1c"},
+         "AvailabilityZone3 is named exactly when AvailabilityZoneCount=3"),
+        ({"AvailabilityZone1": "eu-west-1a", "AvailabilityZone2": "eu-west-1a"},
+         "must name different zones"),
+        ({"AvailabilityZone1": "eu-west-1a", "AvailabilityZone2": "eu-west-1b",
+          "AvailabilityZone3": "eu-west-1b", **THREE_ZONES}, "must name different zones"),
+    ],
+)  # fmt: skip
+def test_zone_names_must_match_the_count_and_differ(names, words):
+    with pytest.raises(ParameterError) as raised:
+        stack(**names)
+    assert any("AvailabilityZoneNamesMatchTheCount" in e and words in e
+               for e in raised.value.errors), raised.value.errors  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -199,6 +257,9 @@ def test_rules_refuse_what_cannot_work(parameters, rule):
         ("NetworkEgress", "none"),
         ("ImageCacheCredentialsSecretArn",
          "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ghcr-AbCdEf"),
+        ("AvailabilityZone1", "eu-west-1"),
+        ("AvailabilityZone2", "euw1-az1"),
+        ("AvailabilityZone3", "EU-WEST-1A"),
         ("ImageCachePrefix", "x"),
         ("ImageCachePrefix", "Upper"),
         ("FlowLogRetentionDays", "10"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlflow_cfn.network.endpoints import INTERFACE_ENDPOINTS
+from mlflow_cfn.network.endpoints import FULL_ACCESS, INTERFACE_ENDPOINTS
 from tests.network.modes import ENDPOINTS, MODES, THREE_ZONES, stack
 
 ACCOUNT = "123456789012"
@@ -101,8 +101,18 @@ def test_interface_endpoint_policies_allow_only_the_tasks_calls_by_this_account(
     assert all(not a.endswith("*") for a in statement["Action"])
 
 
-def test_s3_endpoint_policy_reaches_ecr_layers_and_this_accounts_buckets_only():
+def test_s3_endpoint_policy_with_nat_is_the_default_full_access():
+    """The NAT gateway would reach any bucket: the endpoint, which carries the region's S3 traffic
+    instead, must not refuse what the NAT path allows (another account's bucket)."""
     policy = stack().resource("S3GatewayEndpoint")["Properties"]["PolicyDocument"]
+    assert policy == FULL_ACCESS
+    assert FULL_ACCESS == {
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
+    }
+
+
+def test_s3_endpoint_policy_reaches_ecr_layers_and_this_accounts_buckets_only():
+    policy = endpoint_mode().resource("S3GatewayEndpoint")["Properties"]["PolicyDocument"]
     layers, buckets = policy["Statement"]
     assert layers["Action"] == ["s3:GetObject"]
     assert layers["Resource"] == ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"]

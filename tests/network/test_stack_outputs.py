@@ -61,8 +61,8 @@ def read(cloudformation, response) -> NetworkStack:
 def test_reads_the_outputs_as_product_parameters_and_the_egress(cloudformation):
     network = read(cloudformation, described(egress="endpoints"))
     assert network.values == OUTPUTS
-    assert (network.egress, network.load_balancer_tier, network.region) == (
-        "endpoints", "private", "eu-west-1"
+    assert (network.egress, network.load_balancer_tier, network.region, network.account) == (
+        "endpoints", "private", "eu-west-1", "123456789012"
     )  # fmt: skip
 
 
@@ -166,7 +166,13 @@ def test_endpoints_need_images_from_this_regions_ecr():
     cached = apply_network_stack(network("endpoints", MlflowImage=CACHED_IMAGE), {})
     assert cached.errors == []
     assert cached.parameters["MlflowImage"] == CACHED_IMAGE
-    assert any("pull it once" in w for w in cached.warnings)
+    assert any("(its pull-through cache)" in w for w in cached.warnings)
+    assert not any("not this mlflow-cfn's image" in w for w in cached.warnings)
+    older = apply_network_stack(
+        network("endpoints", MlflowImage=CACHED_IMAGE.replace("v3.17.2", "v3.16.0")), {}
+    )
+    (stale,) = [w for w in older.warnings if "not this mlflow-cfn's image" in w]
+    assert "mlflow/mlflow:v3.17.2-full" in stale and "update the network stack" in stale
     elsewhere = CACHED_IMAGE.replace("eu-west-1", "us-east-1")
     other_region = apply_network_stack(network("endpoints"), {"MlflowImage": elsewhere})
     assert any("in eu-west-1" in e for e in other_region.errors)
@@ -195,3 +201,16 @@ def test_internet_facing_needs_the_public_subnets_of_a_nat_network():
     assert any("no internet gateway" in e for e in endpoints)
     internal_in_public = apply_network_stack(network("nat", "public"), {}).warnings
     assert any("internal load balancer in" in w for w in internal_in_public)
+
+
+def test_buckets_named_in_an_endpoints_network_are_warned_about():
+    given = {"ArtifactBucketName": "team-ml", "ArtifactReadOnlyBucketArns": "arn:aws:s3:::data"}
+    closed = network("endpoints", MlflowImage=CACHED_IMAGE)
+    closed = NetworkStack(**{**closed.__dict__, "account": "123456789012"})
+    check = apply_network_stack(closed, given)
+    assert check.errors == []
+    (name, arns) = [w for w in check.warnings if "S3 gateway endpoint" in w]
+    assert name.startswith("ArtifactBucketName team-ml: network stack 'mlflow-network' has ")
+    assert "buckets of account 123456789012 in eu-west-1" in name and "NetworkEgress=nat" in name
+    assert arns.startswith("ArtifactReadOnlyBucketArns arn:aws:s3:::data:")
+    assert not any("S3" in w for w in apply_network_stack(network("nat"), given).warnings)

@@ -10,18 +10,27 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import mlflow
 import pytest
+from botocore.stub import Stubber
 
 from mlflow_cfn.catalog import owned_grants
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
 from mlflow_cfn.cfn.schemas import cloudformation_system_tags as cfn_system_tags
 from mlflow_cfn.cfn.schemas import resource_schema
+from mlflow_cfn.network import network_template
+from mlflow_cfn.network.checks import apply_network_stack
+from mlflow_cfn.network.inputs import IMAGE_CACHE_CREDENTIALS_ARN
+from mlflow_cfn.network.lookups import online_problems
+from mlflow_cfn.network.stack_outputs import NetworkStack
 from mlflow_cfn.stack.checks import network_notes, region_problems
 from mlflow_cfn.stack.constraints import CATALOGUE, constraints_table
 from mlflow_cfn.stack.engines import AURORA_MYSQL, AURORA_POSTGRESQL
 from mlflow_cfn.stack.plan import evaluate_checked
 from tests.conftest import REQUIRED_PARAMETERS, ROOT, lint
+from tests.network.test_fargate_zones import described_subnets
+from tests.network.test_stack_outputs import CACHED_IMAGE, OUTPUTS
 from tests.template.delivery import stack_deliveries
 from tests.template.modes import DATADOG, HTTPS, OIDC, SIDECAR, stack, template
 
@@ -494,6 +503,128 @@ def presigned_urls_die_with_credentials():
     readme = (ROOT / "README.md").read_text()
     assert "a part URL\n  lasts between 15 and 60 minutes" in readme
     assert "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false` and stream through" in readme
+
+
+# --- The network template ----------------------------------------------------------------------
+def network_refusals(**parameters: str) -> list[str]:
+    """Every refusal of the network template's checks for this parameter set ([] if none)."""
+    try:
+        evaluate(network_template(), parameters, region="eu-west-1")
+    except EvaluationError as exc:
+        return exc.errors
+    return []
+
+
+def ecr_pull_through_cache_credential_arn():
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf"
+
+    def of_length(total: int) -> str:
+        return arn.replace("ghcr-", "g" * (total - len(arn) + 4) + "-")
+
+    for refused in (
+        arn.replace("arn:aws:", "arn:awsx:"),
+        arn.replace("ghcr-", "gh!cr-"),
+        of_length(613),
+    ):
+        errors = network_refusals(**{IMAGE_CACHE_CREDENTIALS_ARN: refused})
+        assert any(IMAGE_CACHE_CREDENTIALS_ARN in e for e in errors), (refused, errors)
+    for accepted in (arn, arn.replace("arn:aws:", "arn:aws-cn:"), of_length(612)):
+        assert network_refusals(**{IMAGE_CACHE_CREDENTIALS_ARN: accepted}) == [], accepted
+
+
+#: A VPC endpoint's default policy (AWS PrivateLink Guide, "Control access to VPC endpoints using
+#: endpoint policies", Default endpoint policy; the provider schema says what it allows).
+DEFAULT_ENDPOINT_POLICY = {
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
+}
+
+
+def s3_gateway_endpoint_carries_the_regions_s3():
+    nat = evaluate(network_template(), {}, region="eu-west-1")
+    endpoint = nat.resource("S3GatewayEndpoint")["Properties"]
+    to_nat = {
+        route["Properties"]["RouteTableId"].strip("<>")
+        for route in nat.of_type("AWS::EC2::Route").values()
+        if "NatGatewayId" in route["Properties"]
+    }
+    assert to_nat and {f"<{t}>" for t in to_nat} <= set(endpoint["RouteTableIds"])
+    assert endpoint["PolicyDocument"] == DEFAULT_ENDPOINT_POLICY  # as if the NAT carried it
+    schema = resource_schema("AWS::EC2::VPCEndpoint")["properties"]["PolicyDocument"]
+    assert "The default endpoint policy allows full access to the service." in schema["description"]
+    closed = evaluate(network_template(), {"NetworkEgress": "endpoints"}, region="eu-west-1")
+    policy = closed.resource("S3GatewayEndpoint")["Properties"]["PolicyDocument"]
+    (buckets,) = [s for s in policy["Statement"] if "Condition" in s]
+    assert buckets["Condition"]["StringEquals"]["aws:ResourceAccount"] == "123456789012"
+    given = {
+        "MlflowImage": CACHED_IMAGE,
+        "ArtifactBucketName": "team-ml-artifacts",
+        "ArtifactReadOnlyBucketArns": "arn:aws:s3:::datasets,arn:aws:s3:::models",
+    }
+    for egress, warned in (("endpoints", True), ("nat", False)):
+        network = NetworkStack("net", "CREATE_COMPLETE", {**OUTPUTS, "MlflowImage": CACHED_IMAGE},
+                               egress, region="eu-west-1", account="123456789012")  # fmt: skip
+        warnings = [w for w in apply_network_stack(network, given).warnings if "S3" in w]
+        for name in ("ArtifactBucketName team-ml-artifacts", "ArtifactReadOnlyBucketArns"):
+            assert any(w.startswith(name) for w in warnings) is warned, (egress, warnings)
+
+
+def getazs_lists_zones_with_a_default_subnet():
+    def zones(**parameters: str) -> dict[str, str]:
+        evaluated = evaluate(network_template(), parameters, region="us-west-1")
+        subnets = evaluated.of_type("AWS::EC2::Subnet")
+        return {k: r["Properties"]["AvailabilityZone"] for k, r in subnets.items()}
+
+    assert set(zones().values()) == {"us-west-1a", "us-west-1b"}  # Fn::GetAZs, by index
+    named = {"AvailabilityZone1": "us-west-1c", "AvailabilityZone2": "us-west-1a"}
+    assert set(zones(**named).values()) == {"us-west-1c", "us-west-1a"}
+    assert zones(**named)["PrivateSubnet1"] == "us-west-1c"
+    three = {"AvailabilityZoneCount": "3"}
+    same = {"AvailabilityZone1": "us-west-1a", "AvailabilityZone2": "us-west-1a"}
+    one = {"AvailabilityZone1": "us-west-1c"}
+    for refused in (one, {**named, **three}, {**named, "AvailabilityZone3": "us-west-1b"}, same):
+        assert any("AvailabilityZoneNamesMatchTheCount" in e for e in network_refusals(**refused))
+    assert network_refusals(**named, **three, AvailabilityZone3="us-west-1b") == []
+
+
+def fargate_zone_ids():
+    ec2 = boto3.client("ec2", region_name="us-west-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")  # fmt: skip
+    network = NetworkStack("net", "CREATE_COMPLETE", dict(OUTPUTS), "nat", region="us-west-1")
+    subnets = OUTPUTS["ServiceSubnetIds"].split(",")
+    with Stubber(ec2) as stubber:
+        for zone_ids, refused in (
+            (["usw1-az1", "usw1-az2"], True),
+            (["usw1-az3", "usw1-az1"], False),
+        ):
+            response = described_subnets("us-west-1", zone_ids)
+            stubber.add_response("describe_subnets", response, {"SubnetIds": subnets})
+            errors, _ = online_problems(network, OUTPUTS, lambda service: ec2)
+            assert bool(errors) is refused, (zone_ids, errors)
+        stubber.assert_no_pending_responses()
+    elsewhere = NetworkStack("net", "CREATE_COMPLETE", dict(OUTPUTS), "nat", region="eu-west-1")
+    assert online_problems(elsewhere, OUTPUTS, lambda service: None) == ([], [])  # no call
+
+
+def ecr_pull_through_cache_imports_on_pull():
+    role = stack().resource("TaskExecutionRole")["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = {a for st in role["Statement"] if "Action" in st for a in st["Action"]}
+    assert "ecr:BatchGetImage" in actions  # it pulls, and may not import
+    assert not actions & {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:*"}
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")  # fmt: skip
+    network = NetworkStack("net", "CREATE_COMPLETE", {**OUTPUTS, "MlflowImage": CACHED_IMAGE},
+                           "endpoints", region="eu-west-1",
+                           parameters={"ImageCachePrefix": "ghcr"})  # fmt: skip
+    asked = {"registryId": "123456789012", "repositoryName": "ghcr/mlflow/mlflow",
+             "imageIds": [{"imageTag": CACHED_IMAGE.rsplit(":", 1)[1]}]}  # fmt: skip
+    detail = {"imageDigest": "sha256:" + "a" * 64, "imageTags": [asked["imageIds"][0]["imageTag"]]}
+    with Stubber(ecr) as stubber:
+        stubber.add_client_error("describe_images", "ImageNotFoundException", "not cached",
+                                 expected_params=asked)  # fmt: skip
+        stubber.add_response("describe_images", {"imageDetails": [detail]}, asked)
+        for cached in (False, True):
+            _, warnings = online_problems(network, {"MlflowImage": CACHED_IMAGE}, lambda s: ecr)
+            assert any(f"docker pull {CACHED_IMAGE}" in w for w in warnings) is not cached
 
 
 CASES: dict[str, Callable[[], None]] = {

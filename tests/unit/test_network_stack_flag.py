@@ -12,6 +12,8 @@ from botocore.stub import Stubber
 
 from mlflow_cfn.cli import main
 from mlflow_cfn.commands import plan as plan_command
+from mlflow_cfn.commands.deploy import deploy
+from tests.network.test_fargate_zones import described_subnets
 from tests.network.test_stack_outputs import NAME, OUTPUTS, described
 from tests.unit.test_deploy import (
     REQUIRED,
@@ -104,3 +106,56 @@ def test_deploy_reads_the_network_stack_before_it_creates_the_change_set(s3, tmp
         )
         assert run(client, deploy_request) == 0, run.err
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def in_us_west_1(no_real_aws, monkeypatch):
+    """CloudFormation and EC2 clients in us-west-1 (where Fargate runs in some zones only),
+    stubbed, as plan makes them."""
+    cfn = boto3.client("cloudformation", region_name="us-west-1")
+    ec2 = boto3.client("ec2", region_name="us-west-1")
+    with Stubber(cfn) as cfn_stubber, Stubber(ec2) as ec2_stubber:
+        monkeypatch.setattr(plan_command, "cloudformation_client", lambda region, session: cfn)
+        monkeypatch.setattr(plan_command, "aws_client", lambda service, **_: {"ec2": ec2}[service])
+        cfn_stubber.add_response("describe_stacks", described(), {"StackName": NAME})
+        yield cfn, ec2, ec2_stubber
+        cfn_stubber.assert_no_pending_responses()
+        ec2_stubber.assert_no_pending_responses()
+
+
+def expect_zones(stubber: Stubber, *zone_ids: str) -> None:
+    subnets = OUTPUTS["ServiceSubnetIds"].split(",")
+    response = described_subnets("us-west-1", list(zone_ids))
+    stubber.add_response("describe_subnets", response, {"SubnetIds": subnets})
+
+
+def test_plan_refuses_service_subnets_where_fargate_does_not_run(in_us_west_1, tmp_path, capsys):
+    _, _, ec2 = in_us_west_1
+    expect_zones(ec2, "usw1-az2", "usw1-az3")
+    (tmp_path / "p.json").write_text(json.dumps({"LoadBalancerIngressCidrs": "10.20.0.0/16"}))
+    argv = ["plan", "--parameters", str(tmp_path / "p.json"), "--network-stack", NAME]
+    assert main([*argv, "--region", "us-west-1"]) == 2
+    err = capsys.readouterr().err
+    assert "ServiceSubnetIds: subnet subnet-0aaaaaaaaaaaaaaaa is in us-west-1a (usw1-az2)" in err
+    assert err.count("where Fargate does not run tasks") == 1  # the other subnet is fine
+
+
+def test_plan_accepts_service_subnets_where_fargate_runs(in_us_west_1, tmp_path):
+    _, _, ec2 = in_us_west_1
+    expect_zones(ec2, "usw1-az1", "usw1-az3")
+    (tmp_path / "p.json").write_text(json.dumps({"LoadBalancerIngressCidrs": "10.20.0.0/16"}))
+    argv = ["plan", "--parameters", str(tmp_path / "p.json"), "--network-stack", NAME]
+    assert main([*argv, "--region", "us-west-1", "--output", "json"]) == 0
+
+
+def test_deploy_refuses_them_before_it_touches_the_stack(in_us_west_1, tmp_path):
+    cfn, ec2_client, ec2 = in_us_west_1
+    expect_zones(ec2, "usw1-az2", "usw1-az3")
+    (tmp_path / "p.json").write_text(json.dumps({"LoadBalancerIngressCidrs": "10.20.0.0/16"}))
+    deploy_request = request(
+        tmp_path, parameters_path=tmp_path / "p.json", network_stack=NAME, execute=False
+    )
+    errors: list[str] = []
+    code = deploy(deploy_request, cfn=cfn, err=errors.append, make_client=lambda s: ec2_client)
+    assert code == 2
+    assert any("where Fargate does not run tasks" in e for e in errors), errors

@@ -34,10 +34,12 @@ SECRETS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:mlflow/"
 #: The modules whose AWS calls each command makes, and the client variables they call.
 DEPLOY_MODULES = ("cfn/stacks.py", "cfn/changes.py", "cfn/events.py", "cfn/upload.py")
 DEPLOY_MODULES += ("commands/deploy.py", "commands/deploy_inputs.py", "network/stack_outputs.py")
+DEPLOY_MODULES += ("network/lookups.py",)
 PUBLISH_MODULES = ("catalog/publish.py", "catalog/existing.py", "catalog/product_versions.py")
 PUBLISH_MODULES += ("catalog/template_constraint.py", "cfn/upload.py", "commands/publish.py")
 RECEIVERS = {"cfn": "cloudformation", "cloudformation": "cloudformation", "s3": "s3"}
 RECEIVERS["sc"] = "servicecatalog"
+RECEIVERS["ec2"], RECEIVERS["ecr"] = "ec2", "ecr"
 
 
 def _api_names() -> dict[str, dict[str, str]]:
@@ -97,7 +99,7 @@ def test_the_call_tables_are_the_calls_the_code_makes():
     """A call added to deploy or publish without its action fails here, and so does a stale one."""
     assert aws_calls(DEPLOY_MODULES) == set(op.DEPLOY_CALLS)
     assert aws_calls(PUBLISH_MODULES) == set(op.PUBLISH_CALLS)
-    assert len(op.DEPLOY_CALLS) == 9 and len(op.PUBLISH_CALLS) == 21
+    assert len(op.DEPLOY_CALLS) == 11 and len(op.PUBLISH_CALLS) == 21
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,10 @@ def test_the_call_tables_are_the_calls_the_code_makes():
     ],
 )
 def test_every_call_is_granted(template, purpose, calls):
-    missing = {a for a in calls.values() if a.lower() not in granted(policy(purpose, template))}
+    """With --network-stack for deploy: its calls are among the command's."""
+    network = {} if purpose == "publish" else {"network_stack": "mlflow-network"}
+    document = policy(purpose, template, **network)
+    missing = {a for a in calls.values() if a.lower() not in granted(document)}
     assert missing == set()
 
 
@@ -198,6 +203,15 @@ def test_deploy_reaches_this_stack_only(template):
     network = f"{stack}/mlflow-network/4-5"
     assert request_allowed(document, "cloudformation:DescribeStacks", network)
     assert not request_allowed(document, "cloudformation:CreateChangeSet", network)
+    assert request_allowed(document, "ec2:DescribeSubnets", "*")  # no resource type in IAM
+    cache = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ghcr/mlflow/mlflow"
+    assert request_allowed(document, "ecr:DescribeImages", cache)
+    assert not request_allowed(document, "ecr:DescribeImages", cache.replace(ACCOUNT, "1" * 12))
+    with_role = policy("deploy-with-service-role", template, network_stack="mlflow-network")
+    assert request_allowed(with_role, "ec2:DescribeSubnets", "*")
+    assert request_allowed(with_role, "ecr:DescribeImages", cache)
+    without = policy("deploy-with-service-role", template)
+    assert not request_allowed(without, "ec2:DescribeSubnets", "*")
     bucket = "arn:aws:s3:::my-templates"
     assert request_allowed(document, "s3:PutObject", f"{bucket}/mlflow-cfn/templates/ab.json")
     assert not request_allowed(document, "s3:PutObject", f"{bucket}/elsewhere.json")

@@ -1,29 +1,11 @@
-"""The catalogue of AWS-side rules this template depends on and no resource schema states: what
-AWS refuses (or what silently breaks), where that is documented, and where the template or `plan`
-enforces it. tests/template/test_constraints.py renders a violating and a fixed parameter set for
-every entry; README's "AWS limits this template respects" is `constraints_table()` verbatim.
-
-Add an entry whenever a deployment teaches us a rule, with its test, before the fix.
-"""
+"""The AWS-side rules the product template (templates/mlflow.json) depends on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mlflow_cfn.stack.constraints.entry import DOCS as _DOCS
+from mlflow_cfn.stack.constraints.entry import Constraint
 
-_DOCS = "https://docs.aws.amazon.com"
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """One AWS-side rule: ``key`` names its test case."""
-
-    key: str
-    refuses: str  # what AWS refuses, or what breaks without a refusal
-    source: str  # documentation, API reference or resource provider schema
-    enforced: str  # Parameter constraint, Rule, Condition, template, build, or plan/deploy
-
-
-CATALOGUE: tuple[Constraint, ...] = (
+PRODUCT_CATALOGUE: tuple[Constraint, ...] = (
     # --- Aurora Serverless v2 --------------------------------------------------------------
     Constraint(
         "aurora-auto-pause-needs-zero-minimum",
@@ -344,12 +326,3 @@ CATALOGUE: tuple[Constraint, ...] = (
         "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false.",
     ),
 )
-
-
-def constraints_table() -> str:
-    """A Markdown table of the catalogue: what AWS refuses, where it is enforced, the source."""
-    rows = ["| AWS refuses or breaks | Enforced by | Source |", "|---|---|---|"]
-    for c in CATALOGUE:
-        source = f"[docs]({c.source})" if c.source.startswith("http") else c.source
-        rows.append(f"| {c.refuses} | {c.enforced} | {source} |")
-    return "\n".join(rows) + "\n"
