@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any
 
-from mlflow_cfn.stack.parameters import BUCKET, IMAGE, KMS_KEY_ARN
+from mlflow_cfn.stack.parameters import BUCKET, IMAGE, KMS_KEY_ARN, PARTITION
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 
 #: What one allow-list entry may look like, by AllowLists field: never a quote, comma, backslash
@@ -26,7 +26,7 @@ from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 #: Rules' JSON.
 ENTRY_PATTERNS: dict[str, str] = {
     "secret_prefixes": (
-        r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,256}"
+        rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:[A-Za-z0-9/_+=.@-]{{1,256}}"
     ),
     "buckets": BUCKET,
     "kms_keys": KMS_KEY_ARN,

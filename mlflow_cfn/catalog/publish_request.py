@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlflow_cfn.catalog.allow_lists import AllowLists
+from mlflow_cfn.stack.parameters import PARTITION
 
 #: The product template, built in memory exactly as ``mlflow-cfn synth`` writes it (so publish
 #: works from any directory; templates/mlflow.json is kept equal to it by a test).
@@ -59,7 +60,7 @@ class PublishRequest:
             principal_type(arn)
         boundary = self.permissions_boundary_arn
         if boundary is not None and not re.fullmatch(
-            r"arn:aws[a-z-]*:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]+", boundary
+            rf"arn:{PARTITION}:iam::[0-9]{{12}}:policy/([\w+=,.@-]+/)*[\w+=,.@-]+", boundary
         ):
             raise PublishError(f"permissions boundary {boundary!r} is not an IAM policy ARN")
 

@@ -68,6 +68,7 @@ from mlflow_cfn.commands import CliError, seconds_argument
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
 from mlflow_cfn.commands.deploy_inputs import DeployError, DeployRequest, Inputs, load_inputs
 from mlflow_cfn.commands.network_stack import add_network_stack_option
+from mlflow_cfn.stack.parameters import PARTITION
 
 __all__ = ["QUESTION", "DeployRequest", "ask", "deploy", "register", "run"]
 
@@ -301,7 +302,7 @@ def tag(text: str) -> tuple[str, str]:
 
 def role_arn(text: str) -> str:
     """argparse type: an IAM role ARN."""
-    if not re.fullmatch(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}", text):
+    if not re.fullmatch(rf"arn:{PARTITION}:iam::[0-9]{{12}}:role/[\w+=,.@/-]{{1,512}}", text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
         )

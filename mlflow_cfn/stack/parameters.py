@@ -14,16 +14,21 @@ from troposphere import Parameter
 if TYPE_CHECKING:
     from mlflow_cfn.stack.options import StackOptions
 
+#: An ARN's partition: ``aws`` and ``aws-<word>[-<word>]`` (aws-cn, aws-us-gov, aws-iso-b...; the
+#: ids of botocore's partitions.json, tests/facts checks every one), never ``awsx`` or ``aws-``.
+PARTITION = r"aws(-[a-z]{1,10}){0,2}"
 BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-BUCKET_ARN = rf"arn:aws[a-z-]*:s3:::{BUCKET}"
-SECRET_ARN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+"
+BUCKET_ARN = rf"arn:{PARTITION}:s3:::{BUCKET}"
+SECRET_ARN = rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:[A-Za-z0-9/_+=.@!-]+"
 #: A complete secret ARN: the name and the 6 characters Secrets Manager appends. An IAM policy
 #: naming a partial ARN (without them) matches no secret, so ECS could not read it.
 SECRET_FULL_ARN = SECRET_ARN + r"-[A-Za-z0-9]{6}"
-KMS_KEY_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+"
+KMS_KEY_ARN = rf"arn:{PARTITION}:kms:[a-z0-9-]+:[0-9]{{12}}:key/[A-Za-z0-9-]+"
 HTTPS_URL = r"https://[^\s]{1,248}"
 IMAGE = r"[a-z0-9][a-z0-9._/:@-]{0,254}"
-CRON = r"cron\([^)]{1,120}\)"
+#: A cron expression as Application Auto Scaling takes it: printable characters only (its
+#: ResourceIdMaxLen1600 shape refuses control characters), no parenthesis inside.
+CRON = r"cron\([ -'*-~]{1,120}\)"
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_CIDR_PATTERN = rf"{_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9])"

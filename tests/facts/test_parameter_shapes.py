@@ -19,6 +19,7 @@ the other modules of tests/facts read too.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -139,33 +140,10 @@ REACHES: tuple[Reach, ...] = (
 )  # fmt: skip
 
 #: Reaches whose Parameter is wider than the API today, by check ("lengths" or "patterns"), with
-#: where the fix belongs: outside this change (tests/facts reports them). Each is a strict xfail,
-#: so the fix fails here until its entry is removed.
-KNOWN_WIDER: dict[tuple[str, str], str] = {
-    **{
-        (f"{t}-PermissionsBoundaryArn-CreateRole", "lengths"): (
-            "arn:aws[a-z-]* has no upper bound and the Parameter no MaxLength: IAM takes 20 to "
-            "2048 characters (mlflow_cfn/stack/components/permissions_boundary.py)"
-        )
-        for t in (NETWORK, PRODUCT)
-    },
-    ("product-HostedZoneId-ChangeResourceRecordSets", "lengths"): (
-        "Z[A-Z0-9]{1,32} accepts 33 characters; Route 53's ResourceId has at most 32 "
-        "(mlflow_cfn/stack/components/load_balancer_inputs.py)"
-    ),
-    ("product-ScheduleTimezone-PutScheduledAction", "lengths"): (
-        "[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2} has no upper bound and the Parameter no MaxLength: "
-        "Application Auto Scaling takes at most 1600 characters "
-        "(mlflow_cfn/stack/components/scaling_inputs.py)"
-    ),
-    **{
-        (f"product-{name}-PutScheduledAction", "patterns"): (
-            "cron\\([^)]{1,120}\\) accepts control characters that Application Auto Scaling's "
-            "ResourceIdMaxLen1600 pattern refuses (mlflow_cfn/stack/components/scaling_inputs.py)"
-        )
-        for name in ("ScaleUpSchedule", "ScaleDownSchedule")
-    },
-}
+#: where the fix belongs. Each is a strict xfail, so a fix fails here until its entry is removed;
+#: none is left (HostedZoneId, PermissionsBoundaryArn, ScheduleTimezone and the two schedules were
+#: narrowed in issue 22).
+KNOWN_WIDER: dict[tuple[str, str], str] = {}
 
 #: Values a Parameter accepted although its API refuses them: it must refuse them now.
 COUNTEREXAMPLES: dict[str, tuple[str, ...]] = {
@@ -325,3 +303,16 @@ def test_an_empty_optional_parameter_sends_nothing(reach):
     evaluated = evaluate(TEMPLATES[reach.template](), given_values, region="eu-west-1")
     for resource in evaluated.of_type(reach.resource_type).values():
         assert "" not in _values_at(resource.get("Properties", {}), reach.path), reach.id
+
+
+def test_the_partition_pattern_takes_every_partition_and_nothing_else():
+    # botocore's partitions.json lists every partition an ARN can name.
+    from mlflow_cfn.cfn.partitions import partitions
+    from mlflow_cfn.stack.parameters import PARTITION
+
+    ids = [p["id"] for p in partitions()]
+    assert {"aws", "aws-cn", "aws-us-gov", "aws-iso-b"} <= set(ids)
+    for partition_id in ids:
+        assert re.fullmatch(PARTITION, partition_id), partition_id
+    for wrong in ("awsx", "aws-", "aws--cn", "aw", "aws-CN", "aws-a-b-c"):
+        assert not re.fullmatch(PARTITION, wrong), wrong

@@ -10,7 +10,13 @@ from troposphere import And, Equals, Not, Parameter
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_LOAD_BALANCER
 from mlflow_cfn.stack.logic import assertion, condition, given, is_value, list_item
-from mlflow_cfn.stack.parameters import IPV4_CIDR_PATTERN, ParameterSpec, boolean, optional
+from mlflow_cfn.stack.parameters import (
+    IPV4_CIDR_PATTERN,
+    PARTITION,
+    ParameterSpec,
+    boolean,
+    optional,
+)
 
 # Parameters
 LOAD_BALANCER_INGRESS_CIDRS = "LoadBalancerIngressCidrs"
@@ -102,7 +108,7 @@ def _endpoint_specs() -> list[ParameterSpec]:
             "ACM certificate ARN",
             GROUP_LOAD_BALANCER,
             default="",
-            allowed_pattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
+            allowed_pattern=rf"^$|^arn:{PARTITION}:acm:[a-z0-9-]+:[0-9]{{12}}:certificate/[A-Za-z0-9-]+$",
             constraint_description=(
                 f"{CERTIFICATE_ARN} must be empty or an ACM certificate ARN such as "
                 "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-..."
@@ -136,7 +142,7 @@ def _endpoint_specs() -> list[ParameterSpec]:
             "for the domain pointing at the load balancer. Empty: manage DNS yourself.",
             "Route 53 hosted zone ID",
             GROUP_LOAD_BALANCER,
-            r"Z[A-Z0-9]{1,32}",
+            r"Z[A-Z0-9]{1,31}",  # Route 53 ResourceId: at most 32 characters
             "Z0123456789ABCDEFGHIJ",
         ),
     ]

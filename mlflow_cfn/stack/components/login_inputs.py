@@ -19,6 +19,7 @@ from mlflow_cfn.stack.interface import GROUP_LOAD_BALANCER, GROUP_LOGIN
 from mlflow_cfn.stack.logic import assertion, condition, empty, given, is_value
 from mlflow_cfn.stack.parameters import (
     HTTPS_URL,
+    PARTITION,
     SECRET_ARN,
     ParameterSpec,
     boolean,
@@ -107,7 +108,7 @@ def _cognito_specs() -> list[ParameterSpec]:
             "CognitoUserPoolDomain also empty).",
             "Existing Cognito user pool ARN",
             GROUP_LOGIN,
-            r"arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/[a-z0-9-]+_[0-9A-Za-z]+",
+            rf"arn:{PARTITION}:cognito-idp:[a-z0-9-]+:[0-9]{{12}}:userpool/[a-z0-9-]+_[0-9A-Za-z]+",
             "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123",
         ),
         optional(

@@ -8,13 +8,13 @@ from troposphere import Equals, If, Not, Ref
 
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_GOVERNANCE
-from mlflow_cfn.stack.parameters import optional
+from mlflow_cfn.stack.parameters import PARTITION, optional
 
 PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
 
 #: An IAM managed policy ARN (customer-managed: account id; AWS-managed: ``aws``).
-MANAGED_POLICY_ARN = r"arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9/_+=,.@-]{1,512}"
+MANAGED_POLICY_ARN = rf"arn:{PARTITION}:iam::([0-9]{{12}}|aws):policy/[A-Za-z0-9/_+=,.@-]{{1,512}}"
 
 #: The value of every role's PermissionsBoundary property.
 PERMISSIONS_BOUNDARY = If(

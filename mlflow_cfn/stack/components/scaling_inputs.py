@@ -74,6 +74,7 @@ def _schedule_specs() -> list[ParameterSpec]:
             GROUP_SCALING,
             default="UTC",
             allowed_pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}$",
+            max_length=64,  # IANA names are under 40; the API takes at most 1600
             constraint_description=(
                 f"{SCHEDULE_TIMEZONE} must be an IANA time zone such as UTC or Europe/Berlin."
             ),
