@@ -114,6 +114,11 @@ def cases() -> list[tuple[str, str, StackResource, str]]:
 
 
 CASES = cases()
+EACH_CASE = pytest.mark.parametrize(
+    ("product", "role", "resource", "action"),
+    CASES,
+    ids=[f"{p}:{r.logical_id}:{a}" for p, _, r, a in CASES],
+)
 #: The actions only safe on what the product launched: under the stack tag, on the product's
 #: generated names, or on keys with the product's aliases.
 DESTRUCTIVE = {
@@ -136,11 +141,7 @@ def test_the_cases_cover_the_untagged_types_and_every_type_the_table_knows():
     }
 
 
-@pytest.mark.parametrize(
-    ("product", "role", "resource", "action"),
-    CASES,
-    ids=[f"{p}:{r.logical_id}:{a}" for p, _, r, a in CASES],
-)
+@EACH_CASE
 def test_the_launch_role_may_change_and_delete_what_it_launched(
     launch_roles, product, role, resource, action
 ):
@@ -159,11 +160,7 @@ def someone_elses(resource: StackResource) -> StackResource:
     return StackResource(resource.logical_id, resource.resource_type, arn, context)
 
 
-@pytest.mark.parametrize(
-    ("product", "role", "resource", "action"),
-    CASES,
-    ids=[f"{p}:{r.logical_id}:{a}" for p, _, r, a in CASES],
-)
+@EACH_CASE
 def test_the_launch_role_may_not_change_someone_elses(
     launch_roles, product, role, resource, action
 ):
