@@ -28,6 +28,7 @@ from mlflow_cfn.stack.components.scaling_inputs import (
     SCALE_DOWN_TASKS,
     SCALE_UP_SCHEDULE,
 )
+from mlflow_cfn.stack.components.sidecar_inputs import DATADOG_API_KEY_SECRET_ARN
 from mlflow_cfn.stack.plan import evaluate_checked
 
 NETWORK_PLACEHOLDERS = {
@@ -36,6 +37,14 @@ NETWORK_PLACEHOLDERS = {
     SERVICE_SUBNET_IDS: "subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb",
     DATABASE_SUBNET_IDS: "subnet-0cccccccccccccccc,subnet-0dddddddddddddddd",
     LOAD_BALANCER_INGRESS_CIDRS: "10.0.0.0/8",
+}
+#: Placeholders for the other Parameters a template may declare without a default: none of them
+#: changes the price (the Datadog agent's API key, templates/mlflow-datadog.json).
+REQUIRED_PLACEHOLDERS = {
+    **NETWORK_PLACEHOLDERS,
+    DATADOG_API_KEY_SECRET_ARN: (
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:datadog-api-key-AbCdEf"
+    ),
 }
 #: The columns of the presets table: hours a week MLflow is used.
 PRESET_HOURS = (0.0, WORKING_HOURS_PER_WEEK, HOURS_PER_WEEK)
@@ -85,9 +94,9 @@ GOALS = (
 
 def evaluate_for_cost(template: Mapping[str, Any], given: Mapping[str, str]) -> Evaluated:
     """The stack `template` creates with `given` parameters, placeholders filling the required
-    network parameters the template declares and `given` does not set."""
+    parameters the template declares and `given` does not set (REQUIRED_PLACEHOLDERS)."""
     declared = template.get("Parameters") or {}
-    values = {name: value for name, value in NETWORK_PLACEHOLDERS.items() if name in declared}
+    values = {name: value for name, value in REQUIRED_PLACEHOLDERS.items() if name in declared}
     return evaluate_checked(dict(template), {**values, **given})
 
 

@@ -21,6 +21,7 @@ from mlflow_cfn.cost.prices import ASSUMPTION_KEYS, PRICE_KEYS, load_prices, val
 from mlflow_cfn.cost.references import compare, sagemaker_reference, terraform_reference
 from mlflow_cfn.cost.schedule import working_week
 from mlflow_cfn.cost.text import format_comparison, format_estimate
+from tests.conftest import TEMPLATES
 
 MONTH = 730.0
 WEEK = 168.0
@@ -549,6 +550,15 @@ def test_cost_prices_the_product_template_from_any_directory(monkeypatch, tmp_pa
     monkeypatch.chdir(tmp_path)  # the default template is built in memory, as synth builds it
     assert run() == 0
     assert "Monthly cost of the product template in us-east-1" in capsys.readouterr().out
+
+
+def test_cost_prices_the_datadog_variant_whose_api_key_has_no_default(capsys):
+    # templates/mlflow-datadog.json declares DatadogApiKeySecretArn without a default: the
+    # presets are priced with a placeholder for it (it changes no price).
+    assert run("--template", str(TEMPLATES / "mlflow-datadog.json")) == 0
+    out = capsys.readouterr().out
+    assert "mlflow-datadog.json" in out.splitlines()[0]
+    assert re.search(r"^idle shutdown \(IdleShutdownMinutes 30\)\s+[\d.]+\s", out, re.M)
 
 
 def test_cost_prices_what_a_parameter_file_runs(template_file, tmp_path, capsys):
