@@ -139,14 +139,14 @@ REACHES: tuple[Reach, ...] = (
            "application-autoscaling PutScheduledAction Timezone"),
 )  # fmt: skip
 
-#: Reaches whose Parameter is wider than the API today, by check ("lengths" or "patterns"), with
-#: where the fix belongs. Each is a strict xfail, so a fix fails here until its entry is removed;
-#: none is left (HostedZoneId, PermissionsBoundaryArn, ScheduleTimezone and the two schedules were
-#: narrowed in issue 22).
-KNOWN_WIDER: dict[tuple[str, str], str] = {}
-
 #: Values a Parameter accepted although its API refuses them: it must refuse them now.
 COUNTEREXAMPLES: dict[str, tuple[str, ...]] = {
+    # Before issue 22 these product Parameters were wider too: HostedZoneId took 33 characters,
+    # PermissionsBoundaryArn and ScheduleTimezone had no upper bound, the schedules took control
+    # characters (the ARNs' partition: test_the_partition_pattern_takes_every_partition_...).
+    "HostedZoneId": ("Z" + "A" * 32,),
+    "ScaleUpSchedule": ("cron(0 7 ? * MON-FRI *\x07)",),
+    "PermissionsBoundaryArn": ("arn:aws:iam::123456789012:policy/" + "p" * 2100,),
     "ImageCacheCredentialsSecretArn": (
         # A partition the API's arn:aws(-\w+)* does not take.
         "arn:awsx:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf",
@@ -160,14 +160,7 @@ COUNTEREXAMPLES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _params(check: str) -> list:
-    """REACHES as test parameters, the known wider ones for ``check`` as strict xfails."""
-    params = []
-    for reach in REACHES:
-        known = KNOWN_WIDER.get((reach.id, check))
-        marks = [pytest.mark.xfail(strict=True, reason=known)] if known else []
-        params.append(pytest.param(reach, id=reach.id, marks=marks))
-    return params
+REACH_PARAMS = [pytest.param(reach, id=reach.id) for reach in REACHES]
 
 
 def spec(reach: Reach) -> dict:
@@ -238,7 +231,7 @@ def test_the_table_says_where_each_parameter_goes(reach):
     assert "AllowedPattern" in spec(reach)
 
 
-@pytest.mark.parametrize("reach", _params("lengths"))
+@pytest.mark.parametrize("reach", REACH_PARAMS)
 def test_accepted_lengths_are_within_the_apis(reach):
     shortest, longest = accepted_lengths(reach)
     for limits in reach.limits():
@@ -248,7 +241,7 @@ def test_accepted_lengths_are_within_the_apis(reach):
             assert longest <= limits.max, (limits.source, longest)
 
 
-@pytest.mark.parametrize("reach", _params("patterns"))
+@pytest.mark.parametrize("reach", REACH_PARAMS)
 @settings(
     max_examples=300, derandomize=True, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -7,7 +7,7 @@ key, each rule with the documentation it comes from:
    ``AWS::SNS::TopicPolicy`` replaces the topic's default policy (SNS API Reference,
    SetTopicAttributes ``Policy``: "The policy that defines who can access your topic"), so a
    topic with one admits only whom it names; a topic without one keeps SNS's default policy,
-   which this double does not model (it raises).
+   which this double does not model (ValueError).
 2. If the topic is encrypted (``KmsMasterKeyId``), the key's policy must allow the same principal
    ``kms:GenerateDataKey*`` and ``kms:Decrypt`` (Amazon SNS Developer Guide, "Enable compatibility
    between event sources from AWS services and encrypted topics": "To allow the AWS service to
@@ -159,7 +159,7 @@ def _check(stack, publisher: Publisher, source, topic_id, topic_arn, keys) -> li
         if topic_arn in p["Properties"]["Topics"]
     ]
     if not policies:
-        raise NotImplementedError("SNS's default topic policy is not modelled")
+        raise ValueError("SNS's default topic policy is not modelled: give the topic a policy")
     failures = []
     statements = [s for p in policies for s in _statements(p)]
     if not allowed_by_resource_policy(
