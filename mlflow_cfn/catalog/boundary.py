@@ -15,11 +15,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs.aws import Action, Allow, Condition, ForAnyValueStringLike, Statement, StringEquals
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    Deny,
+    ForAnyValueStringLike,
+    Statement,
+    StringEquals,
+    StringLike,
+    StringNotLike,
+)
 from troposphere import If, Ref, Sub
 
 from mlflow_cfn.catalog.portfolio_inputs import AllowListInputs
-from mlflow_cfn.catalog.product import ProductTemplates, product_variants
+from mlflow_cfn.catalog.product import ProductTemplates, product_variants, resources_of
 from mlflow_cfn.catalog.scopes import state_machine_arns
 from mlflow_cfn.stack.policies import document
 
@@ -43,6 +53,15 @@ RDS_MONITORING_ACTIONS = (
     "logs:PutRetentionPolicy",
 )
 NO_VALUE = Ref("AWS::NoValue")
+#: The tag RDS puts on the master user secret it manages: the ARN of the cluster it belongs to (the
+#: AWS managed policy AmazonRDSServiceRolePolicy lets RDS tag ``secret:rds!*`` with
+#: aws:rds:primaryDBClusterArn or aws:rds:primaryDBInstanceArn, and the secrets it owns carry
+#: aws:secretsmanager:owningService ``rds``). A secret's tags are in the request context as
+#: aws:ResourceTag (a condition key of IAM's secretsmanager ``Secret`` resource type).
+DATABASE_SECRET_TAG = "aws:ResourceTag/aws:rds:primaryDBClusterArn"
+#: Names of secrets another service manages: ``<service>!<id>``; a person's secret never has ``!``
+#: (`mlflow_cfn.stack.parameters.SECRET_ARN`).
+MANAGED_SECRETS = "secret:*!*"
 _HERE = "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
 
 
@@ -84,13 +103,11 @@ def boundary_document(
                [_here("logs", "log-group:SC-*")]),
         _allow("RdsEnhancedMonitoringLogs", RDS_MONITORING_ACTIONS,
                [_here("logs", "log-group:RDS*")]),
-        # RDS names the master user secrets it manages rds!cluster-<id> (Aurora User Guide,
-        # "Password management with Amazon RDS and AWS Secrets Manager").
-        _allow("ReadRdsManagedSecrets", ("secretsmanager:GetSecretValue",),
-               [_here("secretsmanager", "secret:rds!*")]),
+        *_database_secret(variants),
         allowed.only_if_allowed("secret_prefixes", _allow(
             "ReadTheSecretsTheAdminAllows", ("secretsmanager:GetSecretValue",),
             allowed.arns("secret_prefixes", suffix="*"))),
+        _deny_other_managed_secrets(variants),
         _allow("UseTheProductsKeysThroughS3AndSecretsManager", KEY_ACTIONS,
                [_here("kms", "key/*")],
                Condition=Condition([
@@ -109,6 +126,46 @@ def boundary_document(
           if machines],
         *(_network_statements(network_condition) if network_condition else []),
     )  # fmt: skip
+
+
+def database_clusters(variants: tuple[dict[str, Any], ...]) -> list[Sub]:
+    """ARN patterns of the product's database clusters in a Service Catalog stack: RDS's resource
+    provider names a cluster without DBClusterIdentifier ``<stack>-<logical id>-<random>``, cut to
+    63 characters and lower-cased (aws-cloudformation-resource-providers-rds, IdentifierFactory
+    over IdentifierUtils.generateResourceIdentifier); a Service Catalog stack's 32-character name
+    and the logical id fit whole."""
+    ids = sorted({logical_id for logical_id, props in resources_of(variants, "AWS::RDS::DBCluster")
+                  if "DBClusterIdentifier" not in props})  # fmt: skip
+    return [_here("rds", f"cluster:sc-*-{logical_id.lower()}-*") for logical_id in ids]
+
+
+def _database_secret(variants: tuple[dict[str, Any], ...]) -> list[Statement]:
+    """Read the master user secret RDS manages for the product's own database (RDS names them
+    rds!cluster-<id>, Aurora User Guide, "Password management with Amazon RDS and AWS Secrets
+    Manager"), told apart from other databases' by the tag RDS puts on it."""
+    clusters = database_clusters(variants)
+    if not clusters:
+        return []
+    return [_allow("ReadTheProductsDatabaseSecret", ("secretsmanager:GetSecretValue",),
+                   [_here("secretsmanager", "secret:rds!*")],
+                   Condition=Condition(StringLike(DATABASE_SECRET_TAG, clusters)))]  # fmt: skip
+
+
+def _deny_other_managed_secrets(variants: tuple[dict[str, Any], ...]) -> Statement:
+    """No role of the product reads a secret another service manages but its own database's,
+    whatever the admin allows (a prefix such as ``...:secret:`` or ``...:secret:r`` would match
+    every ``rds!`` secret of the account)."""
+    clusters = database_clusters(variants)
+    condition = (
+        {"Condition": Condition(StringNotLike(DATABASE_SECRET_TAG, clusters))} if clusters else {}
+    )
+    return Statement(
+        Sid="DenyManagedSecretsButTheProductsDatabases",
+        Effect=Deny,
+        Action=[Action("secretsmanager", "GetSecretValue")],
+        Resource=[_here("secretsmanager", MANAGED_SECRETS)],
+        **condition,
+    )
 
 
 def _network_statements(condition: str) -> list[If]:

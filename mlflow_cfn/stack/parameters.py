@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 PARTITION = r"aws(-[a-z]{1,10}){0,2}"
 BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 BUCKET_ARN = rf"arn:{PARTITION}:s3:::{BUCKET}"
-SECRET_ARN = rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:[A-Za-z0-9/_+=.@!-]+"
+#: A secret's ARN. Its name takes only what Secrets Manager lets a person name a secret with
+#: (botocore's secretsmanager model, CreateSecret Name: "ASCII letters, numbers, and the following
+#: characters: /_+=.@-"): never ``!``, which only secrets other services manage carry
+#: (``rds!cluster-<id>``, the master password of a database), so a launcher cannot name one.
+SECRET_ARN = rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:[A-Za-z0-9/_+=.@-]+"
 #: A complete secret ARN: the name and the 6 characters Secrets Manager appends. An IAM policy
 #: naming a partial ARN (without them) matches no secret, so ECS could not read it.
 SECRET_FULL_ARN = SECRET_ARN + r"-[A-Za-z0-9]{6}"

@@ -43,3 +43,22 @@ def test_zone_ids_region_codes_and_local_zones_are_not_zone_names(value):
     """A zone ID (use1-az1) is what DescribeSubnets reports beside the name; a Local Zone
     (us-west-2-lax-1a) is no Availability Zone of its region."""
     assert not re.fullmatch(ZONE_NAME, value, re.ASCII)
+
+
+def test_a_secret_parameter_takes_only_names_a_person_can_give_a_secret():
+    # botocore's secretsmanager model, CreateSecret Name: "The secret name can contain ASCII
+    # letters, numbers, and the following characters: /_+=.@-". A name with another character
+    # ("!": rds!cluster-<id>) is one a service gave its own secret, never a launcher's to name.
+    import botocore.session
+
+    from mlflow_cfn.stack.parameters import SECRET_ARN
+
+    model = botocore.session.get_session().get_service_model("secretsmanager")
+    doc = model.operation_model("CreateSecret").input_shape.members["Name"].documentation
+    (characters,) = re.findall(r"following characters: (\S+?)</p>", doc)
+    assert characters == "/_+=.@-"
+    name_class = SECRET_ARN.rsplit(":secret:", 1)[1]
+    assert name_class == "[A-Za-z0-9" + characters.replace("-", "") + "-]+"
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}-AbCdEf"
+    assert re.fullmatch(SECRET_ARN, arn.format("mlflow/oidc"))
+    assert not re.fullmatch(SECRET_ARN, arn.format("rds!cluster-0123"))

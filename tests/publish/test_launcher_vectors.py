@@ -21,6 +21,7 @@ from mlflow_cfn.cfn.render import to_dict
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 from tests.conftest import REQUIRED_PARAMETERS, TEMPLATES
 from tests.publish.iam import allowed, allowed_within
+from tests.template.modes import HTTPS, OIDC
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -293,6 +294,16 @@ def test_the_boundary_is_never_removed_and_policies_attach_only_with_it(admin):
 
 
 OWNED = {"aws:ResourceTag/aws:cloudformation:stack-name": STACK}
+#: The tag RDS puts on the master user secret it manages, as a request for it carries it: the
+#: product's database cluster (RDS's provider names it <stack>-<logical id>-<random>, lower-cased).
+DATABASE_TAG = "aws:ResourceTag/aws:rds:primaryDBClusterArn"
+OWN_DATABASE = {
+    DATABASE_TAG: f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{STACK.lower()}-databasecluster-abcd"
+}
+OTHER_DATABASE = {DATABASE_TAG: f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:prod-db"}
+OTHER_SC_DATABASE = {
+    DATABASE_TAG: f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:sc-123456789012-pp-other-payments-x"
+}
 SOMEONE_ELSES = {"aws:ResourceTag/aws:cloudformation:stack-name": "prod-database"}
 HERE = f"{REGION}:{ACCOUNT}"
 
@@ -417,6 +428,41 @@ def test_the_boundary_caps_whatever_a_role_is_given(admin, locked, action, resou
 
 
 @pytest.mark.parametrize(
+    "parameter", ["SidecarSecretArn", "DatadogApiKeySecretArn", "OidcClientSecretArn"]
+)
+def test_no_launcher_names_another_databases_master_password(admin, datadog_admin, parameter):
+    # A secret whose name has "!" is managed by another service (rds!cluster-<id> is a database's
+    # master password): no secret Parameter takes one, whatever prefix the admin allows.
+    managed = f"{SECRETS}rds!cluster-0123abcd-4567-89ef-AbCdEf"
+    given = {
+        "SidecarSecretArn": {"SidecarImage": ALLOWED_IMAGE, "SidecarSecretVariable": "TOKEN",
+                             "SidecarSecretArn": managed, "TaskMemory": "2048"},
+        "DatadogApiKeySecretArn": {"DatadogApiKeySecretArn": managed},
+        "OidcClientSecretArn": {**OIDC, **HTTPS, "OidcClientSecretArn": managed},
+    }[parameter]  # fmt: skip
+    evaluated = datadog_admin if parameter == "DatadogApiKeySecretArn" else admin
+    errors = launch(evaluated, given, datadog=parameter == "DatadogApiKeySecretArn")
+    assert any(parameter in e and "failed to satisfy constraint" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("database", "readable"),
+    [(OWN_DATABASE, True), (OTHER_DATABASE, False), (OTHER_SC_DATABASE, False), ({}, False)],
+)
+def test_the_boundary_reads_only_the_products_own_database_secret(admin, database, readable):
+    secret = f"{SECRETS}rds!cluster-0123abcd-AbCdEf"
+    request = ("secretsmanager:GetSecretValue", secret, database)
+    assert allowed_within(TASK_ROLE_WIDE_OPEN, boundary(admin), *request) is readable
+    # Even a boundary that an admin's list made admit every secret keeps the others out.
+    every_secret = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                    "Resource": f"{SECRETS}*"}  # fmt: skip
+    widened = [*boundary(admin), every_secret]
+    assert allowed_within(TASK_ROLE_WIDE_OPEN, widened, *request) is readable
+    assert allowed_within(TASK_ROLE_WIDE_OPEN, widened, "secretsmanager:GetSecretValue",
+                          f"{SECRETS}mlflow/sidecar-AbCdEf")  # fmt: skip
+
+
+@pytest.mark.parametrize(
     ("action", "resource", "context", "allowed_by_default"),
     [
         # The task role: artifacts of the product's bucket with its key.
@@ -430,7 +476,8 @@ def test_the_boundary_caps_whatever_a_role_is_given(admin, locked, action, resou
         ("ecr:GetAuthorizationToken", "*", {}, True),
         ("logs:PutLogEvents", f"arn:aws:logs:{HERE}:log-group:{STACK}-LogGroup-X:log-stream:a",
          {}, True),
-        ("secretsmanager:GetSecretValue", f"{SECRETS}rds!cluster-0123-AbCdEf", {}, True),
+        ("secretsmanager:GetSecretValue", f"{SECRETS}rds!cluster-0123-AbCdEf", OWN_DATABASE,
+         True),
         ("kms:Decrypt", OTHER_KEY,
          {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
           "kms:ResourceAliases": [f"alias/{STACK}/database"]}, True),
@@ -528,7 +575,8 @@ EVERYTHING_ALLOWED = {
 
 def requests_of(statement: dict) -> list[tuple[str, str, dict]]:
     """The requests a role statement allows: each action on each resource (a wildcard filled
-    in), in the context its conditions describe (own keys carry the stack's alias)."""
+    in), in the context its conditions describe and the resource's own keys bring (the stack's
+    own keys carry its alias, its database secret the tag RDS puts on it)."""
     context: dict = {}
     for keys in statement.get("Condition", {}).values():
         for key, value in keys.items():
@@ -539,9 +587,10 @@ def requests_of(statement: dict) -> list[tuple[str, str, dict]]:
     requests = []
     for action in statement["Action"]:
         for resource in resources:
-            extra = (
-                {"kms:ResourceAliases": [f"alias/{STACK}/artifacts"]} if resource == OWN_KEY else {}
-            )
+            extra = {
+                OWN_KEY: {"kms:ResourceAliases": [f"alias/{STACK}/artifacts"]},
+                STACK_ATTRIBUTES["DatabaseCluster.MasterUserSecret.SecretArn"]: OWN_DATABASE,
+            }.get(resource, {})
             requests.append((action, resource.replace("*", "x"), {**context, **extra}))
     return requests
 
