@@ -4,9 +4,12 @@ template constraint Rules that refuse any other value before anything is created
 Template constraint Rules compare whole values (Fn::Contains, Fn::Equals: no prefix matching), so
 what a Rule checks is allowed as exact values: bucket names, KMS key ARNs, hosted zone ids and
 image references (repository with tag or digest). Secrets are allowed by ARN prefix (through
-``:secret:`` into the name), which only IAM matches: the launch role reads only those (the OIDC
-client secret CloudFormation resolves with it) and the portfolio's permissions boundary lets the
-product's roles read only those (the sidecar and Datadog secrets the task execution role reads).
+``:secret:`` into the name, ending at a ``/`` or ``-``), which only IAM matches, each product from
+its own list (the network's image cache credentials apart from the MLflow product's secrets): the
+launch role reads only those (the OIDC client secret CloudFormation resolves with it) and the
+portfolio's permissions boundary lets the product's roles read only those (the sidecar and Datadog
+secrets the task execution role reads), never a secret another service manages but the product's
+own database's (`mlflow_cfn.catalog.boundary`).
 Rules refuse every secret when no prefix is allowed. The default MLflow image is always allowed. An
 empty optional Parameter means "not used" and is always accepted.
 """
@@ -25,8 +28,19 @@ from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 #: or IAM wildcard (``*``, ``?``), so an entry can neither widen an ARN pattern nor break the
 #: Rules' JSON.
 ENTRY_PATTERNS: dict[str, str] = {
+    # Into the name up to a "/" or "-" (mlflow/ allows mlflow/oidc-AbCdEf, not mlflowx-...), never
+    # into "ecr-": the image cache's registry credentials (ecr-pullthroughcache/...) are the
+    # network product's, allowed apart (image_cache_secret_prefixes), never a launcher's OIDC client
+    # secret, which the load balancer would send to the launcher's token endpoint.
     "secret_prefixes": (
-        rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:[A-Za-z0-9/_+=.@-]{{1,256}}"
+        rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:"
+        r"(?!ecr-)[A-Za-z0-9/_+=.@-]{0,255}[/-]"
+    ),
+    # ECR takes only secrets whose name starts with ecr-pullthroughcache/ for a pull-through cache
+    # rule (`mlflow_cfn.network.inputs`, botocore's ECR model).
+    "image_cache_secret_prefixes": (
+        rf"arn:{PARTITION}:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:"
+        r"ecr-pullthroughcache/[A-Za-z0-9/_+=.@-]{0,235}"
     ),
     "buckets": BUCKET,
     "kms_keys": KMS_KEY_ARN,
@@ -34,14 +48,15 @@ ENTRY_PATTERNS: dict[str, str] = {
     "images": IMAGE,
 }
 
-#: The products' Parameters that name a secret (checked by IAM against the allowed prefixes); the
-#: network's pull-through cache credentials are read by the launch role when it creates the rule.
-SECRET_PARAMETERS = (
-    "OidcClientSecretArn",
-    "SidecarSecretArn",
-    "DatadogApiKeySecretArn",
-    "ImageCacheCredentialsSecretArn",
-)
+#: The products' Parameters that name a secret (checked by IAM against the allowed prefixes), by
+#: the allow-list that holds their prefixes: the MLflow product's, and the network's pull-through
+#: cache credentials, which its launch role reads when it creates the rule.
+SECRET_PARAMETERS: dict[str, str] = {
+    "OidcClientSecretArn": "secret_prefixes",
+    "SidecarSecretArn": "secret_prefixes",
+    "DatadogApiKeySecretArn": "secret_prefixes",
+    "ImageCacheCredentialsSecretArn": "image_cache_secret_prefixes",
+}
 
 #: The product's Parameter the portfolio forces to its permissions boundary.
 BOUNDARY_PARAMETER = "PermissionsBoundaryArn"
@@ -52,6 +67,7 @@ class AllowLists:
     """What launchers may name besides what the product creates itself (default: nothing)."""
 
     secret_prefixes: tuple[str, ...] = ()
+    image_cache_secret_prefixes: tuple[str, ...] = ()
     buckets: tuple[str, ...] = ()
     kms_keys: tuple[str, ...] = ()
     hosted_zones: tuple[str, ...] = ()
@@ -114,9 +130,9 @@ class RuleValues:
         """How an AssertDescription names the entries of ``allow_list``."""
         return ", ".join(getattr(self.lists, allow_list))
 
-    def secrets_allowed(self) -> str:
-        """Empty when no secret name prefix is allowed."""
-        return ",".join(self.lists.secret_prefixes)
+    def secrets_allowed(self, allow_list: str = "secret_prefixes") -> str:
+        """Empty when ``allow_list`` allows no secret name prefix."""
+        return ",".join(getattr(self.lists, allow_list))
 
 
 def template_rules(parameters: Collection[str], values: RuleValues) -> dict[str, Any]:
@@ -127,10 +143,10 @@ def template_rules(parameters: Collection[str], values: RuleValues) -> dict[str,
     for guard in GUARDS:
         if guard.parameter in parameters:
             rules[f"{guard.parameter}IsAllowed"] = _guard_rule(guard, values)
-    for name in SECRET_PARAMETERS:
+    for name, allow_list in SECRET_PARAMETERS.items():
         if name in parameters:
             rules[f"{name}IsAllowed"] = {
-                "RuleCondition": {"Fn::Equals": [values.secrets_allowed(), ""]},
+                "RuleCondition": {"Fn::Equals": [values.secrets_allowed(allow_list), ""]},
                 "Assertions": [_assertion(
                     {"Fn::Equals": [{"Ref": name}, ""]},
                     f"{name} must be empty: the portfolio's admin allows no secrets (allowed "

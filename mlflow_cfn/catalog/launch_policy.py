@@ -28,6 +28,7 @@ from awacs.aws import (
 )
 from troposphere import If, Sub, encode_to_dict
 
+from mlflow_cfn.catalog.allow_lists import SECRET_PARAMETERS
 from mlflow_cfn.catalog.conditioned_grants import (
     BOUNDED_ROLE_ACTIONS,
     SECRET_CONTEXT,
@@ -75,6 +76,7 @@ def launch_statements(
     actions = (required_actions if launch else stack_actions)(variants, table)
     needed = {a.lower(): a for a in sorted(actions) if a.lower() not in refused}
     decrypts = "kms:decrypt" in needed
+    secrets = secret_list(variants)
     statements: list[Statement | If] = []
     statements += _conditioned_statements(conditioned_grants(variants, table, boundary), needed)
     for group in scoped_actions(needed, variants):
@@ -82,6 +84,7 @@ def launch_statements(
             statements.append(_statement(group.sid, group.actions, group.patterns))
             continue
         list_name, prefix, suffix = group.allow_list
+        list_name = secrets if list_name == "secret_prefixes" else list_name
         statements.append(allowed.only_if_allowed(list_name, Statement(
             Sid=group.sid,
             Effect=Allow,
@@ -89,21 +92,35 @@ def launch_statements(
             Resource=allowed.arns(list_name, prefix, suffix),
         )))  # fmt: skip
     if decrypts:
-        statements.append(_allowed_secrets_keys(allowed))
+        statements.append(_allowed_secrets_keys(allowed, secrets))
     return [*statements, *_boundary_denials(boundary)]
 
 
-def _allowed_secrets_keys(allowed: AllowListInputs) -> If:
+def secret_list(variants: tuple[dict[str, Any], ...]) -> str:
+    """The allow-list that holds the prefixes of the secrets the product's Parameters name
+    (`mlflow_cfn.catalog.allow_lists.SECRET_PARAMETERS`): each product reads from its own."""
+    lists = {
+        SECRET_PARAMETERS[name]
+        for variant in variants
+        for name in variant.get("Parameters", {})
+        if name in SECRET_PARAMETERS
+    }
+    if len(lists) > 1:
+        raise ValueError(f"one product's secrets come from one allow-list, not {sorted(lists)}")
+    return lists.pop() if lists else "secret_prefixes"
+
+
+def _allowed_secrets_keys(allowed: AllowListInputs, secrets: str) -> If:
     """Decrypt through Secrets Manager the secrets the admin allows (resolving the OIDC client
     secret), with whichever key encrypts them: the encryption context names the secret."""
-    return allowed.only_if_allowed("secret_prefixes", Statement(
+    return allowed.only_if_allowed(secrets, Statement(
         Sid="DecryptOnlyTheSecretsTheAdminAllows",
         Effect=Allow,
         Action=[Action("kms", "Decrypt")],
         Resource=[Sub(ACCOUNT_KEYS)],
         Condition=Condition([
             StringEquals("kms:ViaService", SECRETS_MANAGER_VIA),
-            StringLike(SECRET_CONTEXT, allowed.arns("secret_prefixes", suffix="*")),
+            StringLike(SECRET_CONTEXT, allowed.arns(secrets, suffix="*")),
         ]),
     ))  # fmt: skip
 

@@ -20,15 +20,20 @@ from mlflow_cfn.catalog.launch_role import (
     add_template_constraint,
 )
 from mlflow_cfn.catalog.portfolio_inputs import (
+    ALLOW_LIST_PARAMETERS,
+    NETWORK_ALLOW_LISTS,
     PRODUCT_OWNER,
     PRODUCT_TEMPLATE_URL_PATTERN,
     PRODUCT_VERSION_NAME,
     AllowListInputs,
+    allow_list_specs,
 )
 from mlflow_cfn.stack.parameters import ParameterSpec
 from mlflow_cfn.versions import __version__
 
 NETWORK_PRODUCT_NAME = "NetworkProductName"
+#: The allow-list Parameters of the network product (the image cache's credentials).
+NETWORK_ALLOW_LIST_PARAMETERS = tuple(ALLOW_LIST_PARAMETERS[n][0] for n in NETWORK_ALLOW_LISTS)
 NETWORK_PRODUCT_TEMPLATE_URL = "NetworkProductTemplateUrl"
 GROUP_NETWORK_PRODUCT = "Network product (optional)"
 OFFER_NETWORK_PRODUCT = "OfferNetworkProduct"
@@ -66,6 +71,7 @@ def network_parameter_specs() -> list[ParameterSpec]:
             allowed_pattern=f"^$|{PRODUCT_TEMPLATE_URL_PATTERN}",
             constraint_description="Empty, or an https URL of an S3 object.",
         ),
+        *[spec for spec in allow_list_specs() if spec.name in NETWORK_ALLOW_LIST_PARAMETERS],
     ]  # fmt: skip
 
 

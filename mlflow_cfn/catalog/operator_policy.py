@@ -26,7 +26,7 @@ from typing import Any
 from troposphere import Template
 from troposphere.iam import ManagedPolicy
 
-from mlflow_cfn.catalog.launch_policy import launch_statements, pack, policy_chars
+from mlflow_cfn.catalog.launch_policy import launch_statements, pack, policy_chars, secret_list
 from mlflow_cfn.catalog.portfolio_inputs import (
     ALLOW_LIST_PARAMETERS,
     AllowListInputs,
@@ -283,7 +283,11 @@ def _rendered_launch_statements(template: dict, operator: Operator) -> list[dict
     boundary = operator.boundary_arn or _NO_BOUNDARY
     statements = launch_statements(template, AllowListInputs(holder), boundary, launch=False)
     holder.add_resource(ManagedPolicy("Policy", PolicyDocument=document(*statements)))
-    lists = {"secret_prefixes": operator.secret_prefixes, "hosted_zones": operator.hosted_zones}
+    # The operator's secret prefixes stand for the list the template's secrets come from.
+    lists = {
+        secret_list((template,)): operator.secret_prefixes,
+        "hosted_zones": operator.hosted_zones,
+    }
     values = {ALLOW_LIST_PARAMETERS[name][0]: ",".join(v) for name, v in lists.items()}
     rendered = evaluate(
         holder.to_dict(),

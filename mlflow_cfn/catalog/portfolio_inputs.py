@@ -44,11 +44,18 @@ ALLOW_LIST_PARAMETERS: dict[str, tuple[str, str, str, str]] = {
     "secret_prefixes": (
         "AllowedSecretArnPrefixes",
         "Secret ARN prefixes",
-        "Secrets Manager ARN prefixes (up to and into the secret name) whose secrets launchers may "
-        "use as OidcClientSecretArn, SidecarSecretArn or DatadogApiKeySecretArn (and, for the "
-        "network product, ImageCacheCredentialsSecretArn): the launch role and the product's "
-        "roles may read only those",
+        "Secrets Manager ARN prefixes (into the secret name, ending with / or -; never ecr-) whose "
+        "secrets launchers may use as OidcClientSecretArn, SidecarSecretArn or "
+        "DatadogApiKeySecretArn: the launch role and the product's roles may read only those",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow/",
+    ),
+    "image_cache_secret_prefixes": (
+        "AllowedImageCacheSecretArnPrefixes",
+        "Image cache credentials",
+        "Secrets Manager ARN prefixes (starting with secret:ecr-pullthroughcache/) whose secrets "
+        "launchers of the network product may give as ImageCacheCredentialsSecretArn: its launch "
+        "role reads only those, and the MLflow product none of them",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/",
     ),
     "buckets": (
         "AllowedBucketNames",
@@ -85,6 +92,7 @@ ALLOW_LIST_PARAMETERS: dict[str, tuple[str, str, str, str]] = {
 #: the shortest entries at these lengths.
 ALLOW_LIST_MAX_LENGTH: dict[str, int] = {
     "secret_prefixes": 768,
+    "image_cache_secret_prefixes": 512,
     "buckets": 128,
     "kms_keys": 512,
     "hosted_zones": 128,
@@ -98,8 +106,13 @@ ALLOW_LISTED_STATEMENT_RESERVE = 1_500
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 
-def allow_list_specs() -> list[ParameterSpec]:
-    """The allow-list Parameters: empty by default (nothing allowed)."""
+#: The allow-lists only the network product reads: the portfolio declares them only with it.
+NETWORK_ALLOW_LISTS = ("image_cache_secret_prefixes",)
+
+
+def allow_list_specs(network: bool = True) -> list[ParameterSpec]:
+    """The allow-list Parameters: empty by default (nothing allowed); the network's only with
+    ``network``."""
     return [
         ParameterSpec(
             name, "String",
@@ -110,6 +123,7 @@ def allow_list_specs() -> list[ParameterSpec]:
             max_length=ALLOW_LIST_MAX_LENGTH[list_name],
         )
         for list_name, (name, label, what, example) in ALLOW_LIST_PARAMETERS.items()
+        if network or list_name not in NETWORK_ALLOW_LISTS
         for pattern in [ENTRY_PATTERNS[list_name]]
     ]  # fmt: skip
 
@@ -169,8 +183,8 @@ class TemplateRuleValues(RuleValues):
     def shown(self, allow_list: str) -> str:
         return f"${{{ALLOW_LIST_PARAMETERS[allow_list][0]}}}"
 
-    def secrets_allowed(self) -> str:
-        return self.shown("secret_prefixes")
+    def secrets_allowed(self, allow_list: str = "secret_prefixes") -> str:
+        return self.shown(allow_list)
 
 
 def parameter_specs() -> list[ParameterSpec]:
@@ -212,7 +226,7 @@ def parameter_specs() -> list[ParameterSpec]:
             allowed_pattern=PRODUCT_TEMPLATE_URL_PATTERN,
             constraint_description="An https URL of an S3 object (virtual-hosted or path style).",
         ),
-        *allow_list_specs(),
+        *allow_list_specs(network=False),
     ]  # fmt: skip
 
 

@@ -135,9 +135,13 @@ def _operator(args: argparse.Namespace) -> Operator:
         raise CliError("--for deploy-with-service-role needs --role-arn ARN (the service role)")
     if args.purpose == "publish" and not args.bucket:
         raise CliError("--for publish needs --bucket BUCKET (the bucket publish uploads to)")
-    try:  # the entries a portfolio's allow-lists accept
+    try:  # the entries a portfolio's allow-lists accept (image cache credentials apart)
+        cache = tuple(p for p in args.secret_arn_prefix if ":secret:ecr-" in p)
+        secrets = tuple(p for p in args.secret_arn_prefix if p not in cache)
         AllowLists(
-            secret_prefixes=tuple(args.secret_arn_prefix), hosted_zones=tuple(args.hosted_zone)
+            secret_prefixes=secrets,
+            image_cache_secret_prefixes=cache,
+            hosted_zones=tuple(args.hosted_zone),
         )
     except ValueError as exc:
         raise CliError(f"--secret-arn-prefix/--hosted-zone: {exc}") from None

@@ -171,12 +171,13 @@ def run(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace) -> PublishRequest:
     """The PublishRequest for parsed ``publish`` arguments."""
     try:
-        allow = AllowLists(
-            **{
-                name: tuple(getattr(args, flag[2:].replace("-", "_")) or ())
-                for flag, (name, _, _) in ALLOW_FLAGS.items()
-            }
-        )
+        lists = {
+            name: tuple(getattr(args, flag[2:].replace("-", "_")) or ())
+            for flag, (name, _, _) in ALLOW_FLAGS.items()
+        }
+        if args.network:  # the network's secrets are the image cache's credentials
+            lists["image_cache_secret_prefixes"] = lists.pop("secret_prefixes")
+        allow = AllowLists(**lists)
     except ValueError as error:
         raise PublishError(f"allow-lists: {error}") from None
     return PublishRequest(

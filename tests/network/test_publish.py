@@ -36,7 +36,7 @@ def network_request(**overrides: Any) -> PublishRequest:
         "portfolio": PORTFOLIO, "product": PRODUCT, "version": "v0.1.0", "bucket": BUCKET,
         "template": TEMPLATES / "network.json", "description": NETWORK_DESCRIPTION,
         "launch_role_name": ROLE, "permissions_boundary_arn": BOUNDARY,
-        "allow": AllowLists(secret_prefixes=(PREFIX,)),
+        "allow": AllowLists(image_cache_secret_prefixes=(PREFIX,)),
     }  # fmt: skip
     return PublishRequest(**(values | overrides))
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mlflow_cfn.catalog import portfolio
+from mlflow_cfn.catalog.allow_lists import AllowLists
 from mlflow_cfn.catalog.portfolio_inputs import ALLOW_LIST_MAX_LENGTH
 from mlflow_cfn.cfn.evaluate import ParameterError, evaluate
 from mlflow_cfn.cfn.render import to_dict
@@ -518,7 +519,10 @@ def test_the_product_passes_the_boundary_to_every_role_it_creates():
 # --- The admin's lists, however long they may be, keep every policy within IAM's limits -------
 
 SHORTEST_ENTRIES = {
-    "secret_prefixes": "arn:aws:secretsmanager:a:123456789012:secret:x",
+    "secret_prefixes": "arn:aws:secretsmanager:a:123456789012:secret:/",
+    "image_cache_secret_prefixes": (
+        "arn:aws:secretsmanager:a:123456789012:secret:ecr-pullthroughcache/"
+    ),
     "buckets": "abc",
     "kms_keys": "arn:aws:kms:a:123456789012:key/a",
     "hosted_zones": "Z1",
@@ -536,8 +540,20 @@ def longest_lists() -> dict[str, str]:
 
 
 def test_the_longest_allow_lists_keep_every_policy_within_iams_size_limit():
-    evaluated = evaluated_portfolio(longest_lists())
+    # Both products offered, so that the network's launch role and list are measured too.
+    template = to_dict(portfolio.build_portfolio_template(
+        [product(), product(datadog=True)],
+        network=json.loads((TEMPLATES / "network.json").read_text())))  # fmt: skip
+    url = "https://my-sc-templates.s3.amazonaws.com/network.json"
+    evaluated = evaluate(
+        template,
+        {**PORTFOLIO_PARAMETERS, **longest_lists(), "NetworkProductTemplateUrl": url},
+        physical_ids={portfolio.PERMISSIONS_BOUNDARY: BOUNDARY_ARN},
+        account_id=ACCOUNT,
+        region=REGION,
+    )
     policies = evaluated.of_type("AWS::IAM::ManagedPolicy")
+    assert "NetworkLaunchRolePolicy1" in policies
     assert portfolio.PERMISSIONS_BOUNDARY in policies
     for logical_id, policy in policies.items():
         text = json.dumps(policy["Properties"]["PolicyDocument"], separators=(",", ":"))
@@ -625,3 +641,62 @@ def test_every_role_statement_of_the_product_works_under_the_boundary(admin, dat
                         logical_id, action, resource, context
                     )  # fmt: skip
     assert checked > 20
+
+
+# --- Each product's secrets from its own list (issue 23, items 3 and 8) -----------------------
+
+NETWORK_TEMPLATE = json.loads((TEMPLATES / "network.json").read_text())
+CACHE_PREFIX = f"{SECRETS}ecr-pullthroughcache/"
+
+
+def evaluated_with_network(allows: dict[str, str]) -> Any:
+    template = to_dict(portfolio.build_portfolio_template(
+        [product(), product(datadog=True)], network=NETWORK_TEMPLATE))  # fmt: skip
+    url = "https://my-sc-templates.s3.amazonaws.com/network.json"
+    return evaluate(
+        template,
+        {**PORTFOLIO_PARAMETERS, **allows, "NetworkProductTemplateUrl": url},
+        physical_ids={portfolio.PERMISSIONS_BOUNDARY: BOUNDARY_ARN},
+        account_id=ACCOUNT,
+        region=REGION,
+    )
+
+
+def test_the_image_caches_credentials_are_never_an_mlflow_secret():
+    # The load balancer posts OidcClientSecretArn's value to the launcher's token endpoint: the
+    # registry token of the image cache must never be readable as one.
+    evaluated = evaluated_with_network({
+        "AllowedSecretArnPrefixes": f"{SECRETS}mlflow/",
+        "AllowedImageCacheSecretArnPrefixes": CACHE_PREFIX,
+    })  # fmt: skip
+    mlflow_role = launch_role(evaluated)
+    network_role = [
+        s
+        for k in sorted(evaluated.resources)
+        if k.startswith("NetworkLaunchRolePolicy")
+        for s in evaluated.resource(k)["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    read = "secretsmanager:GetSecretValue"
+    cache_secret = f"{CACHE_PREFIX}ghcr-AbCdEf"
+    assert not allowed(mlflow_role, read, cache_secret)
+    assert allowed(network_role, read, cache_secret)
+    assert allowed(mlflow_role, read, f"{SECRETS}mlflow/oidc-AbCdEf")
+    assert not allowed(network_role, read, f"{SECRETS}mlflow/oidc-AbCdEf")
+    assert not allowed_within(TASK_ROLE_WIDE_OPEN, boundary(evaluated), read, cache_secret)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        f"{SECRETS}ecr-pullthroughcache/",  # the image cache's credentials
+        f"{SECRETS}ecr-",  # a prefix of them
+        f"{SECRETS}mlflow",  # matches mlflowx-... and mlflow-prod/... too
+        f"{SECRETS}mlflow/oidc",  # matches mlflow/oidc2-...
+    ],
+)
+def test_the_admin_cannot_allow_more_secrets_than_meant(prefix):
+    with pytest.raises(ParameterError, match="AllowedSecretArnPrefixes"):
+        evaluated_portfolio({"AllowedSecretArnPrefixes": prefix})
+    with pytest.raises(ValueError, match="secret_prefixes"):
+        AllowLists(secret_prefixes=(prefix,))
+    assert evaluated_portfolio({"AllowedSecretArnPrefixes": f"{SECRETS}mlflow/oidc-"})
