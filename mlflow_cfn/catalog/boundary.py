@@ -184,7 +184,7 @@ def _network_statements(condition: str) -> list[If]:
 
 
 def _allowed_buckets(allowed: AllowListInputs) -> list[If]:
-    """Objects and listing of the buckets the admin allows."""
+    """Objects and listing of the buckets the admin allows; only reads of the read-only ones."""
     return [
         allowed.only_if_allowed("buckets", _allow(
             "ObjectsOfTheBucketsTheAdminAllows", OBJECT_ACTIONS,
@@ -192,4 +192,10 @@ def _allowed_buckets(allowed: AllowListInputs) -> list[If]:
         allowed.only_if_allowed("buckets", _allow(
             "ListTheBucketsTheAdminAllows", ("s3:ListBucket",),
             allowed.arns("buckets", "arn:*:s3:::"))),
+        allowed.only_if_allowed("read_only_buckets", _allow(
+            "ReadTheReadOnlyBucketsTheAdminAllows", ("s3:GetObject",),
+            allowed.arns("read_only_buckets", "arn:*:s3:::", "/*"))),
+        allowed.only_if_allowed("read_only_buckets", _allow(
+            "ListTheReadOnlyBucketsTheAdminAllows", ("s3:ListBucket",),
+            allowed.arns("read_only_buckets", "arn:*:s3:::"))),
     ]  # fmt: skip

@@ -43,7 +43,9 @@ from mlflow_cfn.catalog.network_product import (
     network_parameter_specs,
 )
 from mlflow_cfn.catalog.portfolio_inputs import (
+    ALLOW_DEFAULT_MLFLOW_IMAGE,
     ALLOW_LIST_PARAMETERS,
+    ALLOWED_EXPOSURE,
     PORTFOLIO_NAME,
     PORTFOLIO_PROVIDER_NAME,
     PRINCIPAL_ARN,
@@ -53,6 +55,7 @@ from mlflow_cfn.catalog.portfolio_inputs import (
     PRODUCT_VERSION_NAME,
     AllowListInputs,
     add_parameters,
+    declare_default_image_condition,
     parameter_specs,
 )
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
@@ -76,6 +79,8 @@ from mlflow_cfn.versions import __version__
 __all__ = [
     "ACCOUNT_KEYS",
     "ACTION_SCOPES",
+    "ALLOWED_EXPOSURE",
+    "ALLOW_DEFAULT_MLFLOW_IMAGE",
     "ALLOW_LIST_PARAMETERS",
     "EXTRA_ACTIONS",
     "GENERATED_NAME_PROPERTIES",
@@ -165,6 +170,7 @@ def build_portfolio_template(
     params = add_parameters(
         template, parameter_specs() + (network_parameter_specs() if network else [])
     )
+    declare_default_image_condition(template)
     offer_network = declare_offer_condition(template) if network else None
     portfolio = template.add_resource(
         servicecatalog.Portfolio(

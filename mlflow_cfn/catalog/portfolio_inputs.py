@@ -17,9 +17,15 @@ from typing import Any
 
 from troposphere import Equals, If, Join, Not, Ref, Split, Template
 
-from mlflow_cfn.catalog.allow_lists import ENTRY_PATTERNS, AllowLists, RuleValues
+from mlflow_cfn.catalog.allow_lists import (
+    ENTRY_PATTERNS,
+    EXPOSURES,
+    AllowLists,
+    Guard,
+    RuleValues,
+)
 from mlflow_cfn.stack.parameters import ParameterSpec
-from mlflow_cfn.versions import __version__
+from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE, __version__
 
 # --- Parameter names: public API (never renamed once released) -------------------------------
 PORTFOLIO_NAME = "PortfolioName"
@@ -60,9 +66,16 @@ ALLOW_LIST_PARAMETERS: dict[str, tuple[str, str, str, str]] = {
     "buckets": (
         "AllowedBucketNames",
         "S3 buckets",
-        "Existing S3 buckets launchers may use as ArtifactBucketName or (one of them) as "
-        "ArtifactReadOnlyBucketArns",
+        "Existing S3 buckets launchers may store artifacts in (ArtifactBucketName), each stack "
+        "under its own UUID (ArtifactPrefixPerStack=true), never read whole",
         "team-ml-artifacts",
+    ),
+    "read_only_buckets": (
+        "AllowedReadOnlyBucketNames",
+        "Read-only S3 buckets",
+        "Existing S3 buckets launchers may name (one of them) as ArtifactReadOnlyBucketArns: the "
+        "product's roles may read them and never write; not in AllowedBucketNames too",
+        "team-datasets",
     ),
     "kms_keys": (
         "AllowedKmsKeyArns",
@@ -80,9 +93,10 @@ ALLOW_LIST_PARAMETERS: dict[str, tuple[str, str, str, str]] = {
     "images": (
         "AllowedImages",
         "Container images",
-        "Container images (exact references, with tag or digest) launchers may run as "
-        "MlflowImage or SidecarImage besides the default MLflow image",
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow:3.17.2",
+        "Container images launchers may run as MlflowImage or SidecarImage, exact references "
+        "with a tag (whoever may push to the repository can move it) or, better, a sha256 digest "
+        "(one image for good)",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow@sha256:<64 hex digits>",
     ),
 }
 
@@ -94,6 +108,7 @@ ALLOW_LIST_MAX_LENGTH: dict[str, int] = {
     "secret_prefixes": 768,
     "image_cache_secret_prefixes": 512,
     "buckets": 128,
+    "read_only_buckets": 128,
     "kms_keys": 512,
     "hosted_zones": 128,
     "images": 1024,
@@ -157,6 +172,48 @@ class AllowListInputs:
         return If(name, statement, Ref("AWS::NoValue"))
 
 
+#: The portfolio's Parameter for where launchers may expose the server.
+ALLOWED_EXPOSURE = "AllowedExposure"
+#: The portfolio's Parameter for whether launchers may run the default MLflow image (a tag), and
+#: the Condition that they may.
+ALLOW_DEFAULT_MLFLOW_IMAGE = "AllowDefaultMlflowImage"
+DEFAULT_MLFLOW_IMAGE_ALLOWED = "DefaultMlflowImageAllowed"
+
+
+def default_image_spec() -> ParameterSpec:
+    """Whether launchers may run the default MLflow image besides AllowedImages."""
+    return ParameterSpec(
+        ALLOW_DEFAULT_MLFLOW_IMAGE, "String",
+        f"true: launchers may run the default MLflow image, {DEFAULT_MLFLOW_IMAGE} (a tag its "
+        "publisher could move) besides AllowedImages. false: only AllowedImages, e.g. pinned by "
+        "digest.",
+        "Default MLflow image allowed", GROUP_ALLOWED, default="true",
+        allowed_values=("true", "false"),
+        constraint_description=f"{ALLOW_DEFAULT_MLFLOW_IMAGE} must be true or false.",
+    )  # fmt: skip
+
+
+def declare_default_image_condition(template: Template) -> None:
+    """The Condition the template constraint's Rules use for the default image."""
+    template.add_condition(
+        DEFAULT_MLFLOW_IMAGE_ALLOWED, Equals(Ref(ALLOW_DEFAULT_MLFLOW_IMAGE), "true")
+    )
+
+
+def exposure_spec() -> ParameterSpec:
+    """Where launchers may expose the server: internal only unless the admin says otherwise."""
+    return ParameterSpec(
+        ALLOWED_EXPOSURE, "String",
+        "Where launchers may expose MLflow: internal (internal load balancers only), "
+        "internet-facing-with-login (internet-facing only with AuthMode cognito or oidc), or "
+        "internet-facing (also without login, when the launcher sets "
+        "AllowPublicAccessWithoutLogin=true). A launcher's own yes is never enough.",
+        "Exposure launchers may choose", GROUP_ALLOWED, default=EXPOSURES[0],
+        allowed_values=EXPOSURES,
+        constraint_description=f"{ALLOWED_EXPOSURE} must be one of {', '.join(EXPOSURES)}.",
+    )  # fmt: skip
+
+
 @dataclass
 class TemplateRuleValues(RuleValues):
     """RuleValues as Fn::Sub placeholders filled by the allow-list Parameters: `variables` holds
@@ -185,6 +242,18 @@ class TemplateRuleValues(RuleValues):
 
     def secrets_allowed(self, allow_list: str = "secret_prefixes") -> str:
         return self.shown(allow_list)
+
+    def exposure(self) -> str:
+        return f"${{{ALLOWED_EXPOSURE}}}"
+
+    def always(self, guard: Guard) -> list[str]:
+        """The default image as a placeholder, empty unless the admin allows it."""
+        if DEFAULT_MLFLOW_IMAGE not in guard.always:
+            return list(guard.always)
+        self.variables["DefaultMlflowImage"] = If(
+            DEFAULT_MLFLOW_IMAGE_ALLOWED, DEFAULT_MLFLOW_IMAGE, ""
+        )
+        return [v if v != DEFAULT_MLFLOW_IMAGE else "${DefaultMlflowImage}" for v in guard.always]
 
 
 def parameter_specs() -> list[ParameterSpec]:
@@ -227,6 +296,8 @@ def parameter_specs() -> list[ParameterSpec]:
             constraint_description="An https URL of an S3 object (virtual-hosted or path style).",
         ),
         *allow_list_specs(network=False),
+        exposure_spec(),
+        default_image_spec(),
     ]  # fmt: skip
 
 

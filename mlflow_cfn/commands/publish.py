@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from mlflow_cfn.catalog.allow_lists import AllowLists
+from mlflow_cfn.catalog.allow_lists import EXPOSURES, AllowLists
 from mlflow_cfn.catalog.publish import (
     DEFAULT_OWNER,
     DEFAULT_TEMPLATE,
@@ -108,7 +108,12 @@ ALLOW_FLAGS: dict[str, tuple[str, str, str]] = {
     ),
     "--allow-bucket": (
         "buckets", "NAME",
-        "existing S3 bucket launchers may use as ArtifactBucketName or ArtifactReadOnlyBucketArns",
+        "existing S3 bucket launchers may store artifacts in (ArtifactBucketName), each stack "
+        "under its own UUID (the template constraint requires ArtifactPrefixPerStack=true)",
+    ),
+    "--allow-read-only-bucket": (
+        "read_only_buckets", "NAME",
+        "existing S3 bucket launchers may only read (ArtifactReadOnlyBucketArns)",
     ),
     "--allow-kms-key": (
         "kms_keys", "KEY_ARN",
@@ -120,8 +125,9 @@ ALLOW_FLAGS: dict[str, tuple[str, str, str]] = {
     ),
     "--allow-image": (
         "images", "IMAGE",
-        "exact image reference (with tag or digest) launchers may run as MlflowImage or "
-        "SidecarImage, besides the default MLflow image",
+        "exact image reference launchers may run as MlflowImage or SidecarImage: "
+        "REPO@sha256:DIGEST (one image for good) or REPO:TAG (whoever may push to REPO can "
+        "move the tag)",
     ),
 }  # fmt: skip
 
@@ -133,6 +139,20 @@ def _add_allow_list_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for flag, (_, metavar, text) in ALLOW_FLAGS.items():
         group.add_argument(flag, action="append", metavar=metavar, help=f"{text} (repeatable)")
+    group.add_argument(
+        "--allow-exposure",
+        choices=EXPOSURES,
+        default=EXPOSURES[0],
+        help="where launchers may expose MLflow: internal load balancers only (the default), "
+        "internet-facing only with login (AuthMode), or internet-facing also without login; the "
+        "launcher's own AllowPublicAccessWithoutLogin is never enough",
+    )
+    group.add_argument(
+        "--no-default-image",
+        action="store_true",
+        help="launchers may run only the --allow-image images, not also the default MLflow "
+        "image (a tag): for a portfolio that pins every image by digest",
+    )
     group.add_argument(
         "--permissions-boundary-arn",
         metavar="POLICY_ARN",
@@ -147,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         request = _request(args)
         read_template(request.template)  # report a bad template before any AWS configuration
+        for warning in request.allow.warnings():
+            print(f"mlflow-cfn publish: warning: {warning}", file=sys.stderr)
         session = aws_session(args)
     except (PublishError, CliError) as error:
         return report_errors("publish", [" ".join(str(error).split())])
@@ -177,7 +199,9 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         }
         if args.network:  # the network's secrets are the image cache's credentials
             lists["image_cache_secret_prefixes"] = lists.pop("secret_prefixes")
-        allow = AllowLists(**lists)
+        allow = AllowLists(
+            **lists, exposure=args.allow_exposure, default_image=not args.no_default_image
+        )
     except ValueError as error:
         raise PublishError(f"allow-lists: {error}") from None
     return PublishRequest(

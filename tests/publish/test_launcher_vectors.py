@@ -40,7 +40,8 @@ PORTFOLIO_PARAMETERS = {
 }
 ADMIN_ALLOWS = {
     "AllowedSecretArnPrefixes": f"{SECRETS}mlflow/",
-    "AllowedBucketNames": "team-artifacts,shared-datasets",
+    "AllowedBucketNames": "team-artifacts",
+    "AllowedReadOnlyBucketNames": "shared-datasets",
     "AllowedKmsKeyArns": ALLOWED_KEY,
     "AllowedHostedZoneIds": "ZALLOWED123",
     "AllowedImages": ALLOWED_IMAGE,
@@ -189,8 +190,9 @@ def test_the_datadog_key_outside_the_allow_list_is_refused(datadog_admin):
 @pytest.mark.parametrize(
     "parameters",
     [
-        {"ArtifactBucketName": "team-artifacts"},
-        {"ArtifactBucketName": "team-artifacts", "ArtifactBucketKmsKeyArn": ALLOWED_KEY},
+        {"ArtifactBucketName": "team-artifacts", "ArtifactPrefixPerStack": "true"},
+        {"ArtifactBucketName": "team-artifacts", "ArtifactPrefixPerStack": "true",
+         "ArtifactBucketKmsKeyArn": ALLOWED_KEY},
         {"ArtifactReadOnlyBucketArns": "arn:aws:s3:::shared-datasets"},
         {"HostedZoneId": "ZALLOWED123", "DomainName": "mlflow.example.com"},
         {"MlflowImage": ALLOWED_IMAGE},
@@ -524,9 +526,10 @@ SHORTEST_ENTRIES = {
         "arn:aws:secretsmanager:a:123456789012:secret:ecr-pullthroughcache/"
     ),
     "buckets": "abc",
+    "read_only_buckets": "abc",
     "kms_keys": "arn:aws:kms:a:123456789012:key/a",
     "hosted_zones": "Z1",
-    "images": "a",
+    "images": "a:1",
 }
 
 
@@ -622,6 +625,7 @@ def test_every_role_statement_of_the_product_works_under_the_boundary(admin, dat
     if not own_bucket:
         parameters |= {
             "ArtifactBucketName": "team-artifacts",
+            "ArtifactPrefixPerStack": "true",
             "ArtifactBucketKmsKeyArn": ALLOWED_KEY,
         }
     if datadog:
@@ -700,3 +704,32 @@ def test_the_admin_cannot_allow_more_secrets_than_meant(prefix):
     with pytest.raises(ValueError, match="secret_prefixes"):
         AllowLists(secret_prefixes=(prefix,))
     assert evaluated_portfolio({"AllowedSecretArnPrefixes": f"{SECRETS}mlflow/oidc-"})
+
+
+# --- Exposure is the admin's decision (issue 23, item 5) --------------------------------------
+
+INTERNET = {"LoadBalancerScheme": "internet-facing", **HTTPS}
+NO_LOGIN_BUT_CONSENT = {"AllowPublicAccessWithoutLogin": "true",
+                        "LoadBalancerIngressCidrs": "10.0.0.0/8,0.0.0.0/0"}  # fmt: skip
+COGNITO_LOGIN = {"AuthMode": "cognito"}
+
+
+@pytest.mark.parametrize(
+    ("exposure", "parameters", "refused"),
+    [
+        ("internal", {**INTERNET, **NO_LOGIN_BUT_CONSENT}, "LoadBalancerScheme must be internal"),
+        ("internal", {**INTERNET, **COGNITO_LOGIN}, "LoadBalancerScheme must be internal"),
+        ("internet-facing-with-login", {**INTERNET, **NO_LOGIN_BUT_CONSENT},
+         "needs AuthMode (cognito or oidc)"),
+        ("internet-facing-with-login", {**INTERNET, **COGNITO_LOGIN}, None),
+        ("internet-facing", {**INTERNET, **NO_LOGIN_BUT_CONSENT}, None),
+        ("internal", {}, None),
+    ],
+)  # fmt: skip
+def test_the_admin_not_the_launcher_decides_the_exposure(exposure, parameters, refused):
+    evaluated = evaluated_portfolio({**ADMIN_ALLOWS, "AllowedExposure": exposure})
+    errors = launch(evaluated, parameters)
+    if refused is None:
+        assert errors == []
+    else:
+        assert any(refused in e for e in errors), errors

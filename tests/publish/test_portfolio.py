@@ -26,6 +26,7 @@ from tests.conftest import ROOT, TEMPLATES, lint
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 #: IAM's size limit of a managed policy document, whitespace not counted.
 IAM_MANAGED_POLICY_LIMIT = 6_144
+DIGEST = "sha256:" + "0123456789abcdef" * 4
 PRODUCT_FILE = TEMPLATES / "mlflow.json"
 #: The launch role serves the product alone, or the product and its variants together.
 PRODUCT_VARIANTS = {
@@ -798,6 +799,7 @@ def test_every_parameter_is_described_constrained_and_grouped(template):
         portfolio.PRODUCT_TEMPLATE_URL,
         *(name for list_name, (name, *_) in portfolio.ALLOW_LIST_PARAMETERS.items()
           if list_name != "image_cache_secret_prefixes"),  # the network product's
+        portfolio.ALLOWED_EXPOSURE, portfolio.ALLOW_DEFAULT_MLFLOW_IMAGE,
     }  # fmt: skip
     interface = template["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [p for g in interface["ParameterGroups"] for p in g["Parameters"]]
@@ -807,7 +809,9 @@ def test_every_parameter_is_described_constrained_and_grouped(template):
         assert parameter["Description"], name
         assert parameter.get("AllowedPattern") or parameter.get("AllowedValues"), name
         assert parameter["ConstraintDescription"], name
-        if "Default" in parameter:
+        if "Default" in parameter and "AllowedValues" in parameter:
+            assert parameter["Default"] in parameter["AllowedValues"], name
+        elif "Default" in parameter:
             assert re.fullmatch(parameter["AllowedPattern"], str(parameter["Default"])), name
 
 
@@ -869,8 +873,15 @@ def test_every_parameter_is_described_constrained_and_grouped(template):
         ("AllowedHostedZoneIds", "Z0123456789ABCDEFGHIJ,Z2", True),
         ("AllowedHostedZoneIds", "Z*", False),
         ("AllowedImages", "ghcr.io/mlflow/mlflow:v3.17.2-full", True),
-        ("AllowedImages", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow@sha256:abc", True),
+        ("AllowedImages", f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow@{DIGEST}", True),
+        ("AllowedImages", f"ghcr.io/mlflow/mlflow:v3.17.2-full,r@{DIGEST}", True),
+        # ECS takes sha256 digests of exactly 64 hex digits (botocore, ContainerDefinition.image)
+        ("AllowedImages", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow@sha256:abc", False),
+        ("AllowedImages", "ghcr.io/mlflow/mlflow", False),  # no tag: Docker reads it as :latest
+        ("AllowedImages", "registry:5000/mlflow", False),
         ("AllowedImages", "ghcr.io/mlflow/*", False),
+        ("AllowedReadOnlyBucketNames", "team-datasets,b2b", True),
+        ("AllowedReadOnlyBucketNames", "sc-*", False),
     ],
 )
 def test_parameter_patterns(template, name, value, valid):

@@ -208,6 +208,43 @@ def test_the_flags_fill_the_allow_lists():
     )
     assert made.permissions_boundary_arn == BOUNDARY
     assert _request(parse()).allow == AllowLists()
+    assert _request(parse()).allow.exposure == "internal"
+
+
+EXPOSED = {
+    **GUARDED,
+    "Parameters": {
+        **GUARDED["Parameters"],
+        "LoadBalancerScheme": {"Type": "String", "Default": "internal"},
+        "AuthMode": {"Type": "String", "Default": "none"},
+    },
+}
+
+
+def test_the_admin_flag_decides_where_launchers_may_expose_mlflow():
+    from mlflow_cfn.catalog.allow_lists import RuleValues, template_rules
+    from mlflow_cfn.commands.publish import _request
+
+    def errors(exposure_flags: tuple[str, ...], scheme: str, login: str) -> list[str]:
+        allow = _request(parse(*exposure_flags)).allow
+        rules = template_rules(EXPOSED["Parameters"], RuleValues(allow, "aws", None))
+        try:
+            evaluate({**EXPOSED, "Rules": rules},
+                     {"LoadBalancerScheme": scheme, "AuthMode": login})  # fmt: skip
+        except ParameterError as error:
+            return error.errors
+        return []
+
+    assert errors((), "internal", "none") == []
+    (error,) = errors((), "internet-facing", "cognito")
+    assert "LoadBalancerScheme must be internal" in error
+    login = ("--allow-exposure", "internet-facing-with-login")
+    assert errors(login, "internet-facing", "oidc") == []
+    (error,) = errors(login, "internet-facing", "none")
+    assert "needs AuthMode" in error
+    assert errors(("--allow-exposure", "internet-facing"), "internet-facing", "none") == []
+    with pytest.raises(SystemExit):
+        parse("--allow-exposure", "public")
 
 
 @pytest.mark.parametrize(

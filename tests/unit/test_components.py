@@ -36,6 +36,7 @@ def test_storage_alone_declares_its_parameters_and_wires_its_own_key():
     assert [s.name for s in ctx.specs] == [
         "LogRetentionDays",
         "ArtifactPrefix",
+        "ArtifactPrefixPerStack",
         "ArtifactNoncurrentVersionDays",
         "ArtifactBucketName",
         "ArtifactBucketKmsKeyArn",

@@ -81,7 +81,7 @@ def _environment(
         "MLFLOW_ARTIFACTS_DESTINATION": Sub(
             "s3://${Bucket}/${Prefix}",
             Bucket=storage.artifact_bucket_name,
-            Prefix=Ref(storage.artifact_prefix),
+            Prefix=storage.artifact_prefix,
         ),
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "MLFLOW_DISABLE_TELEMETRY": "true",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Output, Parameter, Ref, Sub
+from troposphere import AWSHelperFn, GetAtt, If, Output, Parameter, Ref, Select, Split, Sub
 from troposphere.kms import Key
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
@@ -42,6 +42,7 @@ from mlflow_cfn.stack.parameters import (
 
 # Parameters
 ARTIFACT_PREFIX = "ArtifactPrefix"
+ARTIFACT_PREFIX_PER_STACK = "ArtifactPrefixPerStack"
 ARTIFACT_NONCURRENT_VERSION_DAYS = "ArtifactNoncurrentVersionDays"
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 ARTIFACT_BUCKET_KMS_KEY_ARN = "ArtifactBucketKmsKeyArn"
@@ -52,6 +53,7 @@ CREATE_ARTIFACT_BUCKET = "CreateArtifactBucket"
 USE_ARTIFACT_BUCKET_KMS_KEY = "UseArtifactBucketKmsKey"
 HAS_READ_ONLY_BUCKETS = "HasReadOnlyArtifactBuckets"
 ENABLE_DIRECT_MULTIPART_UPLOAD = "EnableArtifactDirectMultipartUpload"
+USE_ARTIFACT_PREFIX_PER_STACK = "UseArtifactPrefixPerStack"
 RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET = "ArtifactKmsKeyNeedsOwnBucket"
 # Resources and Outputs
 ARTIFACT_KEY = "ArtifactKey"
@@ -72,7 +74,8 @@ class Storage:
     artifact_bucket: Bucket  # exists only under CreateArtifactBucket
     artifact_bucket_name: If
     artifact_bucket_arn: If
-    artifact_prefix: Parameter
+    #: Where in the bucket: ArtifactPrefix, under the stack's UUID with ArtifactPrefixPerStack.
+    artifact_prefix: AWSHelperFn
     log_retention_days: Parameter
     artifact_access: dict  # the task role's policy document
 
@@ -80,6 +83,7 @@ class Storage:
 @dataclass(frozen=True)
 class _Inputs:
     prefix: Parameter
+    prefix_per_stack: Parameter
     noncurrent_days: Parameter
     bucket_name: Parameter
     bucket_key_arn: Parameter
@@ -93,6 +97,7 @@ def _declare_inputs(ctx: Context) -> _Inputs:
     ctx.condition(CREATE_ARTIFACT_BUCKET, empty(inputs.bucket_name))
     ctx.condition(USE_ARTIFACT_BUCKET_KMS_KEY, given(inputs.bucket_key_arn))
     ctx.condition(HAS_READ_ONLY_BUCKETS, given(inputs.read_only_arns))
+    ctx.condition(USE_ARTIFACT_PREFIX_PER_STACK, is_value(inputs.prefix_per_stack, "true"))
     ctx.condition(ENABLE_DIRECT_MULTIPART_UPLOAD, is_value(inputs.direct_multipart_upload, "true"))
     ctx.rule(
         RULE_ARTIFACT_KEY_NEEDS_OWN_BUCKET,
@@ -124,6 +129,17 @@ def _artifact_specs() -> list[ParameterSpec]:
                 "'-' separated by single '/', without a leading or trailing '/' (e.g. "
                 "teams/ml/artifacts)."
             ),
+        ),
+        boolean(
+            ARTIFACT_PREFIX_PER_STACK,
+            "true: the server stores artifacts under <stack UUID>/<ArtifactPrefix> (the last "
+            "part of the stack's id, which CloudFormation makes unique), so stacks sharing a "
+            "bucket never reach each other's artifacts, whatever prefix each chooses; a "
+            "Service Catalog portfolio requires it with ArtifactBucketName. Choose it at launch: "
+            "changing it later moves where new artifacts go, and the earlier ones stay behind.",
+            "Artifact prefix under the stack's own UUID",
+            GROUP_ARTIFACTS,
+            "false",
         ),
         ParameterSpec(
             ARTIFACT_NONCURRENT_VERSION_DAYS,
@@ -226,7 +242,19 @@ def _artifact_bucket(ctx: Context, inputs: _Inputs, key: Key, log_bucket: Bucket
     )
 
 
-def _artifact_outputs(ctx: Context, bucket_name: If, prefix: Parameter) -> None:
+def _artifact_prefix(inputs: _Inputs) -> If:
+    """ArtifactPrefix, under the stack's UUID (AWS::StackId is arn:...:stack/<name>/<UUID>) with
+    ArtifactPrefixPerStack: two stacks' prefixes then differ in their first segment, so neither
+    is inside the other."""
+    uuid = Select(2, Split("/", Ref("AWS::StackId")))
+    return If(
+        USE_ARTIFACT_PREFIX_PER_STACK,
+        Sub("${Uuid}/${Prefix}", Uuid=uuid, Prefix=Ref(inputs.prefix)),
+        Ref(inputs.prefix),
+    )
+
+
+def _artifact_outputs(ctx: Context, bucket_name: If, prefix: AWSHelperFn) -> None:
     ctx.template.add_output(
         Output(
             OUT_ARTIFACT_BUCKET_NAME,
@@ -239,16 +267,16 @@ def _artifact_outputs(ctx: Context, bucket_name: If, prefix: Parameter) -> None:
             OUT_ARTIFACT_ROOT,
             Description="Where the server stores artifacts (clients use the proxied "
             "mlflow-artifacts:/ URIs and need no AWS credentials)",
-            Value=Sub("s3://${Bucket}/${Prefix}", Bucket=bucket_name, Prefix=Ref(prefix)),
+            Value=Sub("s3://${Bucket}/${Prefix}", Bucket=bucket_name, Prefix=prefix),
         )
     )
 
 
-def _artifact_access(inputs: _Inputs, bucket_arn: If, key: Key) -> dict:
+def _artifact_access(inputs: _Inputs, bucket_arn: If, prefix: If, key: Key) -> dict:
     """Read/write only under the prefix, with the stack's key or the bucket's own."""
     return policies.artifact_access(
         bucket_arn,
-        Ref(inputs.prefix),
+        prefix,
         key_statements=[
             ("EncryptArtifactsWithTheStacksKey", CREATE_ARTIFACT_BUCKET, GetAtt(key, "Arn")),
             (
@@ -293,14 +321,15 @@ def add_storage(ctx: Context, *, logs: Logs) -> Storage:
         artifact_arn,
         Sub(f"arn:${{AWS::Partition}}:s3:::${{{ARTIFACT_BUCKET_NAME}}}"),
     )
-    _artifact_outputs(ctx, bucket_name, inputs.prefix)
+    prefix = _artifact_prefix(inputs)
+    _artifact_outputs(ctx, bucket_name, prefix)
     return Storage(
         log_bucket=logs.bucket,
         log_bucket_policy=log_bucket_policy,
         artifact_bucket=artifact_bucket,
         artifact_bucket_name=bucket_name,
         artifact_bucket_arn=bucket_arn,
-        artifact_prefix=inputs.prefix,
+        artifact_prefix=prefix,
         log_retention_days=logs.retention_days,
-        artifact_access=_artifact_access(inputs, bucket_arn, key),
+        artifact_access=_artifact_access(inputs, bucket_arn, prefix, key),
     )
