@@ -22,6 +22,7 @@ from mlflow_cfn.catalog import (
 )
 from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import ROOT, TEMPLATES, lint
+from tests.publish.stack_resources import generated_name
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 #: IAM's size limit of a managed policy document, whitespace not counted.
@@ -172,21 +173,6 @@ def role_of(variants: list[dict], role_arn: dict) -> dict:
     logical_id, attribute = role_arn["Fn::GetAtt"]
     assert attribute == "Arn"
     return product_resources(variants, "AWS::IAM::Role")[logical_id]
-
-
-def generated_name(stack: str, logical_id: str, max_length: int) -> str:
-    """The name CloudFormation generates (random part ``X``), as the resource provider SDK's
-    IdentifierUtils.generateResourceIdentifier(stackId, logicalId, token, maxLength) does: the
-    characters left by the random part and the dashes split fairly between the two names."""
-    requested, allocated, remaining = [len(stack), len(logical_id)], [0, 0], max_length - 14
-    while remaining > 0 and allocated != requested:
-        share = 1 if remaining < 2 else remaining // 2
-        for i in (0, 1):
-            grant = min(share, requested[i] - allocated[i], remaining)
-            allocated[i] += grant
-            remaining -= grant
-    prefix = f"{stack[: allocated[0]]}-{logical_id[: allocated[1]]}"
-    return f"{prefix[: max_length - 13]}-{'X' * 12}"
 
 
 def schema_permissions(resource_type: str, handlers: tuple[str, ...]) -> set[str]:
