@@ -17,6 +17,7 @@ from typing import Any
 from awacs.aws import ArnEquals, Bool, StringEquals, StringLike
 from troposphere import Sub
 
+from mlflow_cfn.catalog.generated_names import product_role_arns
 from mlflow_cfn.catalog.grants import Grant
 from mlflow_cfn.catalog.network_grants import (
     NETWORK_SERVICE_LINKED_ROLE_SERVICES,
@@ -24,7 +25,7 @@ from mlflow_cfn.catalog.network_grants import (
 )
 from mlflow_cfn.catalog.owned_grants import owned_grants
 from mlflow_cfn.catalog.product import resources_of
-from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, PRODUCT_ROLES
+from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS
 
 #: Service-linked roles the product's resource types may create, by type namespace: for
 #: Application Auto Scaling the role of ECS services (the only scalable target of the product), for
@@ -67,9 +68,12 @@ SECRET_CONTEXT = "kms:EncryptionContext:SecretARN"
 RDS_SECRETS = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:rds!*"
 
 
-#: The role actions the ``iam:PermissionsBoundary`` condition key applies to (Service
-#: Authorization Reference, "Actions defined by AWS Identity and Access Management"): the launch
-#: role may do them only to roles that carry (or get) the portfolio's boundary.
+#: Role actions the ``iam:PermissionsBoundary`` condition key applies to (Service Authorization
+#: Reference, "Actions defined by AWS Identity and Access Management"): the launch role may do them
+#: only to roles that carry (or get) the portfolio's boundary. Every role action, these and the
+#: rest (UpdateAssumeRolePolicy, DeleteRole, TagRole, PassRole...), reaches only the product's own
+#: roles, by the names CloudFormation generates for them (`product_role_arns`): the boundary alone
+#: does not tell them apart from the roles of the portfolio's other products, which carry it too.
 BOUNDED_ROLE_ACTIONS = (
     "iam:CreateRole",
     "iam:DeleteRolePolicy",
@@ -89,16 +93,17 @@ def conditioned_grants(
         if s != SECRETS_MANAGER
     )
     bounded = Grant("", (), (), StringEquals, "iam:PermissionsBoundary", (boundary,))
+    roles = product_role_arns(variants)
     return (
         Grant("CreateAndChangeRolesOnlyWithThePortfoliosBoundary", BOUNDED_ROLE_ACTIONS,
-              (PRODUCT_ROLES,), StringEquals, "iam:PermissionsBoundary", (boundary,)),
-        Grant("PassProductRolesOnlyToTheServicesTheyTrust", ("iam:PassRole",), (PRODUCT_ROLES,),
+              roles, StringEquals, "iam:PermissionsBoundary", (boundary,)),
+        Grant("PassProductRolesOnlyToTheServicesTheyTrust", ("iam:PassRole",), roles,
               StringEquals, "iam:PassedToService", tuple(_passed_role_services(variants))),
         Grant("CreateOnlyTheProductsServiceLinkedRoles", ("iam:CreateServiceLinkedRole",),
               ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*",),
               StringEquals, "iam:AWSServiceName", tuple(_linked_role_services(table))),
         Grant("AttachOnlyThePoliciesTheProductAttaches",
-              ("iam:AttachRolePolicy", "iam:DetachRolePolicy"), (PRODUCT_ROLES,),
+              ("iam:AttachRolePolicy", "iam:DetachRolePolicy"), roles,
               ArnEquals, "iam:PolicyARN", tuple(_attached_policy_arns(variants)),
               also=(bounded,)),
         Grant("GrantKeysOnlyToAwsServices", ("kms:CreateGrant",), (ACCOUNT_KEYS,),

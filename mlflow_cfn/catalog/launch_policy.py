@@ -35,13 +35,14 @@ from mlflow_cfn.catalog.conditioned_grants import (
     SECRETS_MANAGER_VIA,
     conditioned_grants,
 )
+from mlflow_cfn.catalog.generated_names import check_generated_names
 from mlflow_cfn.catalog.grants import Grant
 from mlflow_cfn.catalog.launch_actions import REFUSED_ACTIONS, required_actions, stack_actions
 from mlflow_cfn.catalog.network_grants import NETWORK_REFUSED_ACTIONS
 from mlflow_cfn.catalog.portfolio_inputs import ALLOW_LISTED_STATEMENT_RESERVE, AllowListInputs
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants
 from mlflow_cfn.catalog.schema_actions import action_table
-from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, check_generated_names, scoped_actions
+from mlflow_cfn.catalog.scopes import ACCOUNT_KEYS, scoped_actions
 from mlflow_cfn.stack.policies import document
 
 #: Size limit of a managed policy document, whitespace not counted.

@@ -140,8 +140,10 @@ SERVICE_CATALOG_BUCKETS = "sc-*"
 
 #: The most characters of a stack name that every name CloudFormation generates from it keeps:
 #: a bucket's 63 characters lose 13 to the random suffix and its dash and 1 to the dash after the
-#: stack name; the other 49 are shared fairly between stack name and logical id (as for rule names,
-#: `mlflow_cfn.catalog.scopes`), so at least 24 of the stack name remain.
+#: stack name; the other 49 are shared fairly between stack name and logical id
+#: (`mlflow_cfn.catalog.generated_names.generated_name`), so at least 24 of the stack name remain;
+#: as many or more in the launch role's other patterns (RDS clusters and instances 63, IAM roles
+#: 64, rules 64, alarms 255), whose logical-id part is kept whatever the stack name.
 STACK_NAME_KEPT = 24
 
 #: Statement ids of the launch role, reworded for a person: Service Catalog's stacks become the

@@ -1,43 +1,47 @@
 """Where the launch role's actions may act: the ARNs a provisioned product's resources can have.
 
-Actions are scoped per IAM service prefix (RESOURCE_SCOPES); for state machines, whose generated
-names do not start with the stack name, to the names Step Functions derives from the product's
-logical ids; ACTION_SCOPES where one action needs other ARNs than the rest of its service. Actions
-that IAM defines on no resource get ``*`` and are listed with their reason in
-WILDCARD_RESOURCE_EXCEPTIONS. The scopes assume names CloudFormation generates, so the product must
-leave the names in GENERATED_NAME_PROPERTIES unset.
+Actions are scoped per IAM service prefix (RESOURCE_SCOPES); IAM roles, and the changes to RDS
+databases and CloudWatch alarms, to the names CloudFormation generates for the product's own
+logical ids (`mlflow_cfn.catalog.generated_names`); state machines, whose generated names do not
+start with the stack name, to the names Step Functions derives from the product's logical ids;
+ACTION_SCOPES where one action needs other ARNs than the rest of its service. Actions that IAM
+defines on no resource get ``*`` and are listed with their reason in WILDCARD_RESOURCE_EXCEPTIONS.
+The scopes assume names CloudFormation generates, so the product must leave the names in
+GENERATED_NAME_PROPERTIES unset.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from mlflow_cfn.catalog.generated_names import (
+    GENERATED_NAME_PROPERTIES as GENERATED_NAME_PROPERTIES,
+)
+from mlflow_cfn.catalog.generated_names import (
+    GENERATED_NAME_SUFFIX as GENERATED_NAME_SUFFIX,
+)
+from mlflow_cfn.catalog.generated_names import (
+    NAMED_TYPES,
+    final_snapshot_arns,
+    named_arns,
+    product_role_arns,
+    region_arn,
+    state_machine_arns,
+)
 from mlflow_cfn.catalog.network_grants import (
     EC2_KINDS_BY_TYPE,
     NETWORK_WILDCARD_RESOURCE_EXCEPTIONS,
 )
-from mlflow_cfn.catalog.product import resources_of
 from mlflow_cfn.cfn.schemas import iam_action
 
-_ACCOUNT_REGION = (
-    "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
-)
-
-
-def region_arn(service: str, resource: str) -> str:
-    """An ARN pattern (for Fn::Sub) of ``resource`` of ``service`` in this account and region."""
-    return _ACCOUNT_REGION.format(service=service, resource=resource)
-
-
-#: The product's IAM roles: CloudFormation names them ``<stack>-<logical id>-<random>`` and
-#: Service Catalog names its stacks ``SC-<account>-pp-<id>``.
-PRODUCT_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"
+#: The product's dashboard, which it names after the stack (dashboards are global: no region).
+DASHBOARDS = "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/SC-*"
 
 #: Every key in this account and region: key ids are random, so no narrower pattern exists.
 ACCOUNT_KEYS = region_arn("kms", "key/*")
 
 #: Where a scoped action may act, per IAM service prefix. Names CloudFormation generates start
-#: with the stack name, so roles, log groups and EventBridge rules start with ``SC-`` and buckets
+#: with the stack name, so log groups and EventBridge rules start with ``SC-`` and buckets
 #: (lower-cased) with ``sc-``; KMS aliases are named after the stack by the product. A rule without
 #: Name gets such a name (CloudFormation User Guide, AWS::Events::Rule: "If you don't specify a
 #: name, CloudFormation generates a unique physical ID and uses that ID for the rule name"); cut to
@@ -48,20 +52,19 @@ ACCOUNT_KEYS = region_arn("kms", "key/*")
 #: bus, whose rule ARNs are ``rule/<name>`` (GENERATED_NAME_PROPERTIES keeps both so). Other
 #: services' names are truncated, random (user pools, scalable targets) or AWS defaults (RDS
 #: default parameter and option groups): those are scoped to this account and region, by resource
-#: type where IAM has one. CloudWatch alarms are named by Application Auto Scaling or by
-#: CloudFormation (the product's own alarms); the product names its dashboard after the stack.
+#: type where IAM has one. For RDS and CloudWatch these are the scopes of what only reads (READS):
+#: their changes reach only the product's own databases and alarms (`named_changes`). The product
+#: names its dashboard after the stack. IAM roles are not here: only the product's own roles, by
+#: their generated names (`product_role_arns`).
 #: The product has no Lambda functions: the provisioned-concurrency calls the scalable target's
 #: handlers list may only reach functions a Service Catalog stack named. Route 53's hosted zones
 #: and Secrets Manager's secrets are not here: the launch role reaches only those the admin allows
-#: (ALLOW_LISTED_ACTIONS). State machines are not here: their scope is derived from the product,
-#: see STATE_MACHINE_NAME_MAX.
+#: (ALLOW_LISTED_ACTIONS). State machines are not here: their scope is derived from the product
+#: (`mlflow_cfn.catalog.generated_names.STATE_MACHINE_NAME_MAX`).
 RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "application-autoscaling": (region_arn("application-autoscaling", "scalable-target/*"),),
     "cloudformation": (region_arn("cloudformation", "stack/SC-*"),),
-    "cloudwatch": (
-        region_arn("cloudwatch", "alarm:*"),
-        "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/SC-*",
-    ),
+    "cloudwatch": (region_arn("cloudwatch", "alarm:*"), DASHBOARDS),
     "cognito-idp": (region_arn("cognito-idp", "userpool/*"),),
     "ec2": tuple(
         region_arn("ec2", f"{kind}/*") for kind in ("security-group", "security-group-rule", "vpc")
@@ -76,7 +79,6 @@ RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     ),
     "events": (region_arn("events", "rule/SC-*"),),
     "firehose": (region_arn("firehose", "deliverystream/*"),),
-    "iam": (PRODUCT_ROLES,),
     "kms": (ACCOUNT_KEYS, region_arn("kms", "alias/SC-*")),
     "lambda": (region_arn("lambda", "function:SC-*"),),
     "logs": (region_arn("logs", "log-group:SC-*"),),
@@ -125,49 +127,31 @@ ALLOW_LISTED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
     ),
 }
 
-#: Step Functions names a state machine without StateMachineName ``<logical id>-<12 random
-#: characters>``, at most this long (the logical id cut to fit): not after the stack, so unlike the
-#: services above its ARNs cannot be scoped to ``SC-*``. The Step Functions resource provider
-#: (aws-cloudformation-resource-providers-stepfunctions) calls
-#: IdentifierUtils.generateResourceIdentifier(logicalResourceId, clientRequestToken, 80). The
-#: launch role acts on ``stateMachine:<logical id>-*`` of each of the product's state machines
-#: instead: logical ids are never renamed once released (tests/template/released.json), so an
-#: update or termination of an older provisioned product still matches.
-STATE_MACHINE_NAME_MAX = 80
+#: Actions that only read, by the AWS API naming convention (Describe and List operations change
+#: nothing): for RDS and CloudWatch they keep the service's RESOURCE_SCOPES.
+READS = ("Describe", "List")
 
-#: The dash and the 12 random characters a generated name ends with.
-GENERATED_NAME_SUFFIX = 13
+#: RDS resources the product's changes name but never create, allowed account-wide: the engine's
+#: default DB parameter group and option group its instances use (RDS names them
+#: ``default.<family>``, ``default:<engine>-<version>``) and Aurora global clusters (which the
+#: product joins none of; RemoveFromGlobalCluster also names the cluster, which must be the
+#: product's).
+RDS_REFERENCED = (
+    region_arn("rds", "pg:*"),
+    region_arn("rds", "og:*"),
+    "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:*",
+)
 
-#: Name properties the product must leave unset, by resource type, with the reason: its scope above
-#: assumes the names CloudFormation or the resource provider generates.
-GENERATED_NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], str]] = {
-    "AWS::ECS::Cluster": (
-        ("ClusterName",),
-        "the service actions are scoped to services of clusters CloudFormation named after a "
-        "Service Catalog stack and the cluster's logical id "
-        "(`mlflow_cfn.catalog.owned_grants.STACK_NAMED_ACTIONS`)",
-    ),
-    "AWS::ECS::Service": (
-        ("ServiceName",),
-        "the service actions are scoped to services CloudFormation named after a Service "
-        "Catalog stack and the service's logical id (CloudFormation does not tag services)",
-    ),
-    "AWS::Events::Rule": (
-        ("Name", "EventBusName"),
-        "events actions are scoped to rules CloudFormation named after a Service Catalog stack "
-        "(rule/SC-*) on the default event bus (a custom bus's rule ARNs are rule/<bus>/<name>)",
-    ),
-    "AWS::SNS::Topic": (
-        ("TopicName",),
-        "sns actions are scoped to topics CloudFormation named after a Service Catalog stack "
-        "(SC-*); a subscription's ARN is its topic's ARN and an id",
-    ),
-    "AWS::StepFunctions::StateMachine": (
-        ("StateMachineName",),
-        "states actions are scoped to the names Step Functions generates from the product's "
-        "logical ids (stateMachine:<logical id>-*)",
-    ),
-}
+#: The alarm ARN of a request that names no alarm: Application Auto Scaling checks the caller's
+#: cloudwatch:PutMetricAlarm and cloudwatch:DeleteAlarms with such requests when it registers a
+#: scalable target (Application Auto Scaling User Guide, "Permissions validation for API calls on
+#: target resources": "we provide no parameters to DeleteAlarms"), which IAM evaluates on the alarm
+#: ARN with an empty name (an AccessDenied for DeleteAlarms of no alarm names
+#: ``arn:aws:cloudwatch:<region>:<account>:alarm:``, aws-samples/amazon-cloudwatch-auto-alarms#18).
+#: It matches no alarm. The target tracking alarms (``TargetTracking-<resource id>-AlarmHigh-...``)
+#: are Application Auto Scaling's: it changes them with its service-linked role, never the caller's
+#: (its User Guide, "Service-linked roles": AWSServiceRoleForApplicationAutoScaling_ECSService).
+NO_ALARM = region_arn("cloudwatch", "alarm:")
 
 
 def _no_resource(needed_by: str) -> str:
@@ -266,6 +250,7 @@ def scoped_actions(
     wildcard = {a.lower() for a in exceptions}
     _check_scopable(needed, wildcard)
     scopes = {**RESOURCE_SCOPES, **_derived_scopes(variants)}
+    changes = named_changes(variants)
     action_scopes = {a.lower(): (a.split(":", 1)[1], s) for a, (s, _) in ACTION_SCOPES.items()}
     allow_listed = {a.lower(): entry[:3] for a, entry in ALLOW_LISTED_ACTIONS.items()}
     # (service, statement id suffix, allow-list) -> (ARN patterns, actions)
@@ -278,6 +263,8 @@ def scoped_actions(
             label, patterns = "WithoutResourceLevelPermissions", ("*",)
         elif key in action_scopes:
             label, patterns = action_scopes[key]
+        elif service in changes and not action.split(":")[1].startswith(READS):
+            label, patterns = "ChangesOnlyTheProductsOwn", changes[service]
         else:
             label, patterns = "Scoped", scopes.get(service, ())
         groups.setdefault((service, label, listed), (patterns, []))[1].append(action)
@@ -305,32 +292,36 @@ def _check_scopable(needed: dict[str, str], wildcard: set[str]) -> None:
         )
 
 
-def check_generated_names(variants: tuple[dict[str, Any], ...]) -> None:
-    """ValueError when the product names a resource whose scope assumes a generated name."""
-    for kind, (properties, reason) in GENERATED_NAME_PROPERTIES.items():
-        for logical_id, props in resources_of(variants, kind):
-            named = [p for p in properties if p in props]
-            if named:
-                raise ValueError(f"{logical_id}: {', '.join(named)} must stay unset: {reason}")
-
-
 def _derived_scopes(variants: tuple[dict[str, Any], ...]) -> dict[str, tuple[str, ...]]:
-    """The scopes that depend on the product: its state machines' generated names, and the EC2
-    kinds of the network template's types (EC2_KINDS_BY_TYPE; none of them is the product's)."""
+    """The scopes that depend on the product: its roles' and state machines' generated names, and
+    the EC2 kinds of the network template's types (EC2_KINDS_BY_TYPE; none is the product's)."""
     machines = state_machine_arns(variants)
+    roles = product_role_arns(variants)
     types = {r["Type"] for variant in variants for r in variant["Resources"].values()}
     kinds = sorted({k for t in types for k in EC2_KINDS_BY_TYPE.get(t, ())})
     derived = {"states": machines} if machines else {}
+    if roles:
+        derived["iam"] = roles
     if kinds:
         derived["ec2"] = (*RESOURCE_SCOPES["ec2"], *(region_arn("ec2", f"{k}/*") for k in kinds))
     return derived
 
 
-def state_machine_arns(variants: tuple[dict[str, Any], ...]) -> tuple[str, ...]:
-    """ARN patterns (for Fn::Sub) of the product's state machines, by their generated names."""
-    cut = STATE_MACHINE_NAME_MAX - GENERATED_NAME_SUFFIX
-    machines = sorted({i for i, _ in resources_of(variants, "AWS::StepFunctions::StateMachine")})
-    return tuple(region_arn("states", f"stateMachine:{i[:cut]}-*") for i in machines)
+def named_changes(variants: tuple[dict[str, Any], ...]) -> dict[str, tuple[str, ...]]:
+    """Where the changing actions of RDS and CloudWatch (all but READS) may act: the product's
+    own databases (NAMED_TYPES), their final snapshots and what they name but never create
+    (RDS_REFERENCED); the product's own alarms, the request of no alarm (NO_ALARM) and the
+    product's dashboard."""
+    rds = [named_arns(variants, t) for t in NAMED_TYPES if t.startswith("AWS::RDS::")]
+    alarms = named_arns(variants, "AWS::CloudWatch::Alarm")
+    return {
+        "cloudwatch": (*alarms, NO_ALARM, DASHBOARDS),
+        "rds": (
+            *(a for arns in rds for a in arns),
+            *final_snapshot_arns(variants),
+            *RDS_REFERENCED,
+        ),
+    }
 
 
 def pascal(service: str) -> str:

@@ -142,11 +142,14 @@ def test_destructive_ec2_actions_need_the_stack_tag_of_a_service_catalog_stack(t
     actions, kinds = network_grants.NETWORK_OWNED_ONLY_EC2
     (statement,) = [
         s for s in statements(template)
-        if s["Sid"] == "Ec2NetworkChangesOnlyServiceCatalogStacksResources"
+        if s["Sid"] == "Ec2NetworkChangesOnlyTheProductsResources"
     ]  # fmt: skip
     assert statement["Action"] == list(actions)
+    # A Service Catalog stack's resource, and one the network template creates (its logical ids).
+    ids = sorted(i for i, r in NETWORK["Resources"].items() if r["Type"] in set(kinds.values()))
     assert statement["Condition"] == {
-        "StringLike": {"aws:ResourceTag/aws:cloudformation:stack-name": "SC-*"}
+        "StringLike": {"aws:ResourceTag/aws:cloudformation:stack-name": "SC-*"},
+        "StringEquals": {"aws:ResourceTag/aws:cloudformation:logical-id": ids},
     }
     assert [r["Fn::Sub"].rsplit(":", 1)[1] for r in statement["Resource"]] == list(kinds)
     for other in statements(template):

@@ -6,10 +6,13 @@ from AWS's own machine-readable sources or with its documentation beside it:
   Reference, ``ARNFormats``) with the name CloudFormation generates,
   ``<stack>-<logical id>-<random>`` (CloudFormation User Guide, "Name type": "CloudFormation
   might name an Amazon S3 bucket with the following physical ID
-  stack123123123123-s3bucket-abcdefghijk1"), or the id the service assigns.
+  stack123123123123-s3bucket-abcdefghijk1"), cut to the type's limit as the resource provider
+  SDK cuts it (`generated_name`, NAME_LIMITS), or the id the service assigns.
 * ``aws:ResourceTag/aws:cloudformation:stack-name`` (and ``stack-id``, ``logical-id``): present only
   where the type's provider schema says CloudFormation puts its system tags on it
   (``tagging.cloudFormationSystemTags``); never on an ECS service or a KMS key.
+* ``iam:PermissionsBoundary`` of a role: the boundary it carries, the portfolio's (the product sets
+  PermissionsBoundary from the Parameter the portfolio's template constraint forces to it).
 * ``kms:ResourceAliases``: the aliases that target the key (AWS KMS Developer Guide,
   "kms:ResourceAliases": "the aliases associated with the KMS key"): here, the product's
   ``AWS::KMS::Alias`` resources whose ``TargetKeyId`` is the key, named for the stack.
@@ -25,8 +28,8 @@ from typing import Any
 from mlflow_cfn.cfn.schemas import cloudformation_system_tags, iam_actions
 
 #: CloudFormation type -> (IAM service prefix, IAM resource type, how the ARN's last part is
-#: made: ``{name}`` is the generated name, ``{cluster}`` the generated name of the ECS service's
-#: cluster; the rest stands for ids a service assigns).
+#: made: ``{name}`` is the generated name (`type_name`), ``{cluster}`` the generated name of the
+#: ECS service's cluster; the rest stands for ids a service assigns).
 IAM_RESOURCES: dict[str, tuple[str, str, str]] = {
     "AWS::Cognito::UserPool": ("cognito-idp", "userpool", "userpool/{region}_AbCdEfGhI"),
     "AWS::EC2::EIP": ("ec2", "elastic-ip", "elastic-ip/eipalloc-0123456789abcdef0"),
@@ -38,21 +41,45 @@ IAM_RESOURCES: dict[str, tuple[str, str, str]] = {
     "AWS::EC2::Subnet": ("ec2", "subnet", "subnet/subnet-0123456789abcdef0"),
     "AWS::EC2::VPC": ("ec2", "vpc", "vpc/vpc-0123456789abcdef0"),
     "AWS::EC2::VPCEndpoint": ("ec2", "vpc-endpoint", "vpc-endpoint/vpce-0123456789abcdef0"),
+    "AWS::CloudWatch::Alarm": ("cloudwatch", "alarm", "alarm:{name}"),
     "AWS::ECS::Cluster": ("ecs", "cluster", "cluster/{name}"),
     "AWS::ECS::Service": ("ecs", "service", "service/{cluster}/{name}"),
     "AWS::ElasticLoadBalancingV2::LoadBalancer": (
-        "elasticloadbalancing", "loadbalancer/app/", "loadbalancer/app/SC-1234-Load/0123456789ab"),
+        "elasticloadbalancing", "loadbalancer/app/", "loadbalancer/app/{name}/0123456789abcdef"),
     "AWS::ElasticLoadBalancingV2::TargetGroup": (
-        "elasticloadbalancing", "targetgroup", "targetgroup/SC-1234-Targe/0123456789abcdef"),
+        "elasticloadbalancing", "targetgroup", "targetgroup/{name}/0123456789abcdef"),
+    "AWS::IAM::Role": ("iam", "role", "role/{name}"),
     "AWS::KMS::Key": ("kms", "key", "key/0a1b2c3d-1111-2222-3333-444455556666"),
-    "AWS::RDS::DBCluster": ("rds", "cluster", "cluster:{lower}"),
-    "AWS::RDS::DBClusterParameterGroup": ("rds", "cluster-pg", "cluster-pg:{lower}"),
-    "AWS::RDS::DBInstance": ("rds", "db", "db:{lower}"),
-    "AWS::RDS::DBSubnetGroup": ("rds", "subgrp", "subgrp:{lower}"),
+    "AWS::RDS::DBCluster": ("rds", "cluster", "cluster:{name}"),
+    "AWS::RDS::DBClusterParameterGroup": ("rds", "cluster-pg", "cluster-pg:{name}"),
+    "AWS::RDS::DBInstance": ("rds", "db", "db:{name}"),
+    "AWS::RDS::DBSubnetGroup": ("rds", "subgrp", "subgrp:{name}"),
 }  # fmt: skip
 
 #: The random part CloudFormation appends to a generated name (12 characters).
 RANDOM = "ABCDEFGHIJKL"
+
+#: CloudFormation type -> the most characters of the name CloudFormation generates for it, and
+#: whether the provider lower-cases it. RDS: the RDS provider's IdentifierFactory (lower-cases) with
+#: RESOURCE_ID_MAX_LENGTH 63 for clusters and instances and 255 for subnet and cluster parameter
+#: groups (aws-cloudformation/aws-cloudformation-resource-providers-rds). IAM roles and alarms:
+#: botocore's IAM model (roleNameType, max 64) and CloudWatch model (AlarmName, max 255); ECS
+#: clusters and services: 255 (`mlflow_cfn.catalog.owned_grants.ECS_NAME_MAX`). Load balancers and
+#: target groups: 25, what the names CloudFormation gives them show (``<stack name's first
+#: 6>-<logical id's first 5>-<12 random>``, e.g. ``Restau-LB8A1-7ASNBoxQWbGn`` and
+#: ``claude-HTTPT-VTF44BENVVF2`` in public repositories' stack outputs), well under ELB's 32.
+NAME_LIMITS: dict[str, tuple[int, bool]] = {
+    "AWS::CloudWatch::Alarm": (255, False),
+    "AWS::ECS::Cluster": (255, False),
+    "AWS::ECS::Service": (255, False),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": (25, False),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": (25, False),
+    "AWS::IAM::Role": (64, False),
+    "AWS::RDS::DBCluster": (63, True),
+    "AWS::RDS::DBClusterParameterGroup": (255, True),
+    "AWS::RDS::DBInstance": (63, True),
+    "AWS::RDS::DBSubnetGroup": (255, True),
+}
 
 
 @dataclass(frozen=True)
@@ -65,10 +92,32 @@ class StackResource:
     context: dict[str, Any]
 
 
-def generated_name(stack: str, logical_id: str) -> str:
+def generated_name(stack: str, logical_id: str, max_length: int = 255) -> str:
     """The name CloudFormation gives ``logical_id`` of ``stack`` (CloudFormation User Guide, "Name
-    type")."""
-    return f"{stack}-{logical_id}-{RANDOM}"
+    type"), as the resource provider SDK's IdentifierUtils.generateResourceIdentifier(stackId,
+    logicalId, token, maxLength) makes it (aws-cloudformation/cloudformation-cli-java-plugin): 13
+    characters for the random part and its dash, one for the dash between the names, the rest
+    split fairly (each name takes up to half of what is left in turn, the other the remainder).
+    KensioSoftware/yulin#1113 shows names real stacks got that this reproduces (an IAM role of a
+    26-character stack: ``ChineseboostAnalyticsStac-RainlyticsSummariesJobFun-UjecjFhpdr1d``)."""
+    requested, allocated, remaining = [len(stack), len(logical_id)], [0, 0], max_length - 14
+    while remaining > 0 and allocated != requested:
+        share = 1 if remaining < 2 else remaining // 2
+        for i in (0, 1):
+            grant = min(share, requested[i] - allocated[i], remaining)
+            allocated[i] += grant
+            remaining -= grant
+    prefix = f"{stack[: allocated[0]]}-{logical_id[: allocated[1]]}"
+    return f"{prefix[: max_length - 13]}-{RANDOM}"
+
+
+def type_name(resource_type: str, stack: str, logical_id: str) -> str:
+    """The name CloudFormation generates for ``logical_id`` of type ``resource_type`` in ``stack``
+    (NAME_LIMITS)."""
+    max_length, lower = NAME_LIMITS.get(resource_type, (255, False))
+    name = generated_name(stack, logical_id, max_length)
+    # The RDS provider's IdentifierFactory also collapses repeated dashes and drops a last one.
+    return re.sub("-{2,}", "-", name).rstrip("-").lower() if lower else name
 
 
 def _arn(service: str, kind: str, tail: str, *, region: str, account: str) -> str:
@@ -81,7 +130,9 @@ def _arn(service: str, kind: str, tail: str, *, region: str, account: str) -> st
         .replace("${Account}", account)
     )
     prefix = filled.split(".*")[0]
-    kind_prefix = prefix.rsplit(":", 1)[-1]
+    # The resource type's part of the prefix: ``cluster/`` or ``cluster:`` (whose colon the
+    # ARN's last field separator would otherwise hide).
+    kind_prefix = prefix[prefix.rstrip(":").rfind(":") + 1 :]
     arn = prefix + tail.removeprefix(kind_prefix)
     pattern = re.escape(filled).replace(re.escape(".*"), ".*")
     assert re.fullmatch(pattern, arn), (arn, arn_format)
@@ -101,10 +152,10 @@ def _aliases(template: dict[str, Any], stack: str) -> dict[str, list[str]]:
 
 
 def stack_resources(
-    template: dict[str, Any], stack: str, *, region: str, account: str
+    template: dict[str, Any], stack: str, *, region: str, account: str, boundary: str = ""
 ) -> list[StackResource]:
     """Every resource of ``template`` whose type IAM_RESOURCES knows, as a stack named ``stack``
-    creates it."""
+    creates it (its roles with the permissions boundary ``boundary``, if given)."""
     aliases = _aliases(template, stack)
     resources = []
     for logical_id, resource in template["Resources"].items():
@@ -112,10 +163,10 @@ def stack_resources(
         if kind not in IAM_RESOURCES:
             continue
         service, iam_kind, tail = IAM_RESOURCES[kind]
-        name = generated_name(stack, logical_id)
+        name = type_name(kind, stack, logical_id)
         cluster = resource.get("Properties", {}).get("Cluster", {}).get("Ref", "")
-        tail = tail.format(name=name, lower=name.lower(), region=region,
-                           cluster=generated_name(stack, cluster))  # fmt: skip
+        cluster_name = type_name("AWS::ECS::Cluster", stack, cluster)
+        tail = tail.format(name=name, region=region, cluster=cluster_name)
         context: dict[str, Any] = {}
         if cloudformation_system_tags(kind):
             context = {
@@ -124,6 +175,8 @@ def stack_resources(
             }
         if kind == "AWS::KMS::Key":
             context["kms:ResourceAliases"] = aliases.get(logical_id, [])
+        if kind == "AWS::IAM::Role" and boundary:
+            context["iam:PermissionsBoundary"] = boundary
         arn = _arn(service, iam_kind, tail, region=region, account=account)
         resources.append(StackResource(logical_id, kind, arn, context))
     return resources

@@ -22,6 +22,7 @@ from mlflow_cfn.cfn.render import to_dict
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 from tests.conftest import REQUIRED_PARAMETERS, TEMPLATES
 from tests.publish.iam import allowed, allowed_within
+from tests.publish.stack_resources import StackResource, generated_name, stack_resources
 from tests.template.modes import HTTPS, OIDC
 
 ACCOUNT = "123456789012"
@@ -232,7 +233,7 @@ def test_by_default_the_datadog_variant_needs_an_allowed_secret(datadog_locked):
 def test_each_refusal_names_the_parameter_and_what_is_allowed(admin):
     (error,) = [e for e in launch(admin, {"ArtifactBucketName": "victim"}) if "IsAllowed" in e]
     assert "ArtifactBucketName" in error
-    assert "team-artifacts,shared-datasets" in error
+    assert "(allowed: team-artifacts)" in error
 
 
 # --- Impossible under the launch role ---------------------------------------------------------
@@ -311,32 +312,42 @@ SOMEONE_ELSES = {"aws:ResourceTag/aws:cloudformation:stack-name": "prod-database
 HERE = f"{REGION}:{ACCOUNT}"
 
 
+def presented(logical_id: str) -> StackResource:
+    """The product's resource ``logical_id`` as AWS presents it in a Service Catalog stack
+    (tests/publish/stack_resources.py)."""
+    (found,) = [
+        r
+        for r in stack_resources(product(), STACK, region=REGION, account=ACCOUNT)
+        if r.logical_id == logical_id
+    ]
+    return found
+
+
 @pytest.mark.parametrize(
-    ("action", "resource"),
+    ("action", "logical_id"),
     [
-        ("rds:DeleteDBCluster", f"arn:aws:rds:{HERE}:cluster:prod-db"),
-        ("rds:DeleteDBInstance", f"arn:aws:rds:{HERE}:db:prod-db-1"),
-        ("rds:ModifyDBClusterParameterGroup", f"arn:aws:rds:{HERE}:cluster-pg:prod"),
-        ("ec2:RevokeSecurityGroupIngress", f"arn:aws:ec2:{HERE}:security-group/sg-0123"),
-        ("ec2:DeleteSecurityGroup", f"arn:aws:ec2:{HERE}:security-group/sg-0123"),
-        ("ec2:AuthorizeSecurityGroupIngress", f"arn:aws:ec2:{HERE}:security-group/sg-0123"),
-        ("elasticloadbalancing:DeleteLoadBalancer",
-         f"arn:aws:elasticloadbalancing:{HERE}:loadbalancer/app/prod/0123"),
-        ("elasticloadbalancing:SetSecurityGroups",
-         f"arn:aws:elasticloadbalancing:{HERE}:loadbalancer/app/prod/0123"),
-        ("elasticloadbalancing:DeleteTargetGroup",
-         f"arn:aws:elasticloadbalancing:{HERE}:targetgroup/prod/0123"),
-        ("cognito-idp:DeleteUserPool", f"arn:aws:cognito-idp:{HERE}:userpool/{REGION}_abc"),
-        ("cognito-idp:UpdateUserPoolClient", f"arn:aws:cognito-idp:{HERE}:userpool/{REGION}_abc"),
+        ("rds:DeleteDBCluster", "DatabaseCluster"),
+        ("rds:DeleteDBInstance", "DatabaseWriter"),
+        ("rds:ModifyDBClusterParameterGroup", "DatabaseClusterParameterGroup"),
+        ("ec2:RevokeSecurityGroupIngress", "DatabaseSecurityGroup"),
+        ("ec2:DeleteSecurityGroup", "ServiceSecurityGroup"),
+        ("ec2:AuthorizeSecurityGroupIngress", "LoadBalancerSecurityGroup"),
+        ("elasticloadbalancing:DeleteLoadBalancer", "LoadBalancer"),
+        ("elasticloadbalancing:SetSecurityGroups", "LoadBalancer"),
+        ("elasticloadbalancing:DeleteTargetGroup", "TargetGroup"),
+        ("cognito-idp:DeleteUserPool", "CognitoUserPool"),
+        ("cognito-idp:UpdateUserPoolClient", "CognitoUserPool"),
     ],
-)  # fmt: skip
+)
 def test_destructive_actions_reach_only_resources_of_service_catalog_stacks(
-    admin, action, resource
+    admin, action, logical_id
 ):
     statements = launch_role(admin)
-    assert allowed(statements, action, resource, OWNED)
-    assert not allowed(statements, action, resource, SOMEONE_ELSES)
-    assert not allowed(statements, action, resource)  # untagged: not made by CloudFormation
+    resource = presented(logical_id)
+    assert allowed(statements, action, resource.arn, resource.context)
+    elsewhere = {**resource.context, **SOMEONE_ELSES}
+    assert not allowed(statements, action, resource.arn, elsewhere)
+    assert not allowed(statements, action, resource.arn)  # untagged: not made by CloudFormation
 
 
 @pytest.mark.parametrize("action", ["ecs:DeleteService", "ecs:UpdateService"])
@@ -365,8 +376,10 @@ def test_keys_are_changed_only_with_the_products_aliases(admin, action):
 
 def test_new_resources_of_a_request_need_no_tag(admin):
     # IAM authorizes each resource of a request: the cluster needs the tag, its final snapshot
-    # (new) cannot have one; the same for a security group and its new rule.
-    snapshot = f"arn:aws:rds:{HERE}:cluster-snapshot:final"
+    # (new, named by the RDS provider) cannot have one; the same for a security group and its new
+    # rule.
+    name = generated_name(STACK, "Snapshot-DatabaseCluster", 255).lower()
+    snapshot = f"arn:aws:rds:{HERE}:cluster-snapshot:{name}"
     assert allowed(launch_role(admin), "rds:DeleteDBCluster", snapshot)
     assert not allowed(launch_role(admin), "rds:DeleteDBInstance", snapshot)
     rule = f"arn:aws:ec2:{HERE}:security-group-rule/sgr-0123"

@@ -22,6 +22,7 @@ from mlflow_cfn.catalog import (
 )
 from mlflow_cfn.cfn.render import to_dict
 from tests.conftest import ROOT, TEMPLATES, lint
+from tests.publish.stack_resources import generated_name
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 #: IAM's size limit of a managed policy document, whitespace not counted.
@@ -173,21 +174,6 @@ def role_of(variants: list[dict], role_arn: dict) -> dict:
     logical_id, attribute = role_arn["Fn::GetAtt"]
     assert attribute == "Arn"
     return product_resources(variants, "AWS::IAM::Role")[logical_id]
-
-
-def generated_name(stack: str, logical_id: str, max_length: int) -> str:
-    """The name CloudFormation generates (random part ``X``), as the resource provider SDK's
-    IdentifierUtils.generateResourceIdentifier(stackId, logicalId, token, maxLength) does: the
-    characters left by the random part and the dashes split fairly between the two names."""
-    requested, allocated, remaining = [len(stack), len(logical_id)], [0, 0], max_length - 14
-    while remaining > 0 and allocated != requested:
-        share = 1 if remaining < 2 else remaining // 2
-        for i in (0, 1):
-            grant = min(share, requested[i] - allocated[i], remaining)
-            allocated[i] += grant
-            remaining -= grant
-    prefix = f"{stack[: allocated[0]]}-{logical_id[: allocated[1]]}"
-    return f"{prefix[: max_length - 13]}-{'X' * 12}"
 
 
 def schema_permissions(resource_type: str, handlers: tuple[str, ...]) -> set[str]:
@@ -411,8 +397,11 @@ def test_roles_go_only_to_the_services_the_products_roles_trust(variants, templa
     assert len(pass_role) == 1
     (statement,) = pass_role
     assert statement["Action"] == ["iam:PassRole"]
+    # Only the product's own roles, by the names CloudFormation generates for their logical ids.
+    roles = sorted(product_resources(variants, "AWS::IAM::Role"))
     assert statement["Resource"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/SC-*"}
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/SC-*-{role}-*"}
+        for role in roles
     ]
     passed = [
         "ecs-tasks.amazonaws.com",
@@ -425,7 +414,7 @@ def test_roles_go_only_to_the_services_the_products_roles_trust(variants, templa
 
 
 def test_conditioned_actions_appear_only_with_their_condition(template):
-    owned = {"aws:ResourceTag/aws:cloudformation:stack-name"}
+    owned = {owned_grants.OWNED_TAG, owned_grants.LOGICAL_ID_TAG}
     bounded = {"iam:PermissionsBoundary"}
     expected_keys = {
         "iam:createservicelinkedrole": {"iam:AWSServiceName"},
@@ -443,14 +432,16 @@ def test_conditioned_actions_appear_only_with_their_condition(template):
         # CloudFormation tags no key: only keys with the product's aliases.
         **{a.lower(): {"kms:ResourceAliases"} for a in owned_grants.ALIASED_KEY_ACTIONS},
     }
-    plain = {sid: (list(a), list(r)) for sid, a, r in owned_grants.OWNED_ONLY_PLAIN.values()}
-    assert plain == {
-        "RdsFinalSnapshotOfADeletedCluster": (
-            ["rds:DeleteDBCluster"], [ACCOUNT_REGION.format("rds") + "cluster-snapshot:*"]),
-        "Ec2NewRulesOfServiceCatalogStacksSecurityGroups": (
+    plain = {
+        "RdsFinalSnapshotOfTheProductsDeletedCluster": (
+            ["rds:DeleteDBCluster"],
+            # The final snapshot the RDS provider names after the cluster's logical id.
+            [ACCOUNT_REGION.format("rds") + "cluster-snapshot:sc-*-snapshot-databasecluster-*"]),
+        "Ec2NewRulesOfTheProductsSecurityGroups": (
             ["ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"],
             [ACCOUNT_REGION.format("ec2") + "security-group-rule/*"]),
     }  # fmt: skip
+    assert {sid for sid, *_ in owned_grants.OWNED_ONLY_PLAIN.values()} == set(plain)
     seen = set()
     for statement in statements(template):
         if statement["Sid"] in plain:  # new resources: no tag yet, change nothing alone
@@ -558,7 +549,7 @@ def test_route53_changes_only_the_hosted_zones_the_admin_allows(template):
     ]]}]}  # fmt: skip
 
 
-def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template):
+def test_application_autoscaling_acts_on_this_accounts_scalable_targets(variants, template):
     targets = "arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:"
     scaling = scope_of(template, "application-autoscaling")
     assert {"application-autoscaling:RegisterScalableTarget",
@@ -570,8 +561,8 @@ def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template
             assert resources == ["*"], action
         else:
             assert resources == [f"{targets}scalable-target/*"], action
-    alarms = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
-    # Application Auto Scaling names its alarms; the product's dashboard is named after the stack.
+    alarm = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+    # The product names its dashboard after the stack; CloudFormation names its alarms.
     dashboards = "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/SC-*"
     cloudwatch = scope_of(template, "cloudwatch")
     assert cloudwatch.pop("cloudwatch:GetMetricData") == ["*"]
@@ -583,7 +574,17 @@ def test_application_autoscaling_acts_on_this_accounts_scalable_targets(template
         "DeleteDashboards",
     )
     assert {f"cloudwatch:{action}" for action in needed} <= set(cloudwatch)
-    assert all(resources == [alarms, dashboards] for resources in cloudwatch.values())
+    # Reads on every alarm; changes on the product's alarms, by their generated names, and on the
+    # request naming no alarm (Application Auto Scaling's permission check): never
+    # Application Auto Scaling's target tracking alarms, which it changes with its own role.
+    own = [
+        f"{alarm}SC-*-{i}-*" for i in sorted(product_resources(variants, "AWS::CloudWatch::Alarm"))
+    ]
+    for action, resources in cloudwatch.items():
+        if action.split(":")[1].startswith(("Describe", "List")):
+            assert resources == [f"{alarm}*", dashboards], action
+        else:
+            assert resources == [*own, alarm, dashboards], action
     # Registering an ECS service needs the caller's permission on that service: describing any
     # of this account's, updating the product's (by the names CloudFormation generates).
     ecs = scope_of(template, "ecs")
@@ -731,6 +732,7 @@ def test_generated_names_are_reasoned():
         "AWS::SNS::Topic",
         "AWS::ECS::Cluster",
         "AWS::ECS::Service",
+        *scopes.NAMED_TYPES,
     }
     assert all(len(reason) > 30 for _, reason in portfolio.GENERATED_NAME_PROPERTIES.values())
 

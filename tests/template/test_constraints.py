@@ -8,6 +8,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import boto3
@@ -15,7 +16,9 @@ import mlflow
 import pytest
 from botocore.stub import Stubber
 
-from mlflow_cfn.catalog import owned_grants
+from mlflow_cfn.catalog import owned_grants, portfolio
+from mlflow_cfn.catalog.generated_names import NAMED_TYPES, generated_name
+from mlflow_cfn.catalog.scopes import NO_ALARM, named_changes
 from mlflow_cfn.cfn.evaluate import EvaluationError, evaluate, render_template
 from mlflow_cfn.cfn.schemas import cloudformation_system_tags as cfn_system_tags
 from mlflow_cfn.cfn.schemas import resource_schema
@@ -31,6 +34,8 @@ from mlflow_cfn.stack.plan import evaluate_checked
 from tests.conftest import REQUIRED_PARAMETERS, ROOT, lint
 from tests.network.test_fargate_zones import described_subnets
 from tests.network.test_stack_outputs import CACHED_IMAGE, OUTPUTS
+from tests.publish.iam import allowed
+from tests.publish.stack_resources import generated_name as cloudformation_name
 from tests.template.delivery import stack_deliveries
 from tests.template.modes import DATADOG, HTTPS, OIDC, SIDECAR, stack, template
 
@@ -480,6 +485,45 @@ def cloudformation_system_tags():
     statements = json.dumps(owned_grants.owned_grants((template(),)), default=repr)
     assert "SC-*-EcsCluster-*/SC-*-Service-*" in statements
     assert "alias/SC-*/database" in statements
+
+
+def cloudformation_generated_names():
+    # Every name CloudFormation can give the product's (and the network's) resources of these
+    # types, in a Service Catalog stack of any length, matches the launch role's pattern.
+    products = (template(), json.loads((ROOT / "templates/network.json").read_text()))
+    checked = 0
+    for kind, (_, max_length, lower) in NAMED_TYPES.items():
+        for product in products:
+            for logical_id, resource in product["Resources"].items():
+                if resource["Type"] != kind:
+                    continue
+                pattern = generated_name(logical_id, max_length, lower=lower)
+                for length in (3, 24, 32, 64, 128):
+                    name = cloudformation_name("SC-" + "x" * (length - 3), logical_id, max_length)
+                    name = name.lower() if lower else name
+                    assert len(name) <= max_length and fnmatchcase(name, pattern), (name, pattern)
+                    checked += 1
+    assert checked > 50
+    # A role whose name or path the product sets is refused.
+    named = template()
+    named["Resources"]["TaskRole"]["Properties"]["RoleName"] = "mlflow-task"
+    with pytest.raises(ValueError, match="TaskRole: RoleName must stay unset"):
+        portfolio.build_portfolio_template(named)
+
+
+def application_auto_scaling_permission_check():
+    alarms = named_changes((template(),))["cloudwatch"]
+    assert NO_ALARM in alarms
+    resolved = [
+        {"Effect": "Allow", "Action": ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"],
+         "Resource": [a.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "eu-west-1")
+                      .replace("${AWS::AccountId}", "123456789012") for a in alarms]},
+    ]  # fmt: skip
+    no_alarm = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:"
+    for action in ("cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"):
+        assert allowed(resolved, action, no_alarm)
+        assert not allowed(resolved, action, no_alarm + "prod-api-5xx")
+        assert not allowed(resolved, action, no_alarm + "TargetTracking-service/a/b-AlarmHigh-1")
 
 
 def service_principal_partition():

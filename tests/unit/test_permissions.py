@@ -24,6 +24,7 @@ from mlflow_cfn.cli import main
 from mlflow_cfn.stack.plan import read_template
 from tests.conftest import ROOT
 from tests.publish.iam import allowed
+from tests.publish.stack_resources import stack_resources
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -220,8 +221,40 @@ def test_deploy_reaches_this_stack_only(template):
     assert not request_allowed(document, "iam:CreateRole", f"{role}/other-TaskRole-AbC123")
     cluster = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:mlflow-databasecluster-abc"
     tag = "aws:ResourceTag/aws:cloudformation:stack-name"
-    assert request_allowed(document, "rds:DeleteDBCluster", cluster, **{tag: "mlflow"})
+    logical_id = {"aws:ResourceTag/aws:cloudformation:logical-id": "DatabaseCluster"}
+    assert request_allowed(
+        document, "rds:DeleteDBCluster", cluster, **{tag: "mlflow"}, **logical_id
+    )
     assert not request_allowed(document, "rds:DeleteDBCluster", cluster, **{tag: "other"})
+    other = cluster.replace("mlflow-databasecluster", "other-databasecluster")
+    assert not request_allowed(document, "rds:ModifyDBCluster", other)
+
+
+#: What CloudFormation changes in the stack's own roles, databases and alarms when it updates or
+#: deletes them (their handlers' update and delete permissions, tests/publish).
+OWN_CHANGES = {
+    "AWS::IAM::Role": ("iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:TagRole"),
+    "AWS::RDS::DBCluster": ("rds:ModifyDBCluster", "rds:DeleteDBCluster"),
+    "AWS::RDS::DBInstance": ("rds:ModifyDBInstance", "rds:DeleteDBInstance"),
+    "AWS::CloudWatch::Alarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
+}
+
+
+@pytest.mark.parametrize("stack_name", ["mlflow", "team-a-mlflow-production-eu-west-1-x" * 3])
+def test_deploy_changes_the_stacks_own_roles_databases_and_alarms(template, stack_name):
+    # The same names as the launch role's, retargeted to the stack: its generated names keep at
+    # least STACK_NAME_KEPT characters of any stack name (here up to 108), cut as CloudFormation
+    # cuts them (tests/publish/stack_resources.py).
+    document = policy("deploy", template, stack_name=stack_name)
+    own = stack_resources(template, stack_name, region=REGION, account=ACCOUNT)
+    other = stack_resources(template, "other-stack", region=REGION, account=ACCOUNT)
+    checked = 0
+    for mine, theirs in zip(own, other, strict=True):
+        for action in OWN_CHANGES.get(mine.resource_type, ()):
+            checked += 1
+            assert request_allowed(document, action, mine.arn, **mine.context), mine
+            assert not request_allowed(document, action, theirs.arn, **theirs.context), theirs
+    assert checked > 20
 
 
 def test_a_boundary_is_kept_on_every_role_and_none_means_no_condition(template):

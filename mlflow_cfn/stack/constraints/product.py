@@ -239,14 +239,42 @@ PRODUCT_CATALOGUE: tuple[Constraint, ...] = (
     # --- Service Catalog launch role ---------------------------------------------------------
     Constraint(
         "cloudformation-system-tags",
-        "CloudFormation puts aws:cloudformation:stack-name only on types whose provider schema "
-        "says tagging.cloudFormationSystemTags true; ECS services and KMS keys never carry it, "
-        "so a launch role that changes them only under that tag fails every update and "
-        "termination (and a launch with a scalable target, which needs ecs:UpdateService).",
+        "CloudFormation puts aws:cloudformation:stack-name (and logical-id) only on types whose "
+        "provider schema says tagging.cloudFormationSystemTags true; ECS services, KMS keys and "
+        "IAM roles never carry it, so a launch role that changes them only under that tag fails "
+        "every update and termination (and a launch with a scalable target, which needs "
+        "ecs:UpdateService).",
         "Resource provider schemas AWS::ECS::Service and AWS::KMS::Key (tagging); "
         "aws-cloudformation/cloudformation-coverage-roadmap#2062",
-        "Build: a stack-tag condition on such a type is refused; ECS services by their "
-        "generated names, KMS keys by kms:ResourceAliases (catalog/owned_grants.py).",
+        "Build: a stack-tag condition on such a type is refused; tagged types under the stack "
+        "name and the product's logical ids, ECS services and roles by their generated names, KMS "
+        "keys by kms:ResourceAliases (catalog/owned_grants.py).",
+    ),
+    Constraint(
+        "cloudformation-generated-names",
+        "CloudFormation names a resource whose name is left unset <stack>-<logical id>-<12 "
+        "random> and cuts it to the type's limit as the resource provider SDK does: 13 "
+        "characters for the random part and its dash, the rest shared fairly between stack name "
+        "and logical id (IAM roles 64 characters; RDS clusters and instances 63, lower-cased). "
+        "A launch role that reaches the product's roles, databases and alarms by those names "
+        "refuses any other name, a cut it did not foresee or a role Path.",
+        "aws-cloudformation/cloudformation-cli-java-plugin (IdentifierUtils."
+        "generateResourceIdentifier); aws-cloudformation/aws-cloudformation-resource-providers-rds "
+        "(IdentifierFactory); names real stacks got (KensioSoftware/yulin#1113)",
+        "Build: ARN patterns keep the part of each logical id every cut keeps, whatever the stack "
+        "name (catalog/generated_names.py); a product that names such a resource is refused.",
+    ),
+    Constraint(
+        "application-auto-scaling-permission-check",
+        "Registering a scalable target, Application Auto Scaling checks the caller's "
+        "cloudwatch:PutMetricAlarm and cloudwatch:DeleteAlarms with requests naming no alarm "
+        "(IAM sees the alarm ARN with an empty name): a launch role whose alarm changes reach "
+        "only named alarms refuses them, and every launch with autoscaling or idle shutdown "
+        "fails. Its target tracking alarms it changes with its own service-linked role.",
+        "Application Auto Scaling User Guide, Permissions validation for API calls on target "
+        "resources; aws-samples/amazon-cloudwatch-auto-alarms#18 (the ARN IAM evaluated)",
+        "Build: the launch role's alarm changes reach the product's alarms and the ARN of no "
+        "alarm (catalog/scopes.py NO_ALARM), never another alarm.",
     ),
     # --- Partitions and names ---------------------------------------------------------------
     Constraint(
