@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
+from mlflow_cfn.catalog.boundary import DATABASE_SECRET_TAG
 from mlflow_cfn.cfn.upload import upload_template
 from mlflow_cfn.smoke.http import PROBE_PATH, get
 from mlflow_cfn.smoke.target import SmokeRequest, read_stack
@@ -58,6 +59,7 @@ from tests.aws.acceptance.teardown import (
 )
 from tests.aws.acceptance.waiting import TimedOut, poll
 from tests.conftest import TEMPLATES
+from tests.publish.iam import allowed
 
 SKIP = gate.skip_reason(os.environ)
 pytestmark = [pytest.mark.aws, pytest.mark.skipif(SKIP is not None, reason=SKIP or "")]
@@ -634,6 +636,7 @@ def test_image_pull_time(acceptance: Run):
 SC_CHECKS = (
     "sc-launch",
     "stack-name-tags-product",
+    "database-secret-tag",
     "sc-update-service",
     "sc-update-key-policy",
     "sc-terminate",
@@ -690,6 +693,24 @@ def tagged(run: Run, state: dict) -> Any:
     return action
 
 
+def database_secret_tagged(run: Run, state: dict) -> Any:
+    """The boundary's condition on the launched database's secret: its tag names the cluster,
+    and the cluster ARN matches the boundary's pattern."""
+
+    def action(check: Any) -> None:
+        found = tags.database_secret(run.aws, run.resources(state["stack"]))
+        check.detail = f"{found.secret_arn}: {tags.DATABASE_SECRET_TAG}={found.tag}"
+        assert found.tag == found.cluster_arn, "the secret does not name its cluster"
+        arn = run.outputs(stack_of(run, "portfolio"))["PermissionsBoundaryArn"]
+        boundary = tags.managed_policy_statements(run.aws, arn)
+        context = {DATABASE_SECRET_TAG: found.tag}
+        assert allowed(boundary, "secretsmanager:GetSecretValue", found.secret_arn, context), (
+            "the boundary refuses the product's own database secret"
+        )
+
+    return action
+
+
 def terminated(run: Run, what: str, state: dict) -> Any:
     def action(check: Any) -> None:
         sc = run.found["end-user"].client("servicecatalog")
@@ -715,12 +736,14 @@ def product_flow(run: Run, outputs: dict) -> None:
     if run.report.outcome("sc-launch") != PASSED:
         rest = (
             "stack-name-tags-product",
+            "database-secret-tag",
             "sc-update-service",
             "sc-update-key-policy",
             "sc-terminate",
         )
         return skip_after(run, "sc-launch", rest)
     run.background_step("stack-name-tags-product", tagged(run, state))
+    run.background_step("database-secret-tag", database_secret_tagged(run, state))
     updated = sets.service_update(parameters)
 
     def update(version: str, step: str) -> Any:

@@ -4,6 +4,7 @@ service's tag API as the Stubber's models say, compared with the provider schema
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -133,3 +134,54 @@ def test_the_summary_names_each_type_and_every_disagreement():
         "EC2::Subnet mixed (schema says tagged); ECS::Service tagged (schema says untagged); "
         "KMS::Key untagged"
     )
+
+
+# --- The database secret's cluster tag, which the permissions boundary reads -------------------
+
+CLUSTER = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:sc-1-pp-x-databasecluster-abc"
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-0123-AbCdEf"
+CLUSTER_RESOURCE = summary(
+    "DatabaseCluster", "AWS::RDS::DBCluster", "sc-1-pp-x-databasecluster-abc"
+)
+
+
+def expect_database_secret(aws, tags_found: list[dict]) -> None:
+    aws.expect(
+        "rds",
+        "describe_db_clusters",
+        {"DBClusterIdentifier": "sc-1-pp-x-databasecluster-abc"},
+        {"DBClusters": [{"DBClusterArn": CLUSTER, "MasterUserSecret": {"SecretArn": SECRET}}]},
+    )
+    aws.expect("secretsmanager", "describe_secret", {"SecretId": SECRET}, {"Tags": tags_found})
+
+
+def test_the_database_secrets_cluster_tag_is_read(aws):
+    expect_database_secret(aws, [{"Key": "aws:rds:primaryDBClusterArn", "Value": CLUSTER}])
+    found = tags.database_secret(aws, [summary("Service", "AWS::ECS::Service", "s"),
+                                       CLUSTER_RESOURCE])  # fmt: skip
+    assert found == tags.DatabaseSecret(CLUSTER, SECRET, CLUSTER)
+
+
+def test_a_secret_without_the_tag_is_reported_as_such(aws):
+    expect_database_secret(aws, [{"Key": "other", "Value": "x"}])
+    assert tags.database_secret(aws, [CLUSTER_RESOURCE]).tag is None
+
+
+def test_the_tag_the_run_reads_is_the_one_the_boundary_conditions_on():
+    from mlflow_cfn.catalog.boundary import DATABASE_SECRET_TAG
+
+    assert f"aws:ResourceTag/{tags.DATABASE_SECRET_TAG}" == DATABASE_SECRET_TAG
+
+
+def test_the_boundarys_statements_are_read_from_its_default_version(aws):
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/Boundary"
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    aws.expect("iam", "get_policy", {"PolicyArn": arn},
+               {"Policy": {"Arn": arn, "DefaultVersionId": "v3"}})  # fmt: skip
+    aws.expect(
+        "iam",
+        "get_policy_version",
+        {"PolicyArn": arn, "VersionId": "v3"},
+        {"PolicyVersion": {"Document": quote(json.dumps({"Statement": statement}))}},
+    )
+    assert tags.managed_policy_statements(aws, arn) == [statement]

@@ -671,6 +671,66 @@ def ecr_pull_through_cache_imports_on_pull():
             assert any(f"docker pull {CACHED_IMAGE}" in w for w in warnings) is not cached
 
 
+# --- What a portfolio's launchers share (mlflow_cfn.stack.constraints.sharing) ----------------
+def stack_id_ends_in_a_uuid():
+    from tests.publish.test_launcher_shares import ON_THE_SHARED_BUCKET, uuid_of
+    from tests.publish.test_launcher_vectors import ADMIN_ALLOWS, evaluated_portfolio, launch
+
+    shared = {**ON_THE_SHARED_BUCKET, "ArtifactPrefix": "team"}
+    for name in ("SC-123456789012-pp-aaaaaaaaaaaaa", "SC-123456789012-pp-bbbbbbbbbbbbb"):
+        created = evaluate(template(), {**REQUIRED_PARAMETERS, **shared}, stack_name=name)
+        assert created.outputs["ArtifactRoot"] == f"s3://team-artifacts/{uuid_of(name)}/team"
+    violating = {**shared, "ArtifactPrefixPerStack": "false"}
+    admin = evaluated_portfolio(ADMIN_ALLOWS)
+    assert any("ArtifactPrefixPerStack=true" in e for e in launch(admin, violating))
+    assert launch(admin, shared) == []
+
+
+def rds_managed_secret_cluster_tag():
+    from tests.publish.test_launcher_vectors import (
+        ADMIN_ALLOWS,
+        SECRETS,
+        boundary,
+        evaluated_portfolio,
+        launch,
+        refused_with,
+    )  # fmt: skip
+
+    admin = evaluated_portfolio(ADMIN_ALLOWS)
+    other = f"{SECRETS}rds!cluster-0123abcd-AbCdEf"
+    errors = launch(admin, {"SidecarImage": "x:1", "SidecarSecretArn": other,
+                            "SidecarSecretVariable": "PASSWORD"})  # fmt: skip
+    assert any("SidecarSecretArn" in e for e in errors), errors
+    own = "arn:aws:rds:us-east-1:123456789012:cluster:sc-123-pp-x-databasecluster-abc"
+    someone_elses = "arn:aws:rds:us-east-1:123456789012:cluster:production"
+    read = "secretsmanager:GetSecretValue"
+    tag = "aws:ResourceTag/aws:rds:primaryDBClusterArn"
+    assert allowed(boundary(admin), read, other, {tag: own})
+    assert not allowed(boundary(admin), read, other, {tag: someone_elses})
+    assert not refused_with(launch(admin, {}), "SidecarSecretArn")
+
+
+def ecs_image_reference_forms():
+    import botocore.session
+
+    from mlflow_cfn.catalog.allow_lists import AllowLists
+    from mlflow_cfn.catalog.portfolio_inputs import allow_list_specs
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    documented = model.shape_for("ContainerDefinition").members["image"].documentation
+    assert "The only supported hash function is sha256" in documented
+    assert "must be exactly 64 characters" in documented
+    (images,) = [s for s in allow_list_specs() if s.name == "AllowedImages"]
+    digest = "sha256:" + "0123456789abcdef" * 4
+    for violating in (f"r@sha256:{'a' * 63}", "r@sha512:" + "a" * 128, "r"):
+        with pytest.raises(ValueError, match="images"):
+            AllowLists(images=(violating,))
+        assert not re.fullmatch(images.allowed_pattern, violating)
+    for fixed in (f"r@{digest}", "r:1"):
+        assert AllowLists(images=(fixed,)).images == (fixed,)
+        assert re.fullmatch(images.allowed_pattern, fixed)
+
+
 CASES: dict[str, Callable[[], None]] = {
     name.replace("_", "-"): case
     for name, case in list(globals().items())

@@ -58,6 +58,9 @@ CHECKS: dict[str, str] = {
     "its task volumes, in a task of templates/mlflow-datadog.json.",
     "pull-through-recheck": "The product's task execution role (pull only) pulls a pull-through "
     "cache image last pulled over 24 h ago: it needs no ecr:BatchImportUpstreamImage.",
+    "database-secret-tag": "The launched product's database secret (RDS-managed) carries "
+    "aws:rds:primaryDBClusterArn naming its cluster, and the permissions boundary lets the "
+    "product's roles read it by that tag.",
     "sc-launch": "An end user (AWSServiceCatalogEndUserFullAccess only) launches the product "
     "through the portfolio's launch role and template constraint.",
     "sc-update-service": "The end user updates it with a change to the ECS service "

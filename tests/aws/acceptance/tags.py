@@ -5,9 +5,11 @@ tag-conditioned actions are sound only where the two agree."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from mlflow_cfn.cfn.schemas import resource_schema
 
@@ -157,3 +159,41 @@ def summary(observations: list[Observation]) -> str:
             state += f" (schema says {'tagged' if items[0].schema else 'untagged'})"
         parts.append(f"{kind.removeprefix('AWS::')} {state}")
     return "; ".join(parts)
+
+
+#: The tag RDS puts on the master user secret it manages, which the permissions boundary reads
+#: (`mlflow_cfn.catalog.boundary.DATABASE_SECRET_TAG`): the AWS managed policy
+#: AmazonRDSServiceRolePolicy lets RDS tag its secrets with it, no machine-readable source says
+#: it always does, so the run reads it.
+DATABASE_SECRET_TAG = "aws:rds:primaryDBClusterArn"
+
+
+@dataclass(frozen=True)
+class DatabaseSecret:
+    """The stack's database cluster and the tag its managed master secret carries."""
+
+    cluster_arn: str
+    secret_arn: str
+    tag: str | None
+
+
+def database_secret(aws: Any, resources: list[dict]) -> DatabaseSecret:
+    """The master user secret RDS manages for the stack's cluster, and its cluster tag."""
+    (cluster,) = [r for r in resources if r["ResourceType"] == "AWS::RDS::DBCluster"]
+    rds = aws("rds").describe_db_clusters(DBClusterIdentifier=cluster["PhysicalResourceId"])
+    described = rds["DBClusters"][0]
+    secret = described["MasterUserSecret"]["SecretArn"]
+    found = aws("secretsmanager").describe_secret(SecretId=secret).get("Tags", [])
+    tag = next((t["Value"] for t in found if t["Key"] == DATABASE_SECRET_TAG), None)
+    return DatabaseSecret(described["DBClusterArn"], secret, tag)
+
+
+def managed_policy_statements(aws: Any, arn: str) -> list[dict]:
+    """The statements of a managed policy's default version (the permissions boundary)."""
+    iam = aws("iam")
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+    text = document["Document"]
+    parsed = json.loads(unquote(text)) if isinstance(text, str) else text
+    statements = parsed["Statement"]
+    return statements if isinstance(statements, list) else [statements]
