@@ -193,8 +193,8 @@ def _publish_version(
 def _attach(
     request: PublishRequest, state: CatalogState, changes: _Changes, sc: BaseClient
 ) -> None:
-    """Associate, deprecate, constrain (launch role, allow-list Rules) and share as requested,
-    skipping what is already so."""
+    """Associate, deprecate or deactivate, constrain (launch role, allow-list Rules) and share as
+    requested, skipping what is already so."""
     portfolio, product = state.portfolio_id or "", state.product_id or ""
     if not state.associated:
         changes.make(
@@ -207,6 +207,14 @@ def _attach(
                 f"deprecate version {version['Name']} ({version['Id']})",
                 lambda v=version: sc.update_provisioning_artifact(
                     ProductId=product, ProvisioningArtifactId=v["Id"], Guidance="DEPRECATED"
+                ),
+            )
+    if request.deactivate_previous:
+        for version in _other_active(state.versions, request.version):
+            changes.make(
+                f"deactivate version {version['Name']} ({version['Id']})",
+                lambda v=version: sc.update_provisioning_artifact(
+                    ProductId=product, ProvisioningArtifactId=v["Id"], Active=False
                 ),
             )
     if request.launch_role_name and not state.has_launch_constraint:
@@ -233,13 +241,21 @@ def _attach(
         )
 
 
+def _other_active(versions: list[dict[str, Any]], keep: str) -> list[dict[str, Any]]:
+    """The versions other than ``keep`` that are active.
+
+    What deactivating one does (Service Catalog API Reference, UpdateProvisioningArtifact,
+    ``Active``): "Inactive provisioning artifacts are invisible to end users. End users cannot
+    launch or update a provisioned product from an inactive provisioning artifact." Deprecating
+    does less (``Guidance``): "Users are able to make updates to a provisioned product of a
+    deprecated version but cannot launch new provisioned products using a deprecated version."
+    """
+    return [v for v in versions if v.get("Name") != keep and v.get("Active")]
+
+
 def _deprecatable(versions: list[dict[str, Any]], keep: str) -> list[dict[str, Any]]:
     """The other versions that are active and not deprecated yet."""
-    return [
-        v
-        for v in versions
-        if v.get("Name") != keep and v.get("Active") and v.get("Guidance") != "DEPRECATED"
-    ]
+    return [v for v in _other_active(versions, keep) if v.get("Guidance") != "DEPRECATED"]
 
 
 def _create_launch_constraint(sc: BaseClient, portfolio_id: str, product_id: str, role: str) -> str:

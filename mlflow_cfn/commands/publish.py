@@ -87,7 +87,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shared with",
     )
     parser.add_argument(
-        "--deprecate-previous", action="store_true", help="deprecate the other active versions"
+        "--deprecate-previous",
+        action="store_true",
+        help="deprecate the other active versions (Guidance=DEPRECATED): launchers can no longer "
+        "launch them, but can still update provisioned products on them",
+    )
+    parser.add_argument(
+        "--deactivate-previous",
+        action="store_true",
+        help="deactivate the other active versions (Active=false), e.g. for a security release: "
+        "launchers no longer see them and can neither launch them nor update a provisioned "
+        "product from them, so the next update of a provisioned product on one must move it to "
+        "an active version; provisioned products on them keep running unchanged until then "
+        "(not with --deprecate-previous)",
     )
     _add_allow_list_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
@@ -215,6 +227,7 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         launch_role_name=args.launch_role_name,
         principals=tuple(args.principal or ()),
         deprecate_previous=args.deprecate_previous,
+        deactivate_previous=args.deactivate_previous,
         dry_run=args.dry_run,
         allow=allow,
         permissions_boundary_arn=args.permissions_boundary_arn,

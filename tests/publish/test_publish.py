@@ -386,6 +386,99 @@ def test_new_version_deprecates_only_other_active_versions(
     assert result.version_id == PA_NEW
 
 
+def test_new_version_deactivates_every_other_active_version(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    """A security release: the deprecated version is deactivated too (guidance does not stop
+    updates from it), the inactive one is left alone, the new one stays active."""
+    sha = sha_of(OTHER_TEMPLATE)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(
+        version("pa-v001", "v0.0.1", active=False),
+        version("pa-v009", "v0.0.9", guidance="DEPRECATED"),
+        version(PA_OLD, "v0.1.0"),
+    )
+    sc.associated_portfolios(PORT_ID)
+    sc.new_version(sha, "AVAILABLE")
+    sc.describe_version(PA_NEW, "AVAILABLE")
+    for version_id in ("pa-v009", PA_OLD):
+        sc.expect(
+            "update_provisioning_artifact",
+            {"ProductId": PROD_ID, "ProvisioningArtifactId": version_id, "Active": False},
+        )
+    lines: list[str] = []
+
+    publish(
+        request(
+            write_template(tmp_path, OTHER_TEMPLATE), version="v0.2.0", deactivate_previous=True
+        ),
+        sc=sc.client,
+        s3=s3,
+        out=lines.append,
+    )
+
+    assert lines == [
+        f"uploaded s3://{BUCKET}/mlflow-cfn/templates/{sha}.json",
+        f"created version v0.2.0 of product '{PRODUCT}' ({PA_NEW})",
+        "deactivated version v0.0.9 (pa-v009)",
+        f"deactivated version v0.1.0 ({PA_OLD})",
+        f"published product {PROD_ID} version v0.2.0 ({PA_NEW})",
+    ]
+
+
+def expect_republish_of_v020(sc: Catalog) -> None:
+    """v0.1.0 and v0.2.0 exist, v0.2.0 with the test template, in the portfolio already."""
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"), version(PA_NEW, "v0.2.0"))
+    sc.describe_version(PA_NEW, "AVAILABLE", url_of(sha_of(TEMPLATE)))
+    sc.associated_portfolios(PORT_ID)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_republishing_deactivates_the_others_but_never_the_version_itself(
+    sc: Catalog, s3: Any, tmp_path: Path, dry_run: bool
+) -> None:
+    expect_republish_of_v020(sc)
+    if not dry_run:  # a dry run calls nothing that changes: the Stubber refuses unqueued calls
+        sc.expect(
+            "update_provisioning_artifact",
+            {"ProductId": PROD_ID, "ProvisioningArtifactId": PA_OLD, "Active": False},
+        )
+    lines: list[str] = []
+
+    publish(
+        request(
+            write_template(tmp_path), version="v0.2.0", deactivate_previous=True, dry_run=dry_run
+        ),
+        sc=sc.client,
+        s3=s3,
+        out=lines.append,
+    )
+
+    verb = "would deactivate" if dry_run else "deactivated"
+    assert lines[1] == f"{verb} version v0.1.0 ({PA_OLD})"
+    assert len(lines) == 3
+
+
+def test_deprecating_and_deactivating_at_once_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--portfolio", PORTFOLIO, "--product", PRODUCT, "--bucket", BUCKET, "--version", "v2"]
+    flags += ["--template", str(write_template(tmp_path))]
+    code = publish_module.main([*flags, "--deprecate-previous", "--deactivate-previous"])
+    assert code == 2  # bad input, refused before any AWS call
+    assert "--deprecate-previous and --deactivate-previous: pick one" in capsys.readouterr().err
+    with pytest.raises(PublishError) as raised:
+        request(write_template(tmp_path), deprecate_previous=True, deactivate_previous=True)
+    assert str(raised.value) == (
+        "--deprecate-previous and --deactivate-previous: pick one (guidance such as DEPRECATED "
+        "affects only active versions; --deactivate-previous already stops launches and updates "
+        "from the other versions)"
+    )
+
+
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any) -> argparse.ArgumentParser:
     """A parser with the ``publish`` sub-command whose clients are the stub and moto."""
@@ -824,6 +917,9 @@ def test_parser_defaults_and_repeated_principals() -> None:
     assert args.owner == "Platform team"
     assert args.principal == [USER_ROLE, PATTERN]
     assert (args.deprecate_previous, args.dry_run, args.region) == (False, False, None)
+    assert args.deactivate_previous is False
+    deactivating = parser.parse_args([*flags, "--deactivate-previous"])
+    assert publish_command._request(deactivating).deactivate_previous is True
 
 
 def test_template_already_in_the_bucket_is_not_uploaded_again(
