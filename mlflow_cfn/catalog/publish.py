@@ -3,8 +3,9 @@
 ``publish`` is idempotent: it finds the portfolio and product by exact name, creates only what is
 missing, and treats versions (provisioning artifacts) as immutable: re-publishing a version with
 the same template is a no-op, with a different template it is refused before anything changes.
-All reads happen first (`mlflow_cfn.catalog.existing`), so conflicts and a missing bucket are
-reported before the first change. The template is uploaded under a content-addressed key
+All reads happen first (`mlflow_cfn.catalog.existing`, and the launch role check of
+`mlflow_cfn.catalog.launch_role_check`), so conflicts, an unsafe launch role and a missing bucket
+are reported before the first change. The template is uploaded under a content-addressed key
 ``mlflow-cfn/templates/<sha256>.json`` (`mlflow_cfn.cfn.upload`), which is how an existing
 version's template is compared with the local one. The ``publish`` command is
 `mlflow_cfn.commands.publish`.
@@ -23,6 +24,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from mlflow_cfn.catalog.existing import CatalogState, read_existing
+from mlflow_cfn.catalog.launch_role_check import check_launch_role
 from mlflow_cfn.catalog.product_versions import create_product, create_version
 from mlflow_cfn.catalog.publish_request import (
     DEFAULT_DESCRIPTION,
@@ -68,12 +70,18 @@ def publish(
     *,
     sc: BaseClient,
     s3: BaseClient,
+    iam: BaseClient | None = None,
     out: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PublishResult:
-    """Publish ``request.template`` as ``request.version`` of the product; create what's missing."""
+    """Publish ``request.template`` as ``request.version`` of the product; create what's missing.
+    ``iam`` (needed with a launch role) checks the launch role before anything changes."""
+    if request.launch_role_name and iam is None:
+        raise ValueError("publish with a launch role needs an IAM client to check the role")
     template = read_template(request.template)
     state = read_existing(request, template, sc, sleep)
+    if request.launch_role_name and iam is not None:
+        check_launch_role(iam, request.launch_role_name)
     changes = _Changes(out, request.dry_run)
     if state.version_id is None:  # a new version: its template must be in the bucket
         state.template_url = _upload(request, template, changes, s3)
@@ -95,12 +103,16 @@ def publish(
 
 def make_clients(
     region: str | None, session: boto3.session.Session | None = None
-) -> tuple[BaseClient, BaseClient]:
-    """Service Catalog and S3 clients of `session` (default: a new one in ``region``) that retry
-    throttling (10 retries)."""
+) -> tuple[BaseClient, BaseClient, BaseClient]:
+    """Service Catalog, S3 and IAM clients of `session` (default: a new one in ``region``) that
+    retry throttling (10 retries)."""
     session = session or boto3.session.Session(region_name=region)
     config = Config(retries=RETRIES)
-    return session.client("servicecatalog", config=config), session.client("s3", config=config)
+    return (
+        session.client("servicecatalog", config=config),
+        session.client("s3", config=config),
+        session.client("iam", config=config),
+    )
 
 
 @dataclass

@@ -55,10 +55,19 @@ class PublishRequest:
     permissions_boundary_arn: str | None = None
 
     def __post_init__(self) -> None:
-        """Refuse a version name with spaces (the API forbids them), malformed principals, and
-        deprecating and deactivating at once."""
+        """Refuse a version name with spaces (the API forbids them), malformed principals, a
+        launch role without the boundary it enforces, and deprecating and deactivating at
+        once."""
         if re.search(r"\s", self.version) or not self.version:
             raise PublishError(f"version {self.version!r} must be non-empty without spaces")
+        if self.launch_role_name and not self.permissions_boundary_arn:
+            raise PublishError(
+                "--launch-role-name needs --permissions-boundary-arn: the boundary the launch "
+                "role gives every role it creates (the portfolio template's outputs "
+                "PermissionsBoundaryArn, and LaunchRoleArn or NetworkLaunchRoleArn for the role's "
+                "name); without it the template constraint cannot hold the product's "
+                "PermissionsBoundaryArn to it"
+            )
         if self.deprecate_previous and self.deactivate_previous:
             raise PublishError(
                 "--deprecate-previous and --deactivate-previous: pick one (guidance such as "

@@ -75,7 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--owner", default=DEFAULT_OWNER, help="default: %(default)s")
     parser.add_argument("--description", help="portfolio and product description")
-    parser.add_argument("--launch-role-name", help="IAM role name for a LAUNCH constraint")
+    parser.add_argument(
+        "--launch-role-name",
+        metavar="NAME",
+        help="IAM role Service Catalog launches the product as (a LAUNCH constraint by local role "
+        "name); needs --permissions-boundary-arn. It is checked first (iam:GetRole, "
+        "iam:SimulatePrincipalPolicy): it must trust only servicecatalog.amazonaws.com and may "
+        "create or change roles only with that boundary, as the portfolio template's LaunchRole "
+        "(output LaunchRoleArn) does",
+    )
     parser.add_argument(
         "--principal",
         action="append",
@@ -86,6 +94,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(IAM_PATTERN) that matches the roles of that name in every account the portfolio is "
         "shared with",
     )
+    _add_previous_version_arguments(parser)
+    _add_allow_list_arguments(parser)
+    parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
+    add_aws_options(parser)
+
+
+def _add_previous_version_arguments(parser: argparse.ArgumentParser) -> None:
+    """What happens to the product's other versions: deprecated, or deactivated."""
     parser.add_argument(
         "--deprecate-previous",
         action="store_true",
@@ -101,9 +117,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "an active version; provisioned products on them keep running unchanged until then "
         "(not with --deprecate-previous)",
     )
-    _add_allow_list_arguments(parser)
-    parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
-    add_aws_options(parser)
 
 
 #: The allow-list flags: flag -> (AllowLists field, metavar, help). Repeatable; none given means
@@ -169,7 +182,7 @@ def _add_allow_list_arguments(parser: argparse.ArgumentParser) -> None:
         "--permissions-boundary-arn",
         metavar="POLICY_ARN",
         help="the permissions boundary the product's PermissionsBoundaryArn must name (the "
-        "portfolio template's PermissionsBoundaryArn output)",
+        "portfolio template's PermissionsBoundaryArn output); needed with --launch-role-name",
     )
 
 
@@ -185,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
     except (PublishError, CliError) as error:
         return report_errors("publish", [" ".join(str(error).split())])
     try:
-        sc, s3 = make_clients(session.region_name, session)
-        publish(request, sc=sc, s3=s3)
+        sc, s3, iam = make_clients(session.region_name, session)
+        publish(request, sc=sc, s3=s3, iam=iam)
         return 0
     except PublishError as error:
         cause = str(error)
