@@ -37,8 +37,8 @@ from botocore.exceptions import ClientError
 from mlflow_cfn.catalog.launch_role import SERVICE_CATALOG_PRINCIPAL
 from mlflow_cfn.catalog.publish_request import PublishError
 
-#: The condition key IAM sets to the boundary a role gets or has (Service Authorization
-#: Reference, "Condition keys for AWS Identity and Access Management": iam:PermissionsBoundary).
+#: The condition key naming the boundary a role gets or has, on which the portfolio's launch role
+#: conditions its role changes (`mlflow_cfn.catalog.conditioned_grants`, BOUNDED_ROLE_ACTIONS).
 BOUNDARY_KEY = "iam:PermissionsBoundary"
 
 
@@ -58,6 +58,8 @@ PROBES = (
     Probe("iam:CreateRole", False, "create a role without a permissions boundary"),
     Probe("iam:PutRolePolicy", False, "add an inline policy to a role without a boundary"),
     Probe("iam:AttachRolePolicy", False, "attach a policy to a role without a boundary"),
+    # IAM API Reference, DeleteRolePermissionsBoundary: "Deleting the permissions boundary for a
+    # role might increase its permissions."
     Probe("iam:DeleteRolePermissionsBoundary", False, "remove a role's permissions boundary"),
     Probe("iam:CreateRole", True, "create a role with another permissions boundary"),
     Probe("iam:PutRolePermissionsBoundary", True, "give a role another permissions boundary"),
