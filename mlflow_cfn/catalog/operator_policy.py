@@ -107,9 +107,16 @@ CATALOG_CALLS: dict[str, str] = {
     )
 }
 
+#: The launch role check of ``mlflow-cfn publish --launch-role-name``
+#: (`mlflow_cfn.catalog.launch_role_check`): each is authorized by the IAM action of its own
+#: name, on the launch role only (Service Authorization Reference: both act on a role).
+LAUNCH_ROLE_CALLS: dict[str, str] = {
+    f"iam:{name}": f"iam:{name}" for name in ("GetRole", "SimulatePrincipalPolicy")
+}
+
 #: Every AWS API call ``mlflow-cfn publish`` makes -> its IAM action (held to the code as
 #: DEPLOY_CALLS is).
-PUBLISH_CALLS: dict[str, str] = {**CATALOG_CALLS, **UPLOAD_CALLS}
+PUBLISH_CALLS: dict[str, str] = {**CATALOG_CALLS, **UPLOAD_CALLS, **LAUNCH_ROLE_CALLS}
 
 #: Actions deploy needs besides its calls, with the reason.
 DEPLOY_EXTRA_ACTIONS: dict[str, str] = {
@@ -253,7 +260,8 @@ def _deploy_statements(operator: Operator) -> list[dict[str, Any]]:
 
 def _publish_statements(operator: Operator) -> list[dict[str, Any]]:
     """Service Catalog's calls on the ARNs IAM defines them on (portfolios, products, or ``*``
-    for calls on no resource type), the template upload, and the launch role it constrains to."""
+    for calls on no resource type), the template upload, and the launch role it checks and
+    constrains to."""
     by_kinds: dict[tuple[str, ...], list[str]] = {}
     for action in CATALOG_CALLS.values():
         kinds = tuple(sorted({k.lower() for k in iam_action(action).get("Resources", ())}))
@@ -270,7 +278,7 @@ def _publish_statements(operator: Operator) -> list[dict[str, Any]]:
     if operator.launch_role_name:
         role = operator.arn("arn:{partition}:iam::{account}:role/") + operator.launch_role_name
         statements.append(
-            _statement("AssignTheLaunchRole", ["iam:GetRole", "iam:PassRole"], [role])
+            _statement("AssignTheLaunchRole", [*LAUNCH_ROLE_CALLS.values(), "iam:PassRole"], [role])
         )
     return statements
 

@@ -3,8 +3,9 @@
 ``publish`` is idempotent: it finds the portfolio and product by exact name, creates only what is
 missing, and treats versions (provisioning artifacts) as immutable: re-publishing a version with
 the same template is a no-op, with a different template it is refused before anything changes.
-All reads happen first (`mlflow_cfn.catalog.existing`), so conflicts and a missing bucket are
-reported before the first change. The template is uploaded under a content-addressed key
+All reads happen first (`mlflow_cfn.catalog.existing`, and the launch role check of
+`mlflow_cfn.catalog.launch_role_check`), so conflicts, an unsafe launch role and a missing bucket
+are reported before the first change. The template is uploaded under a content-addressed key
 ``mlflow-cfn/templates/<sha256>.json`` (`mlflow_cfn.cfn.upload`), which is how an existing
 version's template is compared with the local one. The ``publish`` command is
 `mlflow_cfn.commands.publish`.
@@ -23,6 +24,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from mlflow_cfn.catalog.existing import CatalogState, read_existing
+from mlflow_cfn.catalog.launch_role_check import check_launch_role, role_ids
 from mlflow_cfn.catalog.product_versions import create_product, create_version
 from mlflow_cfn.catalog.publish_request import (
     DEFAULT_DESCRIPTION,
@@ -68,12 +70,18 @@ def publish(
     *,
     sc: BaseClient,
     s3: BaseClient,
+    iam: BaseClient | None = None,
     out: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PublishResult:
-    """Publish ``request.template`` as ``request.version`` of the product; create what's missing."""
+    """Publish ``request.template`` as ``request.version`` of the product; create what's missing.
+    ``iam`` (needed with a launch role) checks the launch role before anything changes."""
+    if request.launch_role_name and iam is None:
+        raise ValueError("publish with a launch role needs an IAM client to check the role")
     template = read_template(request.template)
     state = read_existing(request, template, sc, sleep)
+    if request.launch_role_name and iam is not None:
+        check_launch_role(iam, request.launch_role_name, role_ids(template))
     changes = _Changes(out, request.dry_run)
     if state.version_id is None:  # a new version: its template must be in the bucket
         state.template_url = _upload(request, template, changes, s3)
@@ -95,12 +103,16 @@ def publish(
 
 def make_clients(
     region: str | None, session: boto3.session.Session | None = None
-) -> tuple[BaseClient, BaseClient]:
-    """Service Catalog and S3 clients of `session` (default: a new one in ``region``) that retry
-    throttling (10 retries)."""
+) -> tuple[BaseClient, BaseClient, BaseClient]:
+    """Service Catalog, S3 and IAM clients of `session` (default: a new one in ``region``) that
+    retry throttling (10 retries)."""
     session = session or boto3.session.Session(region_name=region)
     config = Config(retries=RETRIES)
-    return session.client("servicecatalog", config=config), session.client("s3", config=config)
+    return (
+        session.client("servicecatalog", config=config),
+        session.client("s3", config=config),
+        session.client("iam", config=config),
+    )
 
 
 @dataclass
@@ -193,8 +205,8 @@ def _publish_version(
 def _attach(
     request: PublishRequest, state: CatalogState, changes: _Changes, sc: BaseClient
 ) -> None:
-    """Associate, deprecate, constrain (launch role, allow-list Rules) and share as requested,
-    skipping what is already so."""
+    """Associate, deprecate or deactivate, constrain (launch role, allow-list Rules) and share as
+    requested, skipping what is already so."""
     portfolio, product = state.portfolio_id or "", state.product_id or ""
     if not state.associated:
         changes.make(
@@ -207,6 +219,14 @@ def _attach(
                 f"deprecate version {version['Name']} ({version['Id']})",
                 lambda v=version: sc.update_provisioning_artifact(
                     ProductId=product, ProvisioningArtifactId=v["Id"], Guidance="DEPRECATED"
+                ),
+            )
+    if request.deactivate_previous:
+        for version in _other_active(state.versions, request.version):
+            changes.make(
+                f"deactivate version {version['Name']} ({version['Id']})",
+                lambda v=version: sc.update_provisioning_artifact(
+                    ProductId=product, ProvisioningArtifactId=v["Id"], Active=False
                 ),
             )
     if request.launch_role_name and not state.has_launch_constraint:
@@ -233,13 +253,21 @@ def _attach(
         )
 
 
+def _other_active(versions: list[dict[str, Any]], keep: str) -> list[dict[str, Any]]:
+    """The versions other than ``keep`` that are active.
+
+    What deactivating one does (Service Catalog API Reference, UpdateProvisioningArtifact,
+    ``Active``): "Inactive provisioning artifacts are invisible to end users. End users cannot
+    launch or update a provisioned product from an inactive provisioning artifact." Deprecating
+    does less (``Guidance``): "Users are able to make updates to a provisioned product of a
+    deprecated version but cannot launch new provisioned products using a deprecated version."
+    """
+    return [v for v in versions if v.get("Name") != keep and v.get("Active")]
+
+
 def _deprecatable(versions: list[dict[str, Any]], keep: str) -> list[dict[str, Any]]:
     """The other versions that are active and not deprecated yet."""
-    return [
-        v
-        for v in versions
-        if v.get("Name") != keep and v.get("Active") and v.get("Guidance") != "DEPRECATED"
-    ]
+    return [v for v in _other_active(versions, keep) if v.get("Guidance") != "DEPRECATED"]
 
 
 def _create_launch_constraint(sc: BaseClient, portfolio_id: str, product_id: str, role: str) -> str:

@@ -46,6 +46,8 @@ class PublishRequest:
     launch_role_name: str | None = None
     principals: tuple[str, ...] = ()
     deprecate_previous: bool = False
+    #: Make the other versions inactive (Active=false), e.g. for a security release.
+    deactivate_previous: bool = False
     dry_run: bool = False
     #: What launchers may point the product at (a TEMPLATE constraint enforces it).
     allow: AllowLists = field(default_factory=AllowLists)
@@ -53,9 +55,25 @@ class PublishRequest:
     permissions_boundary_arn: str | None = None
 
     def __post_init__(self) -> None:
-        """Refuse a version name with spaces (the API forbids them) and malformed principals."""
+        """Refuse a version name with spaces (the API forbids them), malformed principals, a
+        launch role without the boundary it enforces, and deprecating and deactivating at
+        once."""
         if re.search(r"\s", self.version) or not self.version:
             raise PublishError(f"version {self.version!r} must be non-empty without spaces")
+        if self.launch_role_name and not self.permissions_boundary_arn:
+            raise PublishError(
+                "--launch-role-name needs --permissions-boundary-arn: the boundary the launch "
+                "role gives every role it creates (the portfolio template's outputs "
+                "PermissionsBoundaryArn, and LaunchRoleArn or NetworkLaunchRoleArn for the role's "
+                "name); without it the template constraint cannot hold the product's "
+                "PermissionsBoundaryArn to it"
+            )
+        if self.deprecate_previous and self.deactivate_previous:
+            raise PublishError(
+                "--deprecate-previous and --deactivate-previous: pick one (guidance such as "
+                "DEPRECATED affects only active versions; --deactivate-previous already stops "
+                "launches and updates from the other versions)"
+            )
         for arn in self.principals:
             principal_type(arn)
         boundary = self.permissions_boundary_arn

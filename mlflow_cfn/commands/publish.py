@@ -75,7 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--owner", default=DEFAULT_OWNER, help="default: %(default)s")
     parser.add_argument("--description", help="portfolio and product description")
-    parser.add_argument("--launch-role-name", help="IAM role name for a LAUNCH constraint")
+    parser.add_argument(
+        "--launch-role-name",
+        metavar="NAME",
+        help="IAM role Service Catalog launches the product as (a LAUNCH constraint by local role "
+        "name); needs --permissions-boundary-arn. It is checked first (iam:GetRole, "
+        "iam:SimulatePrincipalPolicy): it must trust only servicecatalog.amazonaws.com and may "
+        "create or change roles only with that boundary, as the portfolio template's LaunchRole "
+        "(output LaunchRoleArn) does",
+    )
     parser.add_argument(
         "--principal",
         action="append",
@@ -86,12 +94,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(IAM_PATTERN) that matches the roles of that name in every account the portfolio is "
         "shared with",
     )
-    parser.add_argument(
-        "--deprecate-previous", action="store_true", help="deprecate the other active versions"
-    )
+    _add_previous_version_arguments(parser)
     _add_allow_list_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the changes, make none")
     add_aws_options(parser)
+
+
+def _add_previous_version_arguments(parser: argparse.ArgumentParser) -> None:
+    """What happens to the product's other versions: deprecated, or deactivated."""
+    parser.add_argument(
+        "--deprecate-previous",
+        action="store_true",
+        help="deprecate the other active versions (Guidance=DEPRECATED): launchers can no longer "
+        "launch them, but can still update provisioned products on them",
+    )
+    parser.add_argument(
+        "--deactivate-previous",
+        action="store_true",
+        help="deactivate the other active versions (Active=false), e.g. for a security release: "
+        "launchers no longer see them and can neither launch them nor update a provisioned "
+        "product from them, so the next update of a provisioned product on one must move it to "
+        "an active version; provisioned products on them keep running unchanged until then "
+        "(not with --deprecate-previous)",
+    )
 
 
 #: The allow-list flags: flag -> (AllowLists field, metavar, help). Repeatable; none given means
@@ -157,7 +182,7 @@ def _add_allow_list_arguments(parser: argparse.ArgumentParser) -> None:
         "--permissions-boundary-arn",
         metavar="POLICY_ARN",
         help="the permissions boundary the product's PermissionsBoundaryArn must name (the "
-        "portfolio template's PermissionsBoundaryArn output)",
+        "portfolio template's PermissionsBoundaryArn output); needed with --launch-role-name",
     )
 
 
@@ -173,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
     except (PublishError, CliError) as error:
         return report_errors("publish", [" ".join(str(error).split())])
     try:
-        sc, s3 = make_clients(session.region_name, session)
-        publish(request, sc=sc, s3=s3)
+        sc, s3, iam = make_clients(session.region_name, session)
+        publish(request, sc=sc, s3=s3, iam=iam)
         return 0
     except PublishError as error:
         cause = str(error)
@@ -215,6 +240,7 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         launch_role_name=args.launch_role_name,
         principals=tuple(args.principal or ()),
         deprecate_previous=args.deprecate_previous,
+        deactivate_previous=args.deactivate_previous,
         dry_run=args.dry_run,
         allow=allow,
         permissions_boundary_arn=args.permissions_boundary_arn,

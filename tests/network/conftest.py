@@ -1,4 +1,4 @@
 """The publishing fixtures of tests/publish (dummy AWS credentials for every test here, moto's S3,
-the stubbed Service Catalog), for publishing the network template."""
+the stubbed Service Catalog and IAM), for publishing the network template."""
 
-from tests.publish.test_publish import aws_env, s3, sc  # noqa: F401
+from tests.publish.test_publish import aws_env, iam, s3, sc  # noqa: F401

@@ -21,7 +21,7 @@ from mlflow_cfn.catalog.publish_request import read_template
 from mlflow_cfn.commands.publish import _request
 from mlflow_cfn.commands.publish import register as add_publish_parser
 from tests.conftest import TEMPLATES
-from tests.publish.test_publish import BUCKET, PORT_ID, PORTFOLIO, Catalog, url_of
+from tests.publish.test_publish import BUCKET, PORT_ID, PORTFOLIO, Catalog, Iam, url_of
 
 PRODUCT = "MLflow network"
 NET_ID = "prod-net123"
@@ -59,7 +59,7 @@ def expected_rules() -> dict[str, Any]:
 
 
 def test_the_network_is_published_beside_the_product_in_the_same_portfolio(
-    sc: Catalog, s3: Any
+    sc: Catalog, s3: Any, iam: Iam
 ) -> None:
     sha = read_template(TEMPLATES / "network.json").sha256
     sc.portfolios((PORT_ID, PORTFOLIO))
@@ -105,6 +105,7 @@ def test_the_network_is_published_beside_the_product_in_the_same_portfolio(
          "Description": ANY, "IdempotencyToken": ANY},
         {"ConstraintDetail": {"ConstraintId": "cons-template", "Type": "TEMPLATE"}},
     )  # fmt: skip
+    iam.launch_role(ROLE)  # the portfolio template's NetworkLaunchRole, checked as any launch role
     calls = []
     sc.client.meta.events.register(
         "provide-client-params.servicecatalog.CreateConstraint",
@@ -112,7 +113,10 @@ def test_the_network_is_published_beside_the_product_in_the_same_portfolio(
     )
     lines: list[str] = []
 
-    result = publish(network_request(), sc=sc.client, s3=s3, out=lines.append, sleep=lambda _: None)
+    result = publish(
+        network_request(), sc=sc.client, s3=s3, iam=iam.client, out=lines.append,
+        sleep=lambda _: None,
+    )  # fmt: skip
 
     assert (result.portfolio_id, result.product_id, result.version_id) == (PORT_ID, NET_ID, PA_NET)
     assert f"created product '{PRODUCT}' with version v0.1.0 ({NET_ID}, {PA_NET})" in lines

@@ -1,4 +1,4 @@
-"""The publishing tests' fixtures (dummy AWS credentials, moto's S3, the stubbed Service Catalog),
-shared with the allow-list tests."""
+"""The publishing tests' fixtures (dummy AWS credentials, moto's S3, the stubbed Service Catalog
+and IAM), shared with the allow-list and launch role tests."""
 
-from tests.publish.test_publish import aws_env, s3, sc  # noqa: F401
+from tests.publish.test_publish import aws_env, iam, s3, sc  # noqa: F401

@@ -6,10 +6,12 @@ import argparse
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -17,6 +19,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from mlflow_cfn.catalog import product_versions
+from mlflow_cfn.catalog.launch_role_check import PROBES
 from mlflow_cfn.catalog.publish import (
     DEFAULT_DESCRIPTION,
     PublishError,
@@ -35,6 +38,23 @@ PORTFOLIO = "Data Science"
 PRODUCT = "MLflow"
 BUCKET = "mlflow-cfn-templates"
 ROLE = "SCLaunchMlflow"
+ACCOUNT = "123456789012"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/MlflowBoundary"
+#: The trust policy of a launch role (the portfolio template's LaunchRole has this one).
+SERVICE_CATALOG_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "servicecatalog.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+#: The role the check simulates changes to (named as a Service Catalog stack's roles are) and
+#: the other boundary it names.
+CHECKED_ROLE = f"arn:aws:iam::{ACCOUNT}:role/SC-{ACCOUNT}-pp-publishcheck-Role-CHECK"
+OTHER_BOUNDARY = "arn:aws:iam::aws:policy/AdministratorAccess"
 USER_ROLE = "arn:aws:iam::123456789012:role/DataScientist"
 PATTERN = "arn:aws:iam:::role/ml-*"
 PORT_ID = "port-abc123"
@@ -194,6 +214,88 @@ class Catalog:
         )
 
 
+@pytest.fixture
+def iam() -> Iterator[Iam]:
+    """A stubbed IAM; every queued response must have been used."""
+    client = boto3.client("iam", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield Iam(client, stubber)
+    stubber.assert_no_pending_responses()
+
+
+#: Decides one simulated request (action, resource, context) as IAM's simulator would:
+#: allowed, explicitDeny or implicitDeny (botocore's iam model, PolicyEvaluationDecisionType);
+#: None leaves the action out of the answer.
+Decide = Callable[[str, str, dict[str, str]], str | None]
+
+
+class Iam:
+    """Queues the IAM answers of the launch role check (GetRole, SimulatePrincipalPolicy)."""
+
+    def __init__(self, client: Any, stubber: Stubber) -> None:
+        self.client = client
+        self.stubber = stubber
+
+    def launch_role(
+        self,
+        name: str = ROLE,
+        trust: dict[str, Any] = SERVICE_CATALOG_TRUST,
+        decide: Decide = lambda action, resource, context: "implicitDeny",
+        role_ids: tuple[str, ...] = ("Role",),
+    ) -> None:
+        """GetRole answering ``trust`` (URL-encoded, as IAM sends it), then the simulations of
+        the role changes without a boundary and with another one on a role of each logical id in
+        ``role_ids`` (named as a Service Catalog stack names it), decided by ``decide``."""
+        checked = [CHECKED_ROLE.replace("-Role-", f"-{logical_id}-") for logical_id in role_ids]
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        role = {"Path": "/", "RoleName": name, "RoleId": "AROA" + "X" * 17, "Arn": arn}
+        role |= {"CreateDate": datetime(2026, 1, 1, tzinfo=UTC)}
+        self.stubber.add_response(
+            "get_role",
+            {"Role": role | {"AssumeRolePolicyDocument": quote(json.dumps(trust))}},
+            {"RoleName": name},
+        )
+        for other_boundary in (False, True):
+            actions = [p.action for p in PROBES if p.other_boundary == other_boundary]
+            context = {"iam:PermissionsBoundary": OTHER_BOUNDARY} if other_boundary else {}
+            entries = [
+                {"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"}
+                for k, v in context.items()
+            ]
+            results = []
+            for action in actions:
+                decided = {role: decide(action, role, context) for role in checked}
+                if None in decided.values():
+                    continue
+                overall = "allowed" if "allowed" in decided.values() else decided[checked[0]]
+                results.append(
+                    {
+                        "EvalActionName": action,
+                        "EvalDecision": overall,
+                        "ResourceSpecificResults": [
+                            {"EvalResourceName": role, "EvalResourceDecision": decision}
+                            for role, decision in decided.items()
+                        ],
+                    }
+                )
+            self.stubber.add_response(
+                "simulate_principal_policy",
+                {"EvaluationResults": results, "IsTruncated": False},
+                {
+                    "PolicySourceArn": arn,
+                    "ActionNames": actions,
+                    "ResourceArns": checked,
+                    "ContextEntries": entries,
+                },
+            )
+
+    def missing_role(self, name: str) -> None:
+        """GetRole failing as IAM does for a role that does not exist."""
+        self.stubber.add_client_error(
+            "get_role", "NoSuchEntity", f"The role with name {name} cannot be found.", 404
+        )
+
+
 def version(version_id: str, name: str, active: bool = True, guidance: str = "DEFAULT") -> dict:
     """A ProvisioningArtifactDetail."""
     return {"Id": version_id, "Name": name, "Active": active, "Guidance": guidance}
@@ -287,18 +389,29 @@ def expect_first_publish(sc: Catalog, sha: str) -> None:
 
 def first_publish_request(template: Path) -> PublishRequest:
     """The request of a first publish with a launch role and two principals."""
-    return request(template, launch_role_name=ROLE, principals=(USER_ROLE, PATTERN))
+    return request(
+        template,
+        launch_role_name=ROLE,
+        permissions_boundary_arn=BOUNDARY,
+        principals=(USER_ROLE, PATTERN),
+    )
 
 
-def test_first_publish_creates_everything(sc: Catalog, s3: Any, tmp_path: Path) -> None:
+def test_first_publish_creates_everything(sc: Catalog, s3: Any, iam: Iam, tmp_path: Path) -> None:
     template = write_template(tmp_path)
     sha = sha_of(TEMPLATE)
     expect_first_publish(sc, sha)
+    iam.launch_role()
     lines: list[str] = []
     sleeps: list[float] = []
 
     result = publish(
-        first_publish_request(template), sc=sc.client, s3=s3, out=lines.append, sleep=sleeps.append
+        first_publish_request(template),
+        sc=sc.client,
+        s3=s3,
+        iam=iam.client,
+        out=lines.append,
+        sleep=sleeps.append,
     )
 
     key = f"mlflow-cfn/templates/{sha}.json"
@@ -323,9 +436,10 @@ def test_first_publish_creates_everything(sc: Catalog, s3: Any, tmp_path: Path) 
 
 
 def test_republish_same_version_and_template_is_a_no_op(
-    sc: Catalog, s3: Any, tmp_path: Path
+    sc: Catalog, s3: Any, iam: Iam, tmp_path: Path
 ) -> None:
     sha = sha_of(TEMPLATE)
+    iam.launch_role()  # checked again: a role can change between runs
     sc.portfolios((PORT_ID, PORTFOLIO))
     sc.products((PROD_ID, PRODUCT))
     sc.versions(version(PA_OLD, "v0.1.0"))
@@ -336,7 +450,11 @@ def test_republish_same_version_and_template_is_a_no_op(
     lines: list[str] = []
 
     result = publish(
-        first_publish_request(write_template(tmp_path)), sc=sc.client, s3=s3, out=lines.append
+        first_publish_request(write_template(tmp_path)),
+        sc=sc.client,
+        s3=s3,
+        iam=iam.client,
+        out=lines.append,
     )
 
     assert lines == [
@@ -386,11 +504,104 @@ def test_new_version_deprecates_only_other_active_versions(
     assert result.version_id == PA_NEW
 
 
+def test_new_version_deactivates_every_other_active_version(
+    sc: Catalog, s3: Any, tmp_path: Path
+) -> None:
+    """A security release: the deprecated version is deactivated too (guidance does not stop
+    updates from it), the inactive one is left alone, the new one stays active."""
+    sha = sha_of(OTHER_TEMPLATE)
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(
+        version("pa-v001", "v0.0.1", active=False),
+        version("pa-v009", "v0.0.9", guidance="DEPRECATED"),
+        version(PA_OLD, "v0.1.0"),
+    )
+    sc.associated_portfolios(PORT_ID)
+    sc.new_version(sha, "AVAILABLE")
+    sc.describe_version(PA_NEW, "AVAILABLE")
+    for version_id in ("pa-v009", PA_OLD):
+        sc.expect(
+            "update_provisioning_artifact",
+            {"ProductId": PROD_ID, "ProvisioningArtifactId": version_id, "Active": False},
+        )
+    lines: list[str] = []
+
+    publish(
+        request(
+            write_template(tmp_path, OTHER_TEMPLATE), version="v0.2.0", deactivate_previous=True
+        ),
+        sc=sc.client,
+        s3=s3,
+        out=lines.append,
+    )
+
+    assert lines == [
+        f"uploaded s3://{BUCKET}/mlflow-cfn/templates/{sha}.json",
+        f"created version v0.2.0 of product '{PRODUCT}' ({PA_NEW})",
+        "deactivated version v0.0.9 (pa-v009)",
+        f"deactivated version v0.1.0 ({PA_OLD})",
+        f"published product {PROD_ID} version v0.2.0 ({PA_NEW})",
+    ]
+
+
+def expect_republish_of_v020(sc: Catalog) -> None:
+    """v0.1.0 and v0.2.0 exist, v0.2.0 with the test template, in the portfolio already."""
+    sc.portfolios((PORT_ID, PORTFOLIO))
+    sc.products((PROD_ID, PRODUCT))
+    sc.versions(version(PA_OLD, "v0.1.0"), version(PA_NEW, "v0.2.0"))
+    sc.describe_version(PA_NEW, "AVAILABLE", url_of(sha_of(TEMPLATE)))
+    sc.associated_portfolios(PORT_ID)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_republishing_deactivates_the_others_but_never_the_version_itself(
+    sc: Catalog, s3: Any, tmp_path: Path, dry_run: bool
+) -> None:
+    expect_republish_of_v020(sc)
+    if not dry_run:  # a dry run calls nothing that changes: the Stubber refuses unqueued calls
+        sc.expect(
+            "update_provisioning_artifact",
+            {"ProductId": PROD_ID, "ProvisioningArtifactId": PA_OLD, "Active": False},
+        )
+    lines: list[str] = []
+
+    publish(
+        request(
+            write_template(tmp_path), version="v0.2.0", deactivate_previous=True, dry_run=dry_run
+        ),
+        sc=sc.client,
+        s3=s3,
+        out=lines.append,
+    )
+
+    verb = "would deactivate" if dry_run else "deactivated"
+    assert lines[1] == f"{verb} version v0.1.0 ({PA_OLD})"
+    assert len(lines) == 3
+
+
+def test_deprecating_and_deactivating_at_once_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--portfolio", PORTFOLIO, "--product", PRODUCT, "--bucket", BUCKET, "--version", "v2"]
+    flags += ["--template", str(write_template(tmp_path))]
+    code = publish_module.main([*flags, "--deprecate-previous", "--deactivate-previous"])
+    assert code == 2  # bad input, refused before any AWS call
+    assert "--deprecate-previous and --deactivate-previous: pick one" in capsys.readouterr().err
+    with pytest.raises(PublishError) as raised:
+        request(write_template(tmp_path), deprecate_previous=True, deactivate_previous=True)
+    assert str(raised.value) == (
+        "--deprecate-previous and --deactivate-previous: pick one (guidance such as DEPRECATED "
+        "affects only active versions; --deactivate-previous already stops launches and updates "
+        "from the other versions)"
+    )
+
+
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any) -> argparse.ArgumentParser:
-    """A parser with the ``publish`` sub-command whose clients are the stub and moto."""
+def cli(monkeypatch: pytest.MonkeyPatch, sc: Catalog, s3: Any, iam: Iam) -> argparse.ArgumentParser:
+    """A parser with the ``publish`` sub-command whose clients are the stubs and moto."""
     monkeypatch.setattr(
-        publish_command, "make_clients", lambda region, session=None: (sc.client, s3)
+        publish_command, "make_clients", lambda region, session=None: (sc.client, s3, iam.client)
     )
     parser = argparse.ArgumentParser(prog="mlflow-cfn")
     add_publish_parser(parser.add_subparsers(dest="command", required=True))
@@ -449,6 +660,7 @@ def test_dry_run_reads_only_and_prints_each_change(
     cli: argparse.ArgumentParser,
     sc: Catalog,
     s3: Any,
+    iam: Iam,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -459,7 +671,9 @@ def test_dry_run_reads_only_and_prints_each_change(
     sc.associated_portfolios()
     sc.constraints()
     sc.principals(USER_ROLE)
+    iam.launch_role()  # the check only reads: a dry run makes it too
     flags = ["--version", "v0.2.0", "--deprecate-previous", "--launch-role-name", ROLE]
+    flags += ["--permissions-boundary-arn", BOUNDARY]
     flags += ["--principal", USER_ROLE, "--principal", PATTERN, "--dry-run"]
 
     code = run_cli(cli, write_template(tmp_path), *flags)
@@ -477,14 +691,15 @@ def test_dry_run_reads_only_and_prints_each_change(
     assert uploaded_keys(s3) == []
 
 
-def test_dry_run_from_nothing(sc: Catalog, s3: Any, tmp_path: Path) -> None:
+def test_dry_run_from_nothing(sc: Catalog, s3: Any, iam: Iam, tmp_path: Path) -> None:
     sc.portfolios()
     sc.products()
+    iam.launch_role()
     lines: list[str] = []
 
     dry_run = replace(first_publish_request(write_template(tmp_path)), dry_run=True)
 
-    result = publish(dry_run, sc=sc.client, s3=s3, out=lines.append)
+    result = publish(dry_run, sc=sc.client, s3=s3, iam=iam.client, out=lines.append)
 
     assert lines == [
         f"would upload s3://{BUCKET}/mlflow-cfn/templates/{sha_of(TEMPLATE)}.json",
@@ -657,10 +872,13 @@ def test_throttling_left_after_retries_names_the_call(
 
 
 def test_clients_retry_throttling_in_the_requested_region() -> None:
-    sc, s3 = make_clients("eu-west-1")
+    sc, s3, iam = make_clients("eu-west-1")
 
-    for client in (sc, s3):
-        assert client.meta.region_name == "eu-west-1"
+    assert (sc.meta.region_name, s3.meta.region_name) == ("eu-west-1", "eu-west-1")
+    # IAM has one endpoint per partition (botocore's endpoint rules): the region's partition.
+    assert (iam.meta.service_model.service_name, iam.meta.partition) == ("iam", "aws")
+    assert make_clients("cn-north-1")[2].meta.partition == "aws-cn"
+    for client in (sc, s3, iam):
         # botocore reads max_attempts 10 as 10 retries: 11 attempts in all.
         assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 11}
 
@@ -682,18 +900,22 @@ def test_idempotency_tokens_are_identical_across_runs(s3: Any, tmp_path: Path) -
     runs = []
     for _ in range(2):
         client = boto3.client("servicecatalog", region_name="us-east-1")
-        with Stubber(client) as stubber:
+        iam_client = boto3.client("iam", region_name="us-east-1")
+        with Stubber(client) as stubber, Stubber(iam_client) as iam_stubber:
             catalog = Catalog(client, stubber)
             expect_first_publish(catalog, sha_of(TEMPLATE))
+            Iam(iam_client, iam_stubber).launch_role()
             tokens = recorded_tokens(catalog)
             publish(
                 first_publish_request(template),
                 sc=client,
                 s3=s3,
+                iam=iam_client,
                 out=lambda line: None,
                 sleep=lambda seconds: None,
             )
             stubber.assert_no_pending_responses()
+            iam_stubber.assert_no_pending_responses()
         runs.append(tokens)
 
     assert runs[0] == runs[1]
@@ -712,7 +934,7 @@ def test_idempotency_token_depends_on_every_part() -> None:
 
 
 def test_different_launch_constraint_is_refused_before_any_change(
-    sc: Catalog, s3: Any, tmp_path: Path
+    sc: Catalog, s3: Any, iam: Iam, tmp_path: Path
 ) -> None:
     sc.portfolios((PORT_ID, PORTFOLIO))
     sc.products((PROD_ID, PRODUCT))
@@ -722,9 +944,15 @@ def test_different_launch_constraint_is_refused_before_any_change(
 
     with pytest.raises(PublishError) as raised:
         publish(
-            request(write_template(tmp_path), version="v0.2.0", launch_role_name=ROLE),
+            request(
+                write_template(tmp_path),
+                version="v0.2.0",
+                launch_role_name=ROLE,
+                permissions_boundary_arn=BOUNDARY,
+            ),
             sc=sc.client,
             s3=s3,
+            iam=iam.client,  # refused before the role check: nothing asked of IAM
         )
 
     assert str(raised.value) == (
@@ -824,6 +1052,9 @@ def test_parser_defaults_and_repeated_principals() -> None:
     assert args.owner == "Platform team"
     assert args.principal == [USER_ROLE, PATTERN]
     assert (args.deprecate_previous, args.dry_run, args.region) == (False, False, None)
+    assert args.deactivate_previous is False
+    deactivating = parser.parse_args([*flags, "--deactivate-previous"])
+    assert publish_command._request(deactivating).deactivate_previous is True
 
 
 def test_template_already_in_the_bucket_is_not_uploaded_again(

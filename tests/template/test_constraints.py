@@ -331,6 +331,22 @@ def jwt_claim_values():
         {**HTTPS, **OIDC, "OidcTokenAudience": "a" * 256},
         "OidcTokenAudience",
     )
+    pool = {
+        "AuthMode": "cognito",
+        "CognitoUserPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Ab1",
+        "CognitoUserPoolClientId": "1example23456789",
+        "CognitoUserPoolDomain": "team-login",
+    }
+    refused_and_fixed(
+        {**HTTPS, **pool, "CognitoTokenScope": "mlflow/" + "a" * 250},
+        {**HTTPS, **pool, "CognitoTokenScope": "mlflow/" + "a" * 249},
+        "CognitoTokenScope",
+    )
+    refused_and_fixed(
+        {**HTTPS, **pool, "CognitoTokenScope": "mlflow/api extra"},
+        {**HTTPS, **pool, "CognitoTokenScope": "mlflow/api"},
+        "CognitoTokenScope",
+    )
 
 
 def jwt_claim_format():

@@ -163,22 +163,47 @@ def test_cognito_bearer_tokens_are_validated_before_they_reach_mlflow():
     assert "LoadBalancerToIdentityProviderEgress" in s.resources
 
 
+SHARED_POOL = {
+    "AuthMode": "cognito",
+    "CognitoUserPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC123",
+    "CognitoUserPoolClientId": "1example23456789",
+    "CognitoUserPoolDomain": "team-login",
+    **HTTPS,
+}
+
+
+def bearer_token_check(s) -> dict:
+    return s.resource("BearerTokenListenerRule")["Properties"]["Actions"][0]["JwtValidationConfig"]
+
+
 def test_existing_cognito_pool_is_used_not_created():
-    pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC123"
-    s = stack(
-        AuthMode="cognito",
-        CognitoUserPoolArn=pool,
-        CognitoUserPoolClientId="1example23456789",
-        CognitoUserPoolDomain="team-login",
-        **HTTPS,
-    )
+    pool = SHARED_POOL["CognitoUserPoolArn"]
+    s = stack(**SHARED_POOL, CognitoTokenScope="mlflow-team-a/api")
     assert not any(r.startswith("Cognito") for r in s.resources)
     config = https_actions(s)[0]["AuthenticateCognitoConfig"]
     assert (config["UserPoolArn"], config["UserPoolDomain"]) == (pool, "team-login")
-    issuer = s.resource("BearerTokenListenerRule")["Properties"]["Actions"][0][
-        "JwtValidationConfig"
-    ]["Issuer"]
+    issuer = bearer_token_check(s)["Issuer"]
     assert issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+
+
+def test_stacks_sharing_a_pool_accept_only_their_own_scope():
+    """Issue 23, item 8: every stack on a shared pool checked the pool's issuer and mlflow/api,
+    so a token any of them could get opened all of them. Each checks its own scope now."""
+    checks = {}
+    for team in ("team-a", "team-b"):
+        s = stack(**SHARED_POOL, CognitoTokenScope=f"mlflow-{team}/api")
+        checks[team] = bearer_token_check(s)
+        assert checks[team]["AdditionalClaims"] == [
+            {"Name": "scope", "Format": "space-separated-values", "Values": [f"mlflow-{team}/api"]}
+        ]
+        assert s.outputs["TokenScope"] == f"mlflow-{team}/api"
+    assert checks["team-a"]["Issuer"] == checks["team-b"]["Issuer"]  # one pool, one issuer
+    errors = refused(**SHARED_POOL)
+    assert any("needs CognitoTokenScope too" in e for e in errors), errors
+    # The pool a stack creates is its own (its own issuer): its scope stays mlflow/api.
+    own = stack(AuthMode="cognito", **HTTPS, CognitoTokenScope="ignored/scope")
+    assert bearer_token_check(own)["AdditionalClaims"][0]["Values"] == ["mlflow/api"]
+    assert own.outputs["TokenScope"] == "mlflow/api"
 
 
 def test_an_incomplete_existing_pool_is_refused():
@@ -189,6 +214,7 @@ def test_an_incomplete_existing_pool_is_refused():
     )
     assert any("CognitoUserPoolClientId" in e for e in errors)
     assert any("CognitoUserPoolDomain" in e for e in errors)
+    assert any("CognitoTokenScope" in e for e in errors)
 
 
 def test_oidc_logs_in_with_a_secret_reference_and_validates_the_audience():

@@ -30,6 +30,10 @@ CIDRS_RULE = (
     "Parameter 'LoadBalancerIngressCidrs' failed to satisfy constraint: LoadBalancerIngressCidrs "
     "must be 1 to 5 IPv4 CIDRs such as 10.0.0.0/8, separated by commas without spaces."
 )
+SIDECAR_USER_RULE = (
+    "Parameter 'SidecarUser' failed to satisfy constraint: SidecarUser must be a numeric uid or "
+    "uid:gid, neither of them 0 (root), e.g. 1000:1000"
+)
 PREFIX_RULE = (
     "ArtifactPrefix must be path segments of letters, digits, '.', '_' or '-' separated by single "
     "'/', without a leading or trailing '/'"
@@ -451,6 +455,11 @@ PARAMETER_FILE_CASES = [
     (given(ArtifactPrefix="s3://bucket/artifacts"), [PREFIX_RULE]),
     (given(ArtifactNoncurrentVersionDays="0"), ["ArtifactNoncurrentVersionDays must be"]),
     (given(LogRetentionDays="10"), ["LogRetentionDays must be one of CloudWatch's"]),
+    # sidecars: never root, as user or as group (uid 0, gid 0, or a name such as root)
+    *(
+        (given(SidecarUser=user), [SIDECAR_USER_RULE, f"value '{user}'"])
+        for user in ("0", "1000:0", "1000:00", "0:1000", "root", "root:root", "1000:root")
+    ),
 ]
 
 

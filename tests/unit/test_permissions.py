@@ -38,8 +38,9 @@ DEPLOY_MODULES += ("commands/deploy.py", "commands/deploy_inputs.py", "network/s
 DEPLOY_MODULES += ("network/lookups.py",)
 PUBLISH_MODULES = ("catalog/publish.py", "catalog/existing.py", "catalog/product_versions.py")
 PUBLISH_MODULES += ("catalog/template_constraint.py", "cfn/upload.py", "commands/publish.py")
+PUBLISH_MODULES += ("catalog/launch_role_check.py",)
 RECEIVERS = {"cfn": "cloudformation", "cloudformation": "cloudformation", "s3": "s3"}
-RECEIVERS["sc"] = "servicecatalog"
+RECEIVERS["sc"], RECEIVERS["iam"] = "servicecatalog", "iam"
 RECEIVERS["ec2"], RECEIVERS["ecr"] = "ec2", "ecr"
 
 
@@ -100,7 +101,7 @@ def test_the_call_tables_are_the_calls_the_code_makes():
     """A call added to deploy or publish without its action fails here, and so does a stale one."""
     assert aws_calls(DEPLOY_MODULES) == set(op.DEPLOY_CALLS)
     assert aws_calls(PUBLISH_MODULES) == set(op.PUBLISH_CALLS)
-    assert len(op.DEPLOY_CALLS) == 11 and len(op.PUBLISH_CALLS) == 21
+    assert len(op.DEPLOY_CALLS) == 11 and len(op.PUBLISH_CALLS) == 23
 
 
 @pytest.mark.parametrize(
@@ -299,8 +300,9 @@ def test_the_service_role_goes_to_cloudformation_only(template):
 def test_publish_passes_only_the_launch_role():
     document = policy("publish")
     role = f"arn:aws:iam::{ACCOUNT}:role/MlflowLaunchRole"
-    assert request_allowed(document, "iam:PassRole", role)
-    assert not request_allowed(document, "iam:PassRole", role.replace("Mlflow", "Other"))
+    for action in ("iam:PassRole", "iam:GetRole", "iam:SimulatePrincipalPolicy"):
+        assert request_allowed(document, action, role)
+        assert not request_allowed(document, action, role.replace("Mlflow", "Other"))
     product = f"arn:aws:catalog:{REGION}:{ACCOUNT}:product/prod-abc"
     assert request_allowed(document, "servicecatalog:CreateProvisioningArtifact", product)
     assert "iam:passrole" not in granted(op.operator_policy("publish", operator()))

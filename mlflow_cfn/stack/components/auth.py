@@ -16,7 +16,7 @@ from troposphere.elasticloadbalancingv2 import (
     ListenerRuleAction,
 )
 
-from mlflow_cfn.stack.components.cognito import TOKEN_SCOPE, CognitoPool, add_cognito_pool
+from mlflow_cfn.stack.components.cognito import CognitoPool, add_cognito_pool
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.login_inputs import (
     OIDC_AUTHORIZATION_ENDPOINT,
@@ -83,7 +83,7 @@ def _authenticate(inputs: LoginInputs, pool: CognitoPool) -> If:
 
 def _validate_token(inputs: LoginInputs, pool: CognitoPool) -> ListenerRuleAction:
     """SDK and CI clients: a bearer token checked against the provider's keys, issuer and the
-    scope (Cognito) or audience (OIDC) meant for MLflow."""
+    scope (Cognito: this stack's) or audience (OIDC) meant for MLflow."""
     oidc = inputs.oidc
     return ListenerRuleAction(
         Type="jwt-validation",
@@ -99,7 +99,7 @@ def _validate_token(inputs: LoginInputs, pool: CognitoPool) -> ListenerRuleActio
                 If(
                     USE_COGNITO_AUTH,
                     JwtValidationActionAdditionalClaim(
-                        Name="scope", Format="space-separated-values", Values=[TOKEN_SCOPE]
+                        Name="scope", Format="space-separated-values", Values=[pool.token_scope]
                     ),
                     JwtValidationActionAdditionalClaim(
                         Name="aud",

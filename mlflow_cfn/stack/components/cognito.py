@@ -1,7 +1,9 @@
 """The Cognito user pool the stack creates for AuthMode=cognito (unless the launcher gives
 theirs): admin-created users, a strong password policy, optional TOTP MFA, retained and
 deletion-protected; a domain, a browser client for the load balancer, and a client-credentials
-client with the ``mlflow/api`` scope for CI."""
+client with the ``mlflow/api`` scope for CI. With the launcher's pool, which other stacks may
+share, bearer tokens must carry the scope the launcher names for this stack
+(CognitoTokenScope)."""
 
 from __future__ import annotations
 
@@ -70,14 +72,15 @@ ISSUER_TYPE = "ORIGINAL"
 
 @dataclass(frozen=True)
 class CognitoPool:
-    """The pool the login uses: the stack's or the launcher's (each value an Fn::If), and the
-    issuer its tokens carry."""
+    """The pool the login uses: the stack's or the launcher's (each value an Fn::If), the issuer
+    its tokens carry, and the scope this stack's bearer tokens must carry."""
 
     arn: If
     browser_client_id: If
     domain: If
     pool_id: If
     issuer: If
+    token_scope: If
 
 
 def _user_pool(ctx: Context) -> UserPool:
@@ -163,7 +166,9 @@ def _hosted(key: str) -> FindInMap:
     return FindInMap(MAP_COGNITO_HOSTED_DOMAINS, Ref("AWS::Partition"), key)
 
 
-def _outputs(ctx: Context, pool_id: If, domain: UserPoolDomain, machine: UserPoolClient) -> None:
+def _outputs(
+    ctx: Context, pool_id: If, domain: UserPoolDomain, machine: UserPoolClient, scope: If
+) -> None:
     for name, condition, description, value in (
         (OUT_COGNITO_USER_POOL_ID, USE_COGNITO_AUTH,
          "Cognito user pool (add users with admin-create-user)", pool_id),
@@ -175,7 +180,7 @@ def _outputs(ctx: Context, pool_id: If, domain: UserPoolDomain, machine: UserPoo
          "App client for CI (its secret: aws cognito-idp describe-user-pool-client)",
          Ref(machine)),
         (OUT_TOKEN_SCOPE, USE_COGNITO_AUTH, "OAuth scope a CI client's token must carry",
-         TOKEN_SCOPE),
+         scope),
     ):  # fmt: skip
         ctx.template.add_output(
             Output(name, Condition=condition, Description=description, Value=value)
@@ -200,13 +205,17 @@ def add_cognito_pool(ctx: Context, inputs: LoginInputs) -> CognitoPool:
     ctx.template.add_mapping(MAP_COGNITO_HOSTED_DOMAINS, COGNITO_HOSTED_DOMAINS)
     launchers_pool_id = Select(1, Split("/", Ref(inputs.cognito_pool_arn)))
     pool_id = If(create, Ref(pool), launchers_pool_id)
-    _outputs(ctx, pool_id, domain, machine)
+    # The stack's pool is its own (its own issuer); a launcher's may be shared, so its stacks
+    # tell their tokens apart by a scope each.
+    scope = If(create, TOKEN_SCOPE, Ref(inputs.cognito_token_scope))
+    _outputs(ctx, pool_id, domain, machine, scope)
     return CognitoPool(
         arn=If(create, GetAtt(pool, "Arn"), Ref(inputs.cognito_pool_arn)),
         browser_client_id=If(create, Ref(browser), Ref(inputs.cognito_client_id)),
         domain=If(create, Ref(domain), Ref(inputs.cognito_domain)),
         pool_id=pool_id,
         issuer=_issuer(pool, launchers_pool_id),
+        token_scope=scope,
     )
 
 

@@ -3,7 +3,7 @@ OIDC provider, with the Conditions and Rules that keep the choice complete and s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from troposphere import And, Equals, Not, Parameter
 
@@ -32,6 +32,7 @@ AUTH_MODE = "AuthMode"
 COGNITO_USER_POOL_ARN = "CognitoUserPoolArn"
 COGNITO_USER_POOL_CLIENT_ID = "CognitoUserPoolClientId"
 COGNITO_USER_POOL_DOMAIN = "CognitoUserPoolDomain"
+COGNITO_TOKEN_SCOPE = "CognitoTokenScope"
 OIDC_ISSUER = "OidcIssuer"
 OIDC_AUTHORIZATION_ENDPOINT = "OidcAuthorizationEndpoint"
 OIDC_TOKEN_ENDPOINT = "OidcTokenEndpoint"
@@ -51,6 +52,14 @@ RULE_EXISTING_COGNITO_POOL_IS_COMPLETE = "ExistingCognitoUserPoolIsComplete"
 RULE_INTERNET_FACING_NEEDS_ALLOW_LIST = "InternetFacingNeedsAllowList"
 RULE_PUBLIC_WITHOUT_LOGIN_NEEDS_CONSENT = "InternetFacingWithoutLoginNeedsConsent"
 ALLOW_PUBLIC_ACCESS_WITHOUT_LOGIN = "AllowPublicAccessWithoutLogin"
+
+#: A Cognito custom scope, ``<resource server identifier>/<scope name>``: botocore's cognito-idp
+#: model, ResourceServerIdentifierType ``[\x21\x23-\x5B\x5D-\x7E]+`` and
+#: ResourceServerScopeNameType ``[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+`` (no "/"), the whole
+#: (ScopeType) at most 256 characters; the load balancer compares claim values of at most 256
+#: characters without spaces (the constraints catalogue's jwt-claim-values).
+COGNITO_SCOPE = r"[\x21\x23-\x5B\x5D-\x7E]+/[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+"
+COGNITO_SCOPE_MAX_LENGTH = 256
 
 #: (name, description, label, pattern, example) of each OIDC Parameter, in console order.
 _OIDC = (
@@ -85,6 +94,7 @@ class LoginInputs:
     cognito_pool_arn: Parameter
     cognito_client_id: Parameter
     cognito_domain: Parameter
+    cognito_token_scope: Parameter
     oidc: dict[str, Parameter]
     load_balancer: LoadBalancerInputs
     allow_public_access: Parameter
@@ -127,12 +137,60 @@ def _cognito_specs() -> list[ParameterSpec]:
             r"[a-z0-9][a-z0-9.-]{0,252}",
             "my-team-login",
         ),
+        _token_scope_spec(),
     ]
+
+
+def _token_scope_spec() -> ParameterSpec:
+    """The scope bearer tokens must carry with the launcher's pool: one of its own per stack,
+    since every token of a pool has the pool's issuer."""
+    spec = optional(
+        COGNITO_TOKEN_SCOPE,
+        "With CognitoUserPoolArn: the OAuth scope bearer tokens must carry for this stack, "
+        "<resource server identifier>/<scope name>. Define it in your pool for this stack alone "
+        "and give it only to this stack's CI clients: all tokens of a pool carry its issuer, so "
+        "the scope is what keeps another stack's tokens out. Not used with the pool the stack "
+        "creates (mlflow/api).",
+        "Existing Cognito pool: this stack's token scope",
+        GROUP_LOGIN,
+        COGNITO_SCOPE,
+        "mlflow-team-a/api",
+    )
+    return replace(
+        spec,
+        max_length=COGNITO_SCOPE_MAX_LENGTH,
+        constraint_description=(
+            f"{COGNITO_TOKEN_SCOPE} must be empty or a Cognito scope <resource server "
+            "identifier>/<scope name> of at most 256 printable ASCII characters without spaces, "
+            'quotes (") or backslashes, and no / in the scope name, e.g. mlflow-team-a/api.'
+        ),
+    )
 
 
 def _require(name: str, needed: list[tuple[Parameter, str]], when: object, ctx: Context) -> None:
     """A Rule: when ``when`` holds, each needed Parameter is given (else its message)."""
     ctx.rule(name, [assertion(given(p), message) for p, message in needed], when=when)
+
+
+def _declare_existing_pool_rule(ctx: Context, inputs: LoginInputs) -> None:
+    """The launcher's pool needs its app client, its domain and this stack's token scope."""
+    _require(
+        RULE_EXISTING_COGNITO_POOL_IS_COMPLETE,
+        [
+            *(
+                (p, f"{COGNITO_USER_POOL_ARN} (an existing user pool) needs {p.title} too.")
+                for p in (inputs.cognito_client_id, inputs.cognito_domain)
+            ),
+            (
+                inputs.cognito_token_scope,
+                f"{COGNITO_USER_POOL_ARN} (an existing user pool) needs {COGNITO_TOKEN_SCOPE} "
+                "too: a scope the pool defines for this stack alone, which its bearer tokens must "
+                "carry (every stack on the pool would accept the others' tokens otherwise).",
+            ),
+        ],
+        given(inputs.cognito_pool_arn),
+        ctx,
+    )
 
 
 def _declare_rules(ctx: Context, inputs: LoginInputs) -> None:
@@ -155,15 +213,7 @@ def _declare_rules(ctx: Context, inputs: LoginInputs) -> None:
         is_value(inputs.auth_mode, "oidc"),
         ctx,
     )
-    _require(
-        RULE_EXISTING_COGNITO_POOL_IS_COMPLETE,
-        [
-            (p, f"{COGNITO_USER_POOL_ARN} (an existing user pool) needs {p.title} too.")
-            for p in (inputs.cognito_client_id, inputs.cognito_domain)
-        ],
-        given(inputs.cognito_pool_arn),
-        ctx,
-    )
+    _declare_existing_pool_rule(ctx, inputs)
     ctx.rule(
         RULE_INTERNET_FACING_NEEDS_ALLOW_LIST,
         # With a login in front, anyone may reach the login page; without, only a list.
@@ -195,7 +245,7 @@ def _declare_rules(ctx: Context, inputs: LoginInputs) -> None:
 
 def declare_login_inputs(ctx: Context, load_balancer: LoadBalancerInputs) -> LoginInputs:
     """Declare the login Parameters, Conditions and Rules."""
-    auth_mode, pool_arn, client_id, domain = ctx.parameters(*_cognito_specs())
+    auth_mode, pool_arn, client_id, domain, token_scope = ctx.parameters(*_cognito_specs())
     oidc = {
         name: ctx.parameter(optional(name, description, label, GROUP_LOGIN, pattern, example))
         for name, description, label, pattern, example in _OIDC
@@ -224,7 +274,9 @@ def declare_login_inputs(ctx: Context, load_balancer: LoadBalancerInputs) -> Log
             "false",
         )
     )
-    inputs = LoginInputs(auth_mode, pool_arn, client_id, domain, oidc, load_balancer, allow_public)
+    inputs = LoginInputs(
+        auth_mode, pool_arn, client_id, domain, token_scope, oidc, load_balancer, allow_public
+    )
     ctx.condition(USE_AUTH, Not(Equals(auth_mode.ref(), "none")))
     ctx.condition(USE_COGNITO_AUTH, is_value(auth_mode, "cognito"))
     ctx.condition(CREATE_COGNITO_USER_POOL, And(condition(USE_COGNITO_AUTH), empty(pool_arn)))

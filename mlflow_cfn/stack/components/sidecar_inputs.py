@@ -29,8 +29,12 @@ SIDECAR_SECRET_VARIABLE = "SidecarSecretVariable"
 SIDECAR_CPU = "SidecarCpu"
 SIDECAR_MEMORY = "SidecarMemory"
 SIDECAR_USER = "SidecarUser"
-#: uid or uid:gid, never 0: numeric, so the image needs no user of that name.
-NON_ROOT_USER = r"[1-9][0-9]{0,9}(:[0-9]{1,10})?"
+#: A uid or gid other than 0 (root's) and written without leading zeros (``00`` is 0 too).
+#: botocore's ecs model, ContainerDefinition ``user``: "If specifying a UID or GID, you must
+#: specify it as a positive integer."
+NON_ROOT_ID = r"[1-9][0-9]{0,9}"
+#: uid or uid:gid, neither of them 0: numeric, so no name (root) and no image's user of that name.
+NON_ROOT_USER = rf"{NON_ROOT_ID}(:{NON_ROOT_ID})?"
 SIDECAR_SECRET_KMS_KEY_ARN = "SidecarSecretKmsKeyArn"
 DATADOG_API_KEY_SECRET_ARN = "DatadogApiKeySecretArn"
 DATADOG_API_KEY_KMS_KEY_ARN = "DatadogApiKeyKmsKeyArn"
@@ -152,14 +156,15 @@ def _secret_and_size_specs() -> list[ParameterSpec]:
         ParameterSpec(
             SIDECAR_USER,
             "String",
-            "User the sidecar runs as: uid or uid:gid, never root (0). It writes only to its "
-            "/tmp volume (its root file system is read-only).",
+            "User the sidecar runs as: numeric uid or uid:gid, never root's (0) as user or "
+            "group. It writes only to its /tmp volume (its root file system is read-only).",
             "Sidecar user (uid:gid)",
             GROUP_SIDECAR,
             default="1000:1000",
             allowed_pattern=f"^{NON_ROOT_USER}$",
             constraint_description=(
-                f"{SIDECAR_USER} must be a uid or uid:gid other than root (0), e.g. 1000:1000."
+                f"{SIDECAR_USER} must be a numeric uid or uid:gid, neither of them 0 (root), "
+                "e.g. 1000:1000."
             ),
         ),
         count(

@@ -203,7 +203,8 @@ PRODUCT_CATALOGUE: tuple[Constraint, ...] = (
         "jwt-claim-values",
         "jwt-validation compares at most 10 values per claim, each at most 256 characters.",
         f"{_DOCS}/elasticloadbalancing/latest/APIReference/API_JwtValidationActionAdditionalClaim.html",
-        "AllowedPattern of OidcTokenAudience (one value, 1 to 256 characters, no spaces).",
+        "AllowedPattern of OidcTokenAudience (one value, 1 to 256 characters, no spaces) and of "
+        "CognitoTokenScope (one value, MaxLength 256, no spaces).",
     ),
     Constraint(
         "jwt-claim-format",
