@@ -105,7 +105,9 @@ def test_the_network_is_published_beside_the_product_in_the_same_portfolio(
          "Description": ANY, "IdempotencyToken": ANY},
         {"ConstraintDetail": {"ConstraintId": "cons-template", "Type": "TEMPLATE"}},
     )  # fmt: skip
-    iam.launch_role(ROLE)  # the portfolio template's NetworkLaunchRole, checked as any launch role
+    # the portfolio template's NetworkLaunchRole, checked as any launch role: on a role of each
+    # logical id the network template creates, and on the generic one
+    iam.launch_role(ROLE, role_ids=("DefaultSecurityGroupRestrictionRole", "FlowLogRole", "Role"))
     calls = []
     sc.client.meta.events.register(
         "provide-client-params.servicecatalog.CreateConstraint",
