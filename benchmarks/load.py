@@ -282,6 +282,7 @@ class LoadResult:
     server_cpu: float
     client_cpu: float
     database_cpu: float  # every PostgreSQL process on the machine
+    first_cpu: float  # the container's first process (the emitted start-up script's supervisor)
     other_cpu: float  # everything else the machine ran meanwhile
 
     @property
@@ -367,6 +368,11 @@ class Window:
         """CPU-seconds the local PostgreSQL used in the window so far."""
         return _database_cpu_seconds() - self.database_at_start
 
+    def first_cpu(self) -> float:
+        """CPU-seconds the container's first process used in the window so far."""
+        pid = self.server.process.pid
+        return self.cpu_last.get(pid, 0.0) - self.cpu_at_start.get(pid, 0.0)
+
 
 @contextmanager
 def sampling(server: LocalContainer) -> Iterator[Window]:
@@ -441,6 +447,7 @@ def drive(server: LocalContainer, *, writers: int, searchers: int, seconds: floa
         server_cpu=server_cpu,
         client_cpu=client_cpu,
         database_cpu=database_cpu,
+        first_cpu=window.first_cpu(),
         other_cpu=max(window.busy_cpu() - server_cpu - client_cpu - database_cpu, 0.0),
     )
 
@@ -532,6 +539,7 @@ class Row:
         return [
             str(self.load.processes),
             f"{self.load.server_cpu / seconds:.2f}",
+            f"{self.load.first_cpu / max(len(self.load.latencies), 1) * 1000:.3f}",
             f"{self.load.client_cpu / seconds:.2f}",
             f"{self.load.database_cpu / seconds:.2f}",
             f"{self.load.other_cpu / seconds:.2f}",
@@ -541,7 +549,8 @@ class Row:
 def table(rows: list[Row], baseline: Row) -> str:
     """The measurements and, below, each configuration's ratio to ``baseline`` per metric."""
     names = list(baseline.metrics())
-    context = ["processes", "server cores", "client cores", "PostgreSQL cores", "other cores"]
+    context = ["processes", "server cores", "first process CPU ms/request", "client cores"]
+    context += ["PostgreSQL cores", "other cores"]
     lines = [
         f"| configuration | server | {' | '.join(names + context)} |",
         "|---|---|" + "---:|" * (len(names) + len(context)),
@@ -566,6 +575,29 @@ def table(rows: list[Row], baseline: Row) -> str:
             f"{values[n]:.0f} vs {base[n]:.0f}" if n == "errors" else f"{values[n] / base[n]:.2f}"
             for n in names
         ]
+        lines.append(f"| {row.config.name} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+SPREAD_METRICS = ("requests/s", "server CPU ms/request")
+
+
+def spread(rounds: list[list[Row]]) -> str:
+    """Each configuration's ratio to the defaults (the last row) in every round, and their
+    median: how far one round's ratios can be trusted on this machine."""
+    lines = [
+        f"Ratio to the defaults in each of {len(rounds)} rounds (the configurations of a round "
+        "measured one after the other), and the median:",
+        "",
+        "| configuration | " + " | ".join(SPREAD_METRICS) + " |",
+        "|---|" + "---|" * len(SPREAD_METRICS),
+    ]
+    for index, row in enumerate(rounds[0][:-1]):
+        cells = []
+        for name in SPREAD_METRICS:
+            ratios = [r[index].metrics()[name] / r[-1].metrics()[name] for r in rounds]
+            each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+            cells.append(f"{each} (median {statistics.median(ratios):.2f})")
         lines.append(f"| {row.config.name} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -688,10 +720,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="metric-logging clients")
     parser.add_argument("--searchers", type=int, default=2, help="search_runs clients")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every configuration this many times, "
+        "one after the other; the tables show the first round, the spread table every round"
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     with artifact_store() as s3_endpoint:
-        rows = [measure(config, args, s3_endpoint) for config in configurations()]
+        rounds = [
+            [measure(config, args, s3_endpoint) for config in configurations()]
+            for _ in range(args.rounds)
+        ]
+    rows = rounds[0]
     baseline = rows[-1]
     body = "\n\n".join(
         [
@@ -707,11 +747,15 @@ def main(argv: list[str] | None = None) -> int:
             "Fargate throughput. Peak RSS is the total of all the server's processes from "
             "start to the end of the load; requests/s counts only successful requests. Server "
             "CPU ms/request is the CPU time of all the server's processes per request, the "
-            "measure least disturbed by the shared machine; the last four columns say where "
-            "the machine's CPU went during the load (in cores): the server, the clients, the "
-            "local PostgreSQL, and everything else running on this machine at the time.",
+            "measure least disturbed by the shared machine; the first process CPU ms/request is "
+            "the part of it spent by the container's first process (the start-up script's "
+            "supervisor in the emitted configurations, the `mlflow server` command that started "
+            "uvicorn in the defaults); the other columns say where the machine's CPU went during "
+            "the load (in cores): the server, the clients, the local PostgreSQL, and everything "
+            "else running on this machine at the time.",
             table(rows, baseline),
             verdict(rows, baseline),
+            *([spread(rounds)] if len(rounds) > 1 else []),
         ]
     )
     print(body)

@@ -71,24 +71,84 @@ def test_the_template_embeds_exactly_this_script(default_template):
 
 
 # --- Supervision: a refused password ends the task; signals reach the server --------------------
-@pytest.mark.parametrize(
-    "message",
-    [
-        'connection to server at "10.0.1.5", port 5432 failed: FATAL:  password authentication '
-        'failed for user "mlflow_admin"',
-        "(pymysql.err.OperationalError) (1045, \"Access denied for user 'mlflow_admin'@'10.0.1.9' "
-        '(using password: YES)")',
-    ],
-)
-def test_a_refused_password_stops_the_server_and_exits_3(message, capfd):
-    server = ["python3", "-c", f"import sys, time; print({message!r}, file=sys.stderr); "
-              "sys.stderr.flush(); time.sleep(60)"]  # fmt: skip
+REFUSALS = [
+    'connection to server at "10.0.1.5", port 5432 failed: FATAL:  password authentication '
+    'failed for user "mlflow_admin"',
+    "(pymysql.err.OperationalError) (1045, \"Access denied for user 'mlflow_admin'@'10.0.1.9' "
+    '(using password: YES)")',
+]
+
+
+def server_printing(text: str, stream: str = "stderr", then: str = "time.sleep(60)") -> list:
+    """A stand-in server that writes ``text`` to ``stream`` every 0.1 s for 3 s, then ``then``."""
+    loop = f"for _ in range(30):\n    print({text!r}, file=sys.{stream}, flush=True)\n"
+    return ["python3", "-c", f"import sys, time\n{loop}    time.sleep(0.1)\n{then}"]
+
+
+class Confirmations:
+    """Stands in for the confirming connection: each call starts a process exiting ``status``."""
+
+    def __init__(self, status: int) -> None:
+        self.status, self.calls = status, 0
+
+    def __call__(self):
+        import subprocess
+
+        self.calls += 1
+        return subprocess.Popen(["python3", "-c", f"raise SystemExit({self.status})"])
+
+
+@pytest.mark.parametrize("message", REFUSALS)
+def test_a_refusal_its_own_connection_confirms_stops_the_server_and_exits_3(message, capfd):
+    confirm = Confirmations(3)
     with pytest.raises(SystemExit) as exited:
-        script["supervise"](server)
-    assert exited.value.code == 3
+        script["supervise"](server_printing(message), confirm)
+    assert exited.value.code == 3 and confirm.calls == 1
     err = capfd.readouterr().err
     assert message in err  # the server's output passes through
     assert "the database refused the credentials" in err
+
+
+@pytest.mark.parametrize("status", [0, 1], ids=["accepted", "not-reached"])
+@pytest.mark.parametrize("message", REFUSALS)
+def test_the_text_of_a_refusal_alone_stops_nothing(message, status):
+    """Issue 23 item 6: a client writes this text into the server's output at will (uvicorn's
+    access log carries the query string; an error may quote a request). When the supervisor's
+    own connection is accepted (or fails otherwise: nothing decided), the server goes on, and
+    the text is tried at most once a minute."""
+    confirm = Confirmations(status)
+    server = server_printing(message, then="sys.exit(7)")
+    assert script["supervise"](server, confirm) == 7
+    assert confirm.calls == 1  # thirty lines in three seconds: one confirmation
+
+
+def test_the_access_log_is_not_read(capfd):
+    """The server's standard output (uvicorn's access log, one line per request) goes to the
+    container's output unread: no confirmation, however often a client writes the text."""
+    confirm = Confirmations(3)
+    server = server_printing(REFUSALS[1], stream="stdout", then="sys.exit(0)")
+    assert script["supervise"](server, confirm) == 0
+    assert confirm.calls == 0
+    assert REFUSALS[1] in capfd.readouterr().out
+
+
+def test_a_refusal_split_across_two_reads_is_noticed():
+    import os
+    import threading
+
+    read_end, write_end = os.pipe()
+    sink_read, sink = os.pipe()
+    suspect = threading.Event()
+    relaying = threading.Thread(target=script["relay"], args=(read_end, sink, suspect))
+    relaying.start()
+    os.write(write_end, b"... password authentication fai")
+    assert not suspect.wait(0.3)
+    os.write(write_end, b"led for user ...\n")
+    assert suspect.wait(5)
+    os.close(write_end)
+    relaying.join(5)
+    os.close(sink)
+    assert os.read(sink_read, 1000) == b"... password authentication failed for user ...\n"
 
 
 @pytest.mark.parametrize(
@@ -96,9 +156,22 @@ def test_a_refused_password_stops_the_server_and_exits_3(message, capfd):
     ["GET /health 200", 'FATAL:  database "mlflow" does not exist', "connection refused"],
 )
 def test_other_errors_and_the_servers_own_exit_status_pass_through(message, capfd):
-    server = ["python3", "-c", f"import sys; print({message!r}); sys.exit(7)"]
-    assert script["supervise"](server) == 7
-    assert message in capfd.readouterr().out
+    confirm = Confirmations(3)
+    server = ["python3", "-c", f"import sys; print({message!r}, file=sys.stderr); sys.exit(7)"]
+    assert script["supervise"](server, confirm) == 7
+    assert message in capfd.readouterr().err and confirm.calls == 0
+
+
+def test_a_confirmation_is_this_script_started_again_with_its_mode(monkeypatch):
+    import subprocess
+    import sys
+
+    started = {}
+    monkeypatch.setattr(sys, "orig_argv", ["python", "-c", "<the script>"])
+    monkeypatch.setattr(subprocess, "Popen", lambda argv, env: started.update(argv=argv, env=env))
+    script["confirmation"]()
+    assert started["argv"] == [sys.executable, "-c", "<the script>"]
+    assert started["env"]["MLFLOW_CFN_SUPERVISING"] == "confirm"
 
 
 def test_sigterm_is_forwarded_to_the_server(tmp_path):

@@ -14,8 +14,12 @@
 # 4. Runs `mlflow server` (which reads its whole configuration from MLFLOW_*) and supervises
 #    it: signals are forwarded, its output passes through, and when the database refuses the
 #    credentials (the password changed: rotation or a person) it stops the server and exits 3,
-#    so that ECS starts a task that reads the current secret. No probe runs: only what the
-#    server logs while serving is watched, so an idle task never wakes Aurora.
+#    so that ECS starts a task that reads the current secret. No probe runs while nothing
+#    happens, so an idle task never wakes Aurora: the server's error output is watched for the
+#    text of a refusal, and that text only makes the supervisor try one fresh connection of its
+#    own (at most one a minute). The text alone decides nothing: uvicorn logs each request line
+#    with its query string, and error messages may quote a request, so any client could write
+#    it. The access log (the server's standard output) goes to the container's output unread.
 import os
 import re
 import signal
@@ -29,16 +33,19 @@ SCHEMA_LOCK_NAME = "mlflow_cfn_schema"
 SCHEMA_LOCK_KEY = 7_215_032_661_405_117  # pg_advisory_lock takes a bigint
 CONNECT_TIMEOUT_SECONDS = 300  # a paused Aurora Serverless v2 cluster takes ~15 s to resume
 #: What PostgreSQL (psycopg2) and MySQL/MariaDB (PyMySQL, error 1045) say when they refuse a
-#: user's password. Retrying cannot help: the task's secret was read when it started.
+#: user's password. Retrying cannot help: the task's secret was read when it started. Decisive
+#: only on a connection of this script's own; in the server's output, a reason to try one.
 AUTH_FAILURE = re.compile(r"password authentication failed for user|Access denied for user|\(1045,")
+AUTH_FAILURE_IN_OUTPUT = re.compile(AUTH_FAILURE.pattern.encode())
 EXIT_CREDENTIALS_REFUSED = 3
+CONFIRM_INTERVAL_SECONDS = 60  # at most one confirming connection a minute, whatever is logged
 #: (MySQL, PostgreSQL): no idle timeout for one session (MySQL's default is 8 hours).
 KEEP_SESSION = (
     "SET SESSION wait_timeout = 28800, SESSION interactive_timeout = 28800",
     "SET idle_session_timeout = 0",
 )
 STOP_GRACE_SECONDS = 25  # ECS's default stop timeout is 30 s
-SUPERVISING = "MLFLOW_CFN_SUPERVISING"
+SUPERVISING = "MLFLOW_CFN_SUPERVISING"  # "1": supervise; "confirm": try the credentials once
 
 
 def log(message):
@@ -143,30 +150,67 @@ def prepare_schema(uri):
     engine.dispose()
 
 
-def relay(stream, sink, refused):
-    """Copy the server's output line by line; note when the database refused the password."""
-    for line in iter(stream.readline, b""):
-        sink.write(line)
-        sink.flush()
-        if not refused.is_set() and AUTH_FAILURE.search(line.decode(errors="replace")):
-            refused.set()
+def confirm_refusal(uri):
+    """One fresh connection with the task's credentials: exits 3 if the database refuses them,
+    0 if it accepts them, 1 on any other failure (unreachable, resuming: nothing is decided)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(uri, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        engine.connect().close()
+    except Exception as exc:
+        if AUTH_FAILURE.search(str(exc)):
+            raise SystemExit(EXIT_CREDENTIALS_REFUSED) from None
+        log(f"the confirming connection failed ({type(exc).__name__}); nothing decided")
+        raise SystemExit(1) from None
+    log("the database accepts the credentials: the refusal text in the output was not its own")
+    raise SystemExit(0)
 
 
-def supervise(argv):
-    """Run the server; forward SIGTERM/SIGINT; stop it when the credentials are refused.
-    Returns the exit status of the container."""
-    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    refused = threading.Event()
+def confirmation():
+    """Start this script again (as `python -c`, like the supervisor) to try the credentials."""
+    return subprocess.Popen(
+        [sys.executable, *sys.orig_argv[1:]], env={**os.environ, SUPERVISING: "confirm"}
+    )
+
+
+def relay(source, sink, suspect):
+    """Copy the server's error output as it comes (blocks of bytes, not lines); note when it
+    holds the text of a refused password (a reason to confirm, never a decision)."""
+    tail = b""
+    while block := os.read(source, 65536):
+        written = 0
+        while written < len(block):  # a signal may interrupt a write part-way
+            written += os.write(sink, block[written:])
+        if AUTH_FAILURE_IN_OUTPUT.search(tail + block):
+            suspect.set()
+        tail = block[-64:]  # a match across two blocks
+
+
+def supervise(argv, confirm=confirmation):
+    """Run the server; forward SIGTERM/SIGINT; stop it when a fresh connection of its own
+    (``confirm``) finds the credentials refused. Returns the exit status of the container."""
+    server = subprocess.Popen(argv, stderr=subprocess.PIPE)
+    suspect = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda signum, _frame: server.send_signal(signum))
-    relays = [
-        threading.Thread(target=relay, args=(pipe, sink.buffer, refused), daemon=True)
-        for pipe, sink in ((server.stdout, sys.stdout), (server.stderr, sys.stderr))
-    ]
-    for thread in relays:
-        thread.start()
-    while server.poll() is None and not refused.wait(0.5):
-        pass
+    source = server.stderr.fileno()
+    relaying = threading.Thread(target=relay, args=(source, 2, suspect), daemon=True)
+    relaying.start()
+    checking, pending, next_check, refused = None, False, 0.0, False
+    while server.poll() is None and not refused:
+        if suspect.wait(0.5):
+            suspect.clear()
+            pending = True
+        if checking is not None and checking.poll() is not None:
+            refused = checking.returncode == EXIT_CREDENTIALS_REFUSED
+            checking = None
+        elif pending and checking is None and time.monotonic() >= next_check:
+            pending, next_check = False, time.monotonic() + CONFIRM_INTERVAL_SECONDS
+            checking = confirm()
+    if checking is not None:
+        checking.kill()
+        checking.wait()
     if server.poll() is None:  # refused: stop serving errors
         server.terminate()
         try:
@@ -174,17 +218,19 @@ def supervise(argv):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    for thread in relays:
-        thread.join(5)
-    if refused.is_set():
+    relaying.join(5)
+    if refused:
         refuse_credentials()
     return server.returncode if server.returncode >= 0 else 128 - server.returncode
 
 
 def main():
     env = os.environ
-    if env.pop(SUPERVISING, None) == "1":  # the second start: only supervise
+    mode = env.pop(SUPERVISING, None)
+    if mode == "1":  # the second start: only supervise
         sys.exit(supervise(["mlflow", "server"]))
+    if mode == "confirm":  # started by the supervisor: the backend store URI is in env
+        confirm_refusal(env["MLFLOW_BACKEND_STORE_URI"])
     uri = backend_store_uri(env)
     env["MLFLOW_BACKEND_STORE_URI"] = uri
     env["MLFLOW_SERVER_ALLOWED_HOSTS"] = allowed_hosts(env.get("MLFLOW_CFN_ALLOWED_HOSTS", ""))
