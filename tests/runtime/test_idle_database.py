@@ -145,15 +145,25 @@ def test_the_template_asks_the_database_to_close_idle_sessions(request, database
 
 def test_the_schema_lock_outlasts_the_idle_time(database, s3_endpoint, monkeypatch):
     """prepare_schema holds a database lock on one connection, idle while the migration runs on
-    others; a migration longer than the idle time must neither lose the lock nor fail."""
+    others; a migration longer than the idle time must neither lose the lock nor fail, even when
+    one of its steps leaves its connection idle longer than that (issue 24: "MySQL server has
+    gone away" at COMMIT): the start-up script prepares the schema with a URI that carries no
+    idle timeout (only the serving pool has one)."""
     from mlflow.store.db import utils
 
     migrate = utils._initialize_tables
+    pause = IDLE_SECONDS + CLOSE_MARGIN_SECONDS[database.engine]
 
     def slow_migration(engine):  # an upgrade of a large database, or a slow first start
-        time.sleep(IDLE_SECONDS + CLOSE_MARGIN_SECONDS[database.engine])
+        with engine.connect() as step:  # one long step: its connection idles between statements
+            step.execute(sqlalchemy.text("SELECT 1"))
+            step.commit()
+            time.sleep(pause)
+            step.execute(sqlalchemy.text("SELECT 1"))
+            step.commit()
         migrate(engine)
 
     monkeypatch.setattr(utils, "_initialize_tables", slow_migration)
-    uri = server_uri(database, s3_endpoint, MLFLOW_CFN_DB_IDLE_SECONDS=str(IDLE_SECONDS))
-    entrypoint["prepare_schema"](uri)
+    environment = container(database, s3_endpoint).environment()
+    environment["MLFLOW_CFN_DB_IDLE_SECONDS"] = str(IDLE_SECONDS)
+    entrypoint["prepare_schema"](entrypoint["backend_store_uri"](environment, idle=False))

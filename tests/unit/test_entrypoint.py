@@ -46,6 +46,41 @@ def test_passwords_round_trip_through_the_uri(password):
     assert urllib.parse.quote(password, safe="") in uri
 
 
+def test_the_schema_is_prepared_without_the_idle_timeout_and_served_with_it(monkeypatch):
+    """Issue 24: the idle-session timeout lets Aurora pause while the server's pool idles; a
+    migration step that leaves its connection idle longer would lose it mid-migration. main
+    prepares the schema with a URI without it and gives the server the URI with it."""
+    import os
+
+    main = script["main"]
+    prepared = []
+    monkeypatch.setitem(main.__globals__, "prepare_schema", prepared.append)
+
+    def execv(*_args):
+        raise SystemExit("execv")
+
+    monkeypatch.setattr(os, "execv", execv)
+    variables = env("p@ss", MLFLOW_CFN_DB_IDLE_SECONDS="60", MLFLOW_CFN_ALLOWED_HOSTS="h")
+    main_sets = ["MLFLOW_BACKEND_STORE_URI", "MLFLOW_SERVER_ALLOWED_HOSTS"]
+    main_sets.append("MLFLOW_CFN_SUPERVISING")
+    for name in main_sets:
+        monkeypatch.setenv(name, "")  # restored after the test, whatever main sets
+    monkeypatch.delenv("MLFLOW_CFN_SUPERVISING")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match="execv"):
+        main()
+    (schema,) = prepared
+    serving = os.environ["MLFLOW_BACKEND_STORE_URI"]
+    assert sqlalchemy.make_url(schema).query == {"sslmode": "require"}
+    assert sqlalchemy.make_url(serving).query == {
+        "sslmode": "require",
+        "options": "-c idle_session_timeout=60000",
+    }
+    assert sqlalchemy.make_url(schema).password == sqlalchemy.make_url(serving).password == "p@ss"
+    assert "MLFLOW_CFN_DB_PASSWORD" not in os.environ  # the credentials left the environment
+
+
 def test_allowed_hosts_cover_case_and_ports():
     hosts = script["allowed_hosts"](
         "internal-MLflow-Load-1AB.eu-west-1.elb.amazonaws.com,ml.example.com"

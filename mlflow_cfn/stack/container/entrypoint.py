@@ -52,7 +52,9 @@ def log(message):
     print(f"mlflow-cfn: {message}", file=sys.stderr, flush=True)
 
 
-def backend_store_uri(env):
+def backend_store_uri(env, idle=True):
+    """The SQLAlchemy URI of the database; with ``idle``, the option that makes the database
+    close a session idle for MLFLOW_CFN_DB_IDLE_SECONDS. The credentials leave ``env``."""
     user = urllib.parse.quote(env.pop("MLFLOW_CFN_DB_USERNAME"), safe="")
     password = urllib.parse.quote(env.pop("MLFLOW_CFN_DB_PASSWORD"), safe="")
     host, port, name = (
@@ -63,7 +65,8 @@ def backend_store_uri(env):
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 literal
     dialect = env["MLFLOW_CFN_DB_DIALECT"]
-    query = "&".join(filter(None, [env.get("MLFLOW_CFN_DB_QUERY", ""), idle_option(dialect, env)]))
+    idle_query = idle_option(dialect, env) if idle else ""
+    query = "&".join(filter(None, [env.get("MLFLOW_CFN_DB_QUERY", ""), idle_query]))
     uri = f"{dialect}://{user}:{password}@{host}:{port}/{name}"
     return f"{uri}?{query}" if query else uri
 
@@ -121,7 +124,8 @@ def prepare_schema(uri):
     with connect_with_retry(engine) as conn:
         lock = conn.execution_options(isolation_level="AUTOCOMMIT")
         # The lock's connection waits idle while the migration runs on others: it must outlast
-        # MLFLOW_CFN_DB_IDLE_SECONDS, or the database closes it and so releases the lock.
+        # any session timeout (the URI carries none; a cluster's parameters may), or the
+        # database closes it and so releases the lock.
         lock.execute(sqlalchemy.text(KEEP_SESSION[engine.dialect.name == "postgresql"]))
         if engine.dialect.name == "postgresql":
             lock.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
@@ -231,10 +235,12 @@ def main():
         sys.exit(supervise(["mlflow", "server"]))
     if mode == "confirm":  # started by the supervisor: the backend store URI is in env
         confirm_refusal(env["MLFLOW_BACKEND_STORE_URI"])
-    uri = backend_store_uri(env)
-    env["MLFLOW_BACKEND_STORE_URI"] = uri
+    # Only the serving pool closes idle sessions: a migration step may leave its connection
+    # idle longer than that (a long backfill), and losing it mid-migration fails the start.
+    schema_uri = backend_store_uri(dict(env), idle=False)
+    env["MLFLOW_BACKEND_STORE_URI"] = backend_store_uri(env)
     env["MLFLOW_SERVER_ALLOWED_HOSTS"] = allowed_hosts(env.get("MLFLOW_CFN_ALLOWED_HOSTS", ""))
-    prepare_schema(uri)
+    prepare_schema(schema_uri)
     log(f"starting mlflow server for {env['MLFLOW_SERVER_ALLOWED_HOSTS']}")
     # Start this script again in a fresh process (same pid, same command): preparing the schema
     # imported MLflow and SQLAlchemy (about 200 MiB) that the supervisor does not need.
