@@ -112,32 +112,34 @@ class ChangeSet:
         parameters: dict[str, str],
         out: Callable[[str], None],
         options: dict | None = None,
-    ) -> None:
+        kept: Sequence[str] = (),
+    ) -> dict:
         """Create it as `kind` (CREATE or UPDATE) from `template` (TemplateBody or TemplateURL),
-        with `options` (Tags, RoleARN) as CreateChangeSet takes them; one left by an earlier run
-        under this name is deleted first."""
+        with `parameters`, the parameters `kept` at their deployed values (UsePreviousValue, as
+        ``aws cloudformation deploy`` sends them) and `options` (Tags, RoleARN) as
+        CreateChangeSet takes them; one left by an earlier run under this name is deleted
+        first. Returns CreateChangeSet's answer (Id, StackId)."""
+        values = {key: {"ParameterValue": value} for key, value in parameters.items()}
+        values |= {key: {"UsePreviousValue": True} for key in kept}
         arguments = {
             "StackName": self.stack,
             "ChangeSetName": self.name,
             "ChangeSetType": kind,
             **template,
-            "Parameters": [
-                {"ParameterKey": key, "ParameterValue": value}
-                for key, value in sorted(parameters.items())
-            ],
+            "Parameters": [{"ParameterKey": key, **values[key]} for key in sorted(values)],
             "Capabilities": list(CAPABILITIES),
             "Description": "created by mlflow-cfn deploy",
             **(options or {}),
         }
         out(f"creating change set {self.name} ({kind} of stack {self.stack})")
         try:
-            self.cfn.create_change_set(**arguments)
+            return self.cfn.create_change_set(**arguments)
         except ClientError as exc:
             if error_code(exc) != "AlreadyExistsException":
                 raise
             out(f"change set {self.name} exists already: deleting it and creating it again")
             self.delete()
-            self.cfn.create_change_set(**arguments)
+            return self.cfn.create_change_set(**arguments)
 
     def wait(self, poll: float, sleep: Callable[[float], None]) -> dict:
         """The first DescribeChangeSet page once the change set is no longer being created."""

@@ -13,8 +13,9 @@ __all__ = [
     "STACK_SUCCESS",
     "STACK_TYPE",
     "StackStateError",
-    "change_set_type",
+    "deployed_parameters",
     "describe_stack",
+    "kind_of",
     "stack_name_problem",
 ]
 
@@ -54,10 +55,9 @@ def describe_stack(cfn: CloudFormation, name: str) -> dict | None:
         raise
 
 
-def change_set_type(cfn: CloudFormation, name: str) -> str:
-    """CREATE for a new stack (or one only reviewed so far), else UPDATE; StackStateError for a
-    stack whose creation failed (it can only be deleted)."""
-    stack = describe_stack(cfn, name)
+def kind_of(stack: dict | None, name: str) -> str:
+    """CREATE for a new stack (None: there is no such stack, or one only reviewed so far),
+    else UPDATE; StackStateError for a stack whose creation failed (it can only be deleted)."""
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         return "CREATE"
     if stack["StackStatus"] == "ROLLBACK_COMPLETE":
@@ -67,3 +67,11 @@ def change_set_type(cfn: CloudFormation, name: str) -> str:
             "then deploy again"
         )
     return "UPDATE"
+
+
+def deployed_parameters(stack: dict | None) -> dict[str, str]:
+    """The parameter values a deployed stack runs with (DescribeStacks ``Parameters``; none for
+    a stack not created yet). NoEcho values come back masked; the product declares none."""
+    if stack is None or kind_of(stack, stack.get("StackName", "")) == "CREATE":
+        return {}
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}

@@ -14,8 +14,14 @@ Decisions:
   its ``TemplateURL`` (up to 1 MB). Without ``--s3-bucket``, a template over the limit is refused
   before any AWS call. The upload comes after the stack's state is checked, so a stack that
   cannot be deployed gets nothing uploaded.
-* The parameters file is the whole truth: every parameter it leaves out takes the template's
-  default, on an update too (``UsePreviousValue`` is never sent).
+* On an update, a parameter the file and ``--parameter-overrides`` leave out keeps its deployed
+  value (sent as ``UsePreviousValue``), as ``aws cloudformation deploy`` does: a file holding
+  only ``DatabaseDeletionProtection=false`` changes that and nothing else. A parameter new in
+  the template takes its default. The offline validation sees the deployed values, so the
+  stack is read (DescribeStacks) before it; nothing is changed in AWS before it passes.
+* Before asking, the change set is shown with the account and region it applies to, a count
+  of the resources it adds, modifies and removes, and every parameter whose value changes
+  (deployed -> after) (`mlflow_cfn.commands.deploy_review`).
 * A change set that is not executed is deleted (no changes, failed, refused), except one left
   for a person: ``--no-execute-changeset`` (a preview, as CI runs it), declined at the prompt,
   or no terminal to ask on. It is printed with the command that executes it.
@@ -25,13 +31,13 @@ Decisions:
 
 Exit codes: 0 deployed, nothing to change, or left unexecuted by choice (``--no-execute-changeset``
 or answering no); 1 refused, failed, an AWS error, or no one to ask (no terminal and neither
-``--yes`` nor ``--no-execute-changeset``); 2 bad input found offline (nothing was sent to AWS).
+``--yes`` nor ``--no-execute-changeset``); 2 bad input found offline (nothing was changed in AWS;
+only the stack was read, for the values it keeps).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -60,15 +66,28 @@ from mlflow_cfn.cfn.events import EventStream, execute
 from mlflow_cfn.cfn.stacks import (
     STACK_SUCCESS,
     StackStateError,
-    change_set_type,
-    stack_name_problem,
+    deployed_parameters,
+    describe_stack,
+    kind_of,
 )
 from mlflow_cfn.cfn.upload import TemplateUploadError, upload_template
-from mlflow_cfn.commands import CliError, seconds_argument
+from mlflow_cfn.commands import CliError
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
-from mlflow_cfn.commands.deploy_inputs import DeployError, DeployRequest, Inputs, load_inputs
+from mlflow_cfn.commands.deploy_flags import (
+    add_change_set_flags,
+    parameter_override,
+    poll_seconds,
+    stack_name,
+)
+from mlflow_cfn.commands.deploy_inputs import (
+    DeployError,
+    DeployRequest,
+    Inputs,
+    checked_inputs,
+    read_inputs,
+)
+from mlflow_cfn.commands.deploy_review import action_counts, parameter_lines, where
 from mlflow_cfn.commands.network_stack import add_network_stack_option
-from mlflow_cfn.stack.parameters import PARTITION
 
 __all__ = ["QUESTION", "DeployRequest", "ask", "deploy", "register", "run"]
 
@@ -177,14 +196,17 @@ def _deploy(
     make_client: Callable[[str], Any] | None,
 ) -> int:
     """`deploy` without the translation of errors into messages."""
-    inputs = load_inputs(
-        request, cfn.meta.region_name, cfn, lambda line: out(f"warning: {line}"), make_client
-    )
-    stack, name = request.stack_name, inputs.change_set_name
+    body, given = read_inputs(request, cfn, lambda line: out(f"warning: {line}"), make_client)
+    stack = request.stack_name
+    deployed = describe_stack(cfn, stack)
+    kind = kind_of(deployed, stack)
+    previous = deployed_parameters(deployed)
+    inputs = checked_inputs(request, body, given, previous, cfn.meta.region_name)
+    name = inputs.change_set_name
     change_set = ChangeSet(cfn, stack, name)
-    kind = change_set_type(cfn, stack)
     template = _template_argument(request, inputs, cfn, s3, out)
-    change_set.create(kind, template, inputs.parameters, out, request.change_set_options())
+    options = request.change_set_options()
+    created = change_set.create(kind, template, inputs.parameters, out, options, inputs.kept)
     page = change_set.wait(request.poll_seconds, sleep)
     if page["Status"] != "CREATE_COMPLETE":
         change_set.delete()
@@ -194,8 +216,13 @@ def _deploy(
             return 0
         raise DeployError(f"change set {name} failed: {one_line(reason)} (change set deleted)")
     changes = change_set.changes(page)
-    out(f"change set {name}: {len(changes)} change(s)")
+    out(
+        f"change set {name}: {len(changes)} change(s) ({action_counts(changes)}) to stack "
+        f"{stack} in {where(created.get('StackId', ''))}"
+    )
     for line in change_lines(changes):
+        out(line)
+    for line in parameter_lines(inputs):
         out(line)
     for risk in _refuse_risks(request, change_set, changes):
         out(f"warning (--allow-replacement): {risk}")
@@ -253,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
     request = DeployRequest(
         stack_name=args.stack_name,
         parameters_path=args.parameters,
+        overrides=tuple(args.parameter_overrides),
         template_path=args.template,
         s3_bucket=args.s3_bucket,
         allow_replacement=args.allow_replacement,
@@ -281,61 +309,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-def stack_name(text: str) -> str:
-    """argparse type: a name CloudFormation accepts for a stack."""
-    if problem := stack_name_problem(text):
-        raise argparse.ArgumentTypeError(problem)
-    return text
-
-
-def tag(text: str) -> tuple[str, str]:
-    """argparse type: a KEY=VALUE stack tag, as CloudFormation allows it."""
-    key, equals, value = text.partition("=")
-    if not equals or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
-    if len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a key of 1-128 characters not starting with aws:, a value of at most 256"
-        )
-    return key, value
-
-
-def role_arn(text: str) -> str:
-    """argparse type: an IAM role ARN."""
-    if not re.fullmatch(rf"arn:{PARTITION}:iam::[0-9]{{12}}:role/[\w+=,.@/-]{{1,512}}", text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
-        )
-    return text
-
-
-_poll_seconds = seconds_argument("a positive number of seconds", lambda seconds: seconds > 0)
-
-
-def _add_change_set_flags(parser: argparse.ArgumentParser) -> None:
-    """--no-execute-changeset, --tags and --role-arn, as the AWS CLI's deploy spells them."""
-    parser.add_argument(
-        "--no-execute-changeset",
-        action="store_true",
-        help="create and print the change set, then exit 0 without executing it (a preview)",
-    )
-    parser.add_argument(
-        "--tags",
-        nargs="+",
-        type=tag,
-        default=[],
-        metavar="KEY=VALUE",
-        help="tags for the stack, which CloudFormation puts on every resource that takes tags",
-    )
-    parser.add_argument(
-        "--role-arn",
-        type=role_arn,
-        metavar="ARN",
-        help="IAM role CloudFormation uses for the stack (a service role; you then need only "
-        "iam:PassRole on it and the CloudFormation actions)",
-    )
-
-
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``deploy`` command to an argparse subparsers object."""
     parser = subparsers.add_parser(
@@ -348,11 +321,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--stack-name", required=True, type=stack_name, metavar="NAME")
     parser.add_argument(
         "--parameters",
-        required=True,
         metavar="PATH",
         help="parameters file (PATH, file://PATH, or - for standard input; JSON or YAML): a "
         "create-stack [{ParameterKey, ParameterValue}] list, a {Key: Value} object or a "
-        "['Key=Value'] list; parameters left out take the template defaults",
+        "['Key=Value'] list; on an update, parameters left out keep their deployed values; on "
+        "a create, they take the template defaults",
+    )
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        type=parameter_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameter values over the file's (as `aws cloudformation deploy` takes them)",
     )
     parser.add_argument(
         "--template",
@@ -375,12 +356,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "or removed",
     )
     parser.add_argument("--yes", action="store_true", help="execute without asking")
-    _add_change_set_flags(parser)
+    add_change_set_flags(parser)
     add_network_stack_option(parser)
     add_aws_options(parser)
     parser.add_argument(
         "--poll-seconds",
-        type=_poll_seconds,
+        type=poll_seconds,
         default=5.0,
         metavar="SECONDS",
         help="seconds between status checks (default: %(default)s)",

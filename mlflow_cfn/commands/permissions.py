@@ -24,7 +24,7 @@ from mlflow_cfn.cfn.evaluate import EvaluationError
 from mlflow_cfn.cfn.upload import TEMPLATE_BODY_LIMIT
 from mlflow_cfn.commands import CliError
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_region
-from mlflow_cfn.commands.deploy import role_arn, stack_name
+from mlflow_cfn.commands.deploy_flags import role_arn, stack_name
 from mlflow_cfn.commands.output import write_file
 from mlflow_cfn.stack.plan import read_template
 

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError
 from mlflow_cfn.cfn.aws import RETRIES
 from mlflow_cfn.commands import CliError, seconds_argument
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
-from mlflow_cfn.commands.deploy import stack_name
+from mlflow_cfn.commands.deploy_flags import stack_name
 from mlflow_cfn.smoke import (
     CLIENT_SECRET_VARIABLE,
     TOKEN_VARIABLE,

@@ -43,6 +43,7 @@ references), `functions`, `conditions` and `rules` (the intrinsic functions of e
 from mlflow_cfn.cfn.evaluate.errors import EvaluationError, ParameterError, TemplateError
 from mlflow_cfn.cfn.evaluate.evaluation import Evaluated, StackSetting, evaluate, render_template
 from mlflow_cfn.cfn.evaluate.parameter_files import load_parameters, parameters_from_data
+from mlflow_cfn.cfn.evaluate.parameters import given_value_problems
 
 __all__ = [
     "Evaluated",
@@ -51,6 +52,7 @@ __all__ = [
     "StackSetting",
     "TemplateError",
     "evaluate",
+    "given_value_problems",
     "load_parameters",
     "parameters_from_data",
     "render_template",

@@ -102,3 +102,12 @@ def resolve_parameters(
     if missing:
         errors.append(f"Parameters: [{', '.join(missing)}] must have values")
     return values, errors + violations
+
+
+def given_value_problems(template: dict, given: Mapping[str, Any]) -> list[str]:
+    """What `resolve_parameters` finds wrong with the values given alone: names the template
+    does not declare, values its constraints refuse; nothing about parameters left out (an
+    update keeps their deployed values, unknown here)."""
+    definitions = parameter_definitions(template)
+    _, errors = resolve_parameters({k: v for k, v in definitions.items() if k in given}, given)
+    return errors
