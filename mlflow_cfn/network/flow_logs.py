@@ -22,6 +22,7 @@ from mlflow_cfn.network.inputs import NetworkInputs
 from mlflow_cfn.network.layout import Layout
 from mlflow_cfn.stack import policies
 from mlflow_cfn.stack.components.keys import customer_managed_key
+from mlflow_cfn.stack.components.retention import KEEP_EXCEPT_ON_CREATE
 from mlflow_cfn.stack.context import Context
 
 LOGS_KEY = "LogsKey"
@@ -47,7 +48,7 @@ def encrypted_log_group(ctx: Context, logical_id: str, key: Key, retention: obje
             logical_id,
             KmsKeyId=GetAtt(key, "Arn"),
             RetentionInDays=retention,
-            DeletionPolicy="Retain",
+            DeletionPolicy=KEEP_EXCEPT_ON_CREATE,
             UpdateReplacePolicy="Retain",
         )
     )

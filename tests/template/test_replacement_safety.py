@@ -75,7 +75,12 @@ def policy_problems(template: dict) -> list[str]:
             ("Snapshot",) if resource["Type"] == "AWS::RDS::DBCluster" else ("Retain", "Snapshot")
         )
         for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
-            if resource.get(policy) not in wanted:
+            # DeletionPolicy attribute: RetainExceptOnCreate "behaves like Retain for stack
+            # operations, except for the stack operation that initially created the resource".
+            extra = (
+                ("RetainExceptOnCreate",) if policy == "DeletionPolicy" and len(wanted) > 1 else ()
+            )
+            if resource.get(policy) not in (*wanted, *extra):
                 problems.append(
                     f"{logical_id} ({resource['Type']}): {policy} is "
                     f"{resource.get(policy, '(not set, so Delete)')}, must be {' or '.join(wanted)}"

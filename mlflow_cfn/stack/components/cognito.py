@@ -30,6 +30,7 @@ from mlflow_cfn.stack.components.login_inputs import (
     USE_COGNITO_AUTH,
     LoginInputs,
 )
+from mlflow_cfn.stack.components.retention import KEEP
 from mlflow_cfn.stack.context import Context
 
 COGNITO_USER_POOL = "CognitoUserPool"
@@ -110,8 +111,9 @@ def _user_pool(ctx: Context) -> UserPool:
             ),
             DeletionProtection="ACTIVE",
             IssuerConfiguration=IssuerConfiguration(Type=ISSUER_TYPE),
-            # The users are the customer's: never lost with the stack.
-            DeletionPolicy="Retain",
+            # The users are the customer's: never lost with the stack. Retain even after a failed
+            # first create: DeletionProtection makes the rollback's delete fail (retention.py).
+            DeletionPolicy=KEEP,
             UpdateReplacePolicy="Retain",
         )
     )

@@ -9,6 +9,7 @@ from troposphere import Ref, Sub
 from troposphere.kms import Alias, Key
 
 from mlflow_cfn.stack import policies
+from mlflow_cfn.stack.components.retention import KEEP_EXCEPT_ON_CREATE
 from mlflow_cfn.stack.context import Context
 
 DATABASE_KEY = "DatabaseKey"
@@ -39,7 +40,7 @@ def customer_managed_key(
             EnableKeyRotation=True,
             PendingWindowInDays=30,
             KeyPolicy=policy,
-            DeletionPolicy="Retain",
+            DeletionPolicy=KEEP_EXCEPT_ON_CREATE,
             UpdateReplacePolicy="Retain",
         )
     )

@@ -25,6 +25,7 @@ from troposphere.s3 import (
 )
 
 from mlflow_cfn.stack import policies
+from mlflow_cfn.stack.components.retention import KEEP
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_LOGGING
 from mlflow_cfn.stack.logic import any_of, checkov_skips
@@ -100,7 +101,7 @@ def _log_retention_spec() -> ParameterSpec:
     )
 
 
-def private_bucket_settings() -> dict:
+def private_bucket_settings(deletion_policy: str = KEEP) -> dict:
     """Settings every bucket of this stack shares: no public access, no ACLs, versioned."""
     return {
         "PublicAccessBlockConfiguration": PublicAccessBlockConfiguration(
@@ -113,7 +114,7 @@ def private_bucket_settings() -> dict:
             Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
         ),
         "VersioningConfiguration": VersioningConfiguration(Status="Enabled"),
-        "DeletionPolicy": "Retain",
+        "DeletionPolicy": deletion_policy,
         "UpdateReplacePolicy": "Retain",
     }
 

@@ -30,6 +30,7 @@ from mlflow_cfn.stack.components.listeners import Listeners
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.mlflow_container import MLFLOW_CONTAINER, mlflow_container
 from mlflow_cfn.stack.components.network import CONTAINER_PORT, Network
+from mlflow_cfn.stack.components.retention import KEEP_EXCEPT_ON_CREATE
 from mlflow_cfn.stack.components.scaling_inputs import USE_SCALABLE_TARGET
 from mlflow_cfn.stack.components.service_inputs import (
     HAS_EXTRA_EPHEMERAL_STORAGE,
@@ -195,7 +196,7 @@ def _log_group_and_cluster(
             LOG_GROUP,
             KmsKeyId=GetAtt(keys.logs, "Arn"),
             RetentionInDays=Ref(storage.log_retention_days),
-            DeletionPolicy="Retain",
+            DeletionPolicy=KEEP_EXCEPT_ON_CREATE,
             UpdateReplacePolicy="Retain",
         )
     )

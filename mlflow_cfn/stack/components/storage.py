@@ -28,6 +28,7 @@ from mlflow_cfn.stack.components.log_bucket import (
     encryption,
     private_bucket_settings,
 )
+from mlflow_cfn.stack.components.retention import KEEP_EXCEPT_ON_CREATE
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import GROUP_ARTIFACTS
 from mlflow_cfn.stack.logic import assertion, empty, given, is_value
@@ -237,7 +238,7 @@ def _artifact_bucket(ctx: Context, inputs: _Inputs, key: Key, log_bucket: Bucket
                 DestinationBucketName=Ref(log_bucket),
                 LogFilePrefix=f"{S3_ACCESS_LOG_PREFIX}artifacts/",
             ),
-            **private_bucket_settings(),
+            **private_bucket_settings(KEEP_EXCEPT_ON_CREATE),
         )
     )
 
