@@ -54,3 +54,30 @@ def test_output_conditions_are_told_in_parameter_values():
     template["Outputs"]["X"]["Condition"] = "Odd"
     with pytest.raises(ValueError, match="cannot tell"):
         outputs_table(template)
+
+
+def _aws_deploy_commands(text: str) -> list[str]:
+    """Every `aws cloudformation deploy` command of README's code blocks, continuations joined."""
+    joined = text.replace("\\\n", " ")
+    return [line for line in joined.splitlines() if "aws cloudformation deploy" in line]
+
+
+def test_readme_deploys_of_templates_over_the_inline_limit_give_a_bucket():
+    """CloudFormation takes at most 51,200 bytes inline (mlflow_cfn.cfn.upload cites the limit),
+    and `aws cloudformation deploy` uploads a larger template only with --s3-bucket (the AWS CLI
+    reference of `cloudformation deploy` says the bucket is required above 51,200 bytes)."""
+    from mlflow_cfn.cfn.upload import TEMPLATE_BODY_LIMIT
+
+    commands = _aws_deploy_commands(README)
+    assert commands, "README shows `aws cloudformation deploy`"
+    checked = 0
+    for command in commands:
+        words = command.split()
+        if "--template-file" not in words:
+            continue
+        path = ROOT / words[words.index("--template-file") + 1]
+        size = len(json.dumps(json.loads(path.read_text()), separators=(",", ":")).encode())
+        if size > TEMPLATE_BODY_LIMIT:
+            checked += 1
+            assert "--s3-bucket" in words, f"{path.name} is {size} bytes: {command.strip()}"
+    assert checked >= 3  # the product, the network's neighbour and the portfolio recipes
