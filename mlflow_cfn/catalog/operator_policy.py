@@ -114,9 +114,14 @@ LAUNCH_ROLE_CALLS: dict[str, str] = {
     f"iam:{name}": f"iam:{name}" for name in ("GetRole", "SimulatePrincipalPolicy")
 }
 
+#: ``mlflow-cfn publish --portfolio-stack`` reads the portfolio stack's outputs
+#: (`mlflow_cfn.commands.portfolio_stack`, through `mlflow_cfn.cfn.stacks.describe_stack`).
+PORTFOLIO_STACK_CALLS: dict[str, str] = {a: a for a in ["cloudformation:DescribeStacks"]}
+
 #: Every AWS API call ``mlflow-cfn publish`` makes -> its IAM action (held to the code as
 #: DEPLOY_CALLS is).
 PUBLISH_CALLS: dict[str, str] = {**CATALOG_CALLS, **UPLOAD_CALLS, **LAUNCH_ROLE_CALLS}
+PUBLISH_CALLS |= PORTFOLIO_STACK_CALLS
 
 #: Actions deploy needs besides its calls, with the reason.
 DEPLOY_EXTRA_ACTIONS: dict[str, str] = {
@@ -183,6 +188,9 @@ class Operator:
     bucket: str | None = None
     role_arn: str | None = None
     launch_role_name: str | None = None
+    portfolio_stack: str | None = (
+        None  # publish --portfolio-stack: the stack whose outputs it reads
+    )
     boundary_arn: str | None = None
     secret_prefixes: tuple[str, ...] = ()
     hosted_zones: tuple[str, ...] = ()
@@ -275,6 +283,12 @@ def _publish_statements(operator: Operator) -> list[dict[str, Any]]:
         for kinds, actions in sorted(by_kinds.items())
     ]
     statements += _upload(operator)
+    if operator.portfolio_stack:
+        stack = operator.arn("arn:{partition}:cloudformation:{region}:{account}:stack/")
+        resources = [f"{stack}{operator.portfolio_stack}/*"]
+        statements.append(
+            _statement("ReadThePortfolioStack", PORTFOLIO_STACK_CALLS.values(), resources)
+        )
     if operator.launch_role_name:
         role = operator.arn("arn:{partition}:iam::{account}:role/") + operator.launch_role_name
         statements.append(

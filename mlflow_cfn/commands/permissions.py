@@ -86,9 +86,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--role-arn", type=role_arn, metavar="ARN", help="deploy-with-service-role: the role"
     )
-    parser.add_argument(
-        "--launch-role-name", metavar="NAME", help="publish --launch-role-name: the role"
-    )
+    _add_publish_inputs(parser)
     _add_stack_inputs(parser)
     parser.add_argument(
         "--account-id", type=_account, help="the account in the ARNs (default: any, '*')"
@@ -102,6 +100,22 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=run)
     return parser
+
+
+def _add_publish_inputs(parser: argparse.ArgumentParser) -> None:
+    """The launch role publish names, and the portfolio stack it may read it from."""
+    parser.add_argument(
+        "--launch-role-name",
+        metavar="NAME",
+        help="publish --launch-role-name: the role (with --portfolio-stack: the name at the end "
+        "of its LaunchRoleArn output)",
+    )
+    parser.add_argument(
+        "--portfolio-stack",
+        type=stack_name,
+        metavar="NAME",
+        help="for publish --portfolio-stack: the portfolio stack whose outputs it reads",
+    )
 
 
 def _add_stack_inputs(parser: argparse.ArgumentParser) -> None:
@@ -153,6 +167,7 @@ def _operator(args: argparse.Namespace) -> Operator:
         bucket=args.bucket,
         role_arn=args.role_arn if args.purpose == "deploy-with-service-role" else None,
         launch_role_name=args.launch_role_name if args.purpose == "publish" else None,
+        portfolio_stack=args.portfolio_stack if args.purpose == "publish" else None,
         boundary_arn=args.permissions_boundary_arn,
         secret_prefixes=tuple(args.secret_arn_prefix),
         hosted_zones=tuple(args.hosted_zone),

@@ -24,9 +24,15 @@ from mlflow_cfn.catalog.publish import (
     publish,
     read_template,
 )
+from mlflow_cfn.cfn.aws import cloudformation_client
 from mlflow_cfn.commands import CliError
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
 from mlflow_cfn.commands.output import report_errors
+from mlflow_cfn.commands.portfolio_stack import (
+    add_portfolio_stack_option,
+    check_portfolio_stack_flags,
+    with_portfolio_stack,
+)
 from mlflow_cfn.versions import __version__
 
 __all__ = ["add_arguments", "register", "run"]
@@ -84,6 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "create or change roles only with that boundary, as the portfolio template's LaunchRole "
         "(output LaunchRoleArn) does",
     )
+    add_portfolio_stack_option(parser)
     parser.add_argument(
         "--principal",
         action="append",
@@ -190,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     """Publish from parsed arguments; exit 2 with a one-line cause for bad input (found before
     anything is sent), 1 for a failure in AWS."""
     try:
+        check_portfolio_stack_flags(args)
         request = _request(args)
         read_template(request.template)  # report a bad template before any AWS configuration
         for warning in request.allow.warnings():
@@ -198,6 +206,9 @@ def run(args: argparse.Namespace) -> int:
     except (PublishError, CliError) as error:
         return report_errors("publish", [" ".join(str(error).split())])
     try:
+        if args.portfolio_stack:
+            cfn = cloudformation_client(session.region_name, session)
+            request = with_portfolio_stack(request, cfn, args.portfolio_stack, args.network)
         sc, s3, iam = make_clients(session.region_name, session)
         publish(request, sc=sc, s3=s3, iam=iam)
         return 0

@@ -38,7 +38,7 @@ DEPLOY_MODULES += ("commands/deploy.py", "commands/deploy_inputs.py", "network/s
 DEPLOY_MODULES += ("network/lookups.py",)
 PUBLISH_MODULES = ("catalog/publish.py", "catalog/existing.py", "catalog/product_versions.py")
 PUBLISH_MODULES += ("catalog/template_constraint.py", "cfn/upload.py", "commands/publish.py")
-PUBLISH_MODULES += ("catalog/launch_role_check.py",)
+PUBLISH_MODULES += ("catalog/launch_role_check.py", "commands/portfolio_stack.py", "cfn/stacks.py")
 RECEIVERS = {"cfn": "cloudformation", "cloudformation": "cloudformation", "s3": "s3"}
 RECEIVERS["sc"], RECEIVERS["iam"] = "servicecatalog", "iam"
 RECEIVERS["ec2"], RECEIVERS["ecr"] = "ec2", "ecr"
@@ -101,7 +101,7 @@ def test_the_call_tables_are_the_calls_the_code_makes():
     """A call added to deploy or publish without its action fails here, and so does a stale one."""
     assert aws_calls(DEPLOY_MODULES) == set(op.DEPLOY_CALLS)
     assert aws_calls(PUBLISH_MODULES) == set(op.PUBLISH_CALLS)
-    assert len(op.DEPLOY_CALLS) == 11 and len(op.PUBLISH_CALLS) == 23
+    assert len(op.DEPLOY_CALLS) == 11 and len(op.PUBLISH_CALLS) == 24
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,9 @@ def test_the_call_tables_are_the_calls_the_code_makes():
 )
 def test_every_call_is_granted(template, purpose, calls):
     """With --network-stack for deploy: its calls are among the command's."""
-    network = {} if purpose == "publish" else {"network_stack": "mlflow-network"}
+    network = {"network_stack": "mlflow-network"}
+    if purpose == "publish":  # with --portfolio-stack: its calls are among the command's
+        network = {"portfolio_stack": "mlflow-portfolio"}
     document = policy(purpose, template, **network)
     missing = {a for a in calls.values() if a.lower() not in granted(document)}
     assert missing == set()
@@ -342,3 +344,13 @@ def test_command_needs_a_region(no_real_aws, monkeypatch, capsys):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     assert main(["permissions", "--for", "deploy"]) == 2
     assert "no AWS region" in capsys.readouterr().err
+
+
+def test_publish_reads_only_the_named_portfolio_stack():
+    document = policy("publish", portfolio_stack="mlflow-portfolio")
+    (read,) = [s for s in document["Statement"] if s["Sid"] == "ReadThePortfolioStack"]
+    assert read["Action"] == ["cloudformation:DescribeStacks"]
+    assert read["Resource"] == [
+        "arn:aws:cloudformation:eu-west-1:123456789012:stack/mlflow-portfolio/*"
+    ]
+    assert "ReadThePortfolioStack" not in {s["Sid"] for s in policy("publish")["Statement"]}
