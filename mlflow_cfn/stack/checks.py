@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
 from decimal import Decimal
 
 from mlflow_cfn.cfn.partitions import partition_of, service_regions
@@ -26,6 +27,7 @@ from mlflow_cfn.stack.components.network import (
 )
 from mlflow_cfn.stack.components.scaling_inputs import MAX_TASKS, MIN_TASKS, SCALE_DOWN_TASKS
 from mlflow_cfn.stack.components.service_inputs import MLFLOW_IMAGE
+from mlflow_cfn.stack.components.sidecar_inputs import SIDECAR_IMAGE
 from mlflow_cfn.stack.options import StackOptions
 from mlflow_cfn.stack.parameters import parameter_specs
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
@@ -172,10 +174,52 @@ def stack_name_problems(stack_name: str) -> list[str]:
     return []
 
 
+#: A private ECR registry's host: ``<account>.dkr.ecr.<region>.amazonaws.com`` (``.com.cn`` in
+#: China), Amazon ECR User Guide, "Private registry concepts".
+ECR_REGISTRY = re.compile(r"[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+
+
+def registry_of(image: str) -> str:
+    """The registry host an image reference pulls from (Docker Hub when the first part is no
+    host: it has no '.' or ':' and is not localhost, as Docker reads a reference)."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def _registry_route(image: str) -> str:
+    registry = registry_of(image)
+    if ECR_REGISTRY.fullmatch(registry):
+        return f"ECR for {image} (the ecr.api and ecr.dkr endpoints, or a NAT gateway)"
+    return (
+        f"{registry} for {image}, on the internet (a NAT gateway: VPC endpoints reach AWS "
+        "services only; the network template's image cache serves it from ECR instead)"
+    )
+
+
+def service_route_note(values: dict[str, object]) -> str:
+    """What every task needs to start, in any mode: routes from the service subnets to the
+    image's registry, S3, Secrets Manager and CloudWatch Logs (what the tasks call is listed
+    with its sources in mlflow_cfn/network/endpoints.py)."""
+    images = [str(values.get(MLFLOW_IMAGE) or DEFAULT_MLFLOW_IMAGE)]
+    if sidecar := str(values.get(SIDECAR_IMAGE) or ""):
+        images.append(sidecar)
+    registries = "; ".join(_registry_route(image) for image in images)
+    return (
+        f"{SERVICE_SUBNET_IDS} need routes out, through a NAT gateway or VPC endpoints (the "
+        "network template gives either), to: "
+        f"{registries}; S3 (the artifacts, and ECR's image layers: a gateway endpoint); "
+        "Secrets Manager (ECS injects the database password when a task starts); CloudWatch "
+        "Logs (the awslogs log driver). Without them no task starts, and ECS gives the pull, "
+        "secret or log failure as the task's stopped reason."
+    )
+
+
 def network_notes(values: dict[str, object]) -> list[str]:
     """What the launcher's network must provide for these values and no template can check:
     routes, not resources. `plan` prints them before the resources."""
-    notes = []
+    notes = [service_route_note(values)]
     if values.get(AUTH_MODE, "none") != "none":
         route = (
             "a route to the internet through an internet gateway (public subnets)"

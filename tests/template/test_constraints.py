@@ -320,9 +320,9 @@ def login_needs_a_route_out():
     rule = stack(**COGNITO).resource(egress)["Properties"]
     assert (rule["FromPort"], rule["ToPort"], rule["CidrIp"]) == (443, 443, "0.0.0.0/0")
     assert egress not in stack().resources
-    (note,) = network_notes(stack(**COGNITO).parameters)
+    (_, note) = network_notes(stack(**COGNITO).parameters)
     assert "NAT gateway" in note and "LoadBalancerSubnetIds" in note
-    assert network_notes(stack().parameters) == []
+    assert [n.split(" ")[0] for n in network_notes(stack().parameters)] == ["ServiceSubnetIds"]
 
 
 def jwt_claim_values():
@@ -773,3 +773,36 @@ def test_constraint_is_enforced(key):
 def test_readme_lists_the_catalogue():
     readme = (ROOT / "README.md").read_text()
     assert constraints_table() in readme, "regenerate with stack.constraints.constraints_table()"
+
+
+@pytest.mark.parametrize(
+    ("image", "registry", "route"),
+    [
+        ("ghcr.io/mlflow/mlflow:v3.17.2-full", "ghcr.io", "on the internet (a NAT gateway"),
+        ("mlflow:3", "docker.io", "on the internet"),
+        ("library/mlflow@sha256:" + "a" * 64, "docker.io", "on the internet"),
+        ("localhost/mlflow:1", "localhost", "on the internet"),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow:3",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "(the ecr.api and ecr.dkr endpoints, or a NAT gateway)",
+        ),
+        (
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/ghcr/mlflow:3",
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            "(the ecr.api and ecr.dkr endpoints, or a NAT gateway)",
+        ),
+    ],
+)
+def test_every_mode_says_what_a_task_needs_to_start(image, registry, route):
+    """Issue 25: a task without a route to its registry, S3, Secrets Manager and Logs is the
+    first-deploy failure; `plan` says so in every mode, naming the image's registry."""
+    from mlflow_cfn.stack.checks import registry_of, service_route_note
+
+    assert registry_of(image) == registry
+    note = service_route_note({"MlflowImage": image})
+    assert f"{image}" in note and route in note
+    for service in ("S3", "Secrets Manager", "CloudWatch Logs"):
+        assert service in note
+    both = service_route_note({"MlflowImage": image, "SidecarImage": "datadog/agent:7"})
+    assert "docker.io for datadog/agent:7" in both

@@ -55,7 +55,10 @@ def test_plan_accepts_the_deploy_object_form_and_shows_https(tmp_path, capsys):
     assert "MLFLOW_WORKERS=2" in out
     assert "MLFLOW_CFN_ALLOWED_HOSTS=<LoadBalancer.DNSName>,mlflow.example.com" in out
     assert "TrackingUri = https://mlflow.example.com" in out
-    assert "Your network must provide" not in out  # no login: no route out needed
+    # Every mode: what each task needs to start (no login: nothing about the load balancer)
+    requirement = out.split("Resources (")[0].split("Your network must provide:\n")[1]
+    assert requirement.startswith("  - ServiceSubnetIds need routes out")
+    assert "LoadBalancerSubnetIds" not in requirement
 
 
 def test_plan_says_login_needs_a_route_out_of_the_load_balancer_subnets(tmp_path, capsys):
@@ -68,7 +71,7 @@ def test_plan_says_login_needs_a_route_out_of_the_load_balancer_subnets(tmp_path
     assert main(["plan", "--parameters", write(tmp_path, params)]) == 0
     out = capsys.readouterr().out
     requirement = out.split("Resources (")[0].split("Your network must provide:\n")[1]
-    assert requirement.startswith("  - AuthMode=cognito:")
+    assert requirement.splitlines()[1].startswith("  - AuthMode=cognito:")
     assert "LoadBalancerSubnetIds need a route to the internet through a NAT gateway" in out
 
 
