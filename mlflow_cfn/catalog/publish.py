@@ -80,6 +80,7 @@ def publish(
         raise ValueError("publish with a launch role needs an IAM client to check the role")
     template = read_template(request.template)
     state = read_existing(request, template, sc, sleep)
+    _check_stack_product(request, state)
     if request.launch_role_name and iam is not None:
         check_launch_role(iam, request.launch_role_name, role_ids(template))
     changes = _Changes(out, request.dry_run)
@@ -208,6 +209,7 @@ def _attach(
     """Associate, deprecate or deactivate, constrain (launch role, allow-list Rules) and share as
     requested, skipping what is already so."""
     portfolio, product = state.portfolio_id or "", state.product_id or ""
+    stack_made = request.stack_product_id is not None  # its constraints are the stack's
     if not state.associated:
         changes.make(
             f"associate product '{request.product}' with portfolio '{request.portfolio}'",
@@ -229,7 +231,7 @@ def _attach(
                     ProductId=product, ProvisioningArtifactId=v["Id"], Active=False
                 ),
             )
-    if request.launch_role_name and not state.has_launch_constraint:
+    if request.launch_role_name and not state.has_launch_constraint and not stack_made:
         role = request.launch_role_name
         changes.make(
             f"add launch constraint with local role {role!r}",
@@ -250,6 +252,27 @@ def _attach(
             lambda a=arn: sc.associate_principal_with_portfolio(
                 PortfolioId=portfolio, PrincipalARN=a, PrincipalType=principal_type(a)
             ),
+        )
+
+
+def _check_stack_product(request: PublishRequest, state: CatalogState) -> None:
+    """With ``--portfolio-stack``: PublishError unless ``--portfolio`` and ``--product`` name the
+    portfolio and product the stack made (their constraints are the stack's; another product
+    would have none)."""
+    if request.stack_product_id is None:
+        return
+    found = {"portfolio": state.portfolio_id, "product": state.product_id}
+    wanted = {"portfolio": request.stack_portfolio_id, "product": request.stack_product_id}
+    names = {"portfolio": request.portfolio, "product": request.product}
+    wrong = [kind for kind in ("portfolio", "product") if found[kind] != wanted[kind]]
+    if wrong:
+        raise PublishError(
+            "; ".join(
+                f"--{kind} {names[kind]!r} is {found[kind] or 'not found'}, not the portfolio "
+                f"stack's {kind} {wanted[kind]}"
+                for kind in wrong
+            )
+            + ": give the names the portfolio stack's parameters gave them"
         )
 
 

@@ -53,6 +53,11 @@ class PublishRequest:
     allow: AllowLists = field(default_factory=AllowLists)
     #: The permissions boundary the product's PermissionsBoundaryArn must name, if any.
     permissions_boundary_arn: str | None = None
+    #: With ``--portfolio-stack``: the portfolio and product that stack made (its outputs). The
+    #: product must be that one, in that portfolio; its launch and template constraints are the
+    #: stack's (they cover every version), so publish adds none of its own.
+    stack_portfolio_id: str | None = None
+    stack_product_id: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse a version name with spaces (the API forbids them), malformed principals, a

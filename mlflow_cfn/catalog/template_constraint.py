@@ -30,7 +30,10 @@ class ExistingRules:
 
 
 def wanted_rules(request: PublishRequest, template: LocalTemplate, partition: str) -> dict:
-    """The Rules the request's allow-lists give the template's Parameters (empty: none needed)."""
+    """The Rules the request's allow-lists give the template's Parameters (empty: none needed,
+    or the portfolio stack's own template constraint holds the product)."""
+    if request.stack_product_id is not None:
+        return {}
     parameters = json.loads(template.body).get("Parameters", {})
     values = RuleValues(request.allow, partition, request.permissions_boundary_arn)
     return template_rules(parameters, values)

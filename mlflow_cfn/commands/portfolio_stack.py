@@ -9,6 +9,11 @@ Decisions:
   template's roles have no path.
 * ``--portfolio-stack`` replaces ``--launch-role-name`` and ``--permissions-boundary-arn``;
   giving both is refused before anything is sent, since the two could disagree.
+* The stack made the portfolio, the product and their launch and template constraints, which
+  hold every version of the product: publish then adds versions to that product only (its
+  ``PortfolioId`` and ``ProductId`` or ``NetworkProductId`` outputs must be what ``--portfolio``
+  and ``--product`` name) and adds no constraint of its own, so the stack's allow-lists stay the
+  only ones (a second template constraint from publish's flags would also apply).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ __all__ = ["add_portfolio_stack_option", "check_portfolio_stack_flags", "with_po
 
 #: The portfolio template's Outputs this reads (mlflow_cfn/catalog: Outputs of the portfolio).
 ROLE_OUTPUTS = {False: "LaunchRoleArn", True: "NetworkLaunchRoleArn"}
+PRODUCT_OUTPUTS = {False: "ProductId", True: "NetworkProductId"}
 BOUNDARY_OUTPUT = "PermissionsBoundaryArn"
+PORTFOLIO_OUTPUT = "PortfolioId"
 
 
 def add_portfolio_stack_option(parser: argparse.ArgumentParser) -> None:
@@ -39,13 +46,21 @@ def add_portfolio_stack_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_portfolio_stack_flags(args: argparse.Namespace) -> None:
-    """PublishError when ``--portfolio-stack`` comes with the flags it replaces."""
-    if args.portfolio_stack and (args.launch_role_name or args.permissions_boundary_arn):
+def check_portfolio_stack_flags(args: argparse.Namespace, allow_flags: list[str]) -> None:
+    """PublishError when ``--portfolio-stack`` comes with the flags it replaces: the launch
+    role, the boundary, and the allow-lists (`allow_flags` given), which are the stack's."""
+    if not args.portfolio_stack:
+        return
+    if args.launch_role_name or args.permissions_boundary_arn:
         raise PublishError(
             "--portfolio-stack reads the launch role and the permissions boundary from the "
             "portfolio stack's Outputs: leave out --launch-role-name and "
             "--permissions-boundary-arn"
+        )
+    if allow_flags:
+        raise PublishError(
+            f"--portfolio-stack with {', '.join(allow_flags)}: the allow-lists of the portfolio "
+            "stack's product are that stack's parameters (Allowed*); update the stack instead"
         )
 
 
@@ -58,7 +73,7 @@ def with_portfolio_stack(
     if stack is None:
         raise PublishError(f"--portfolio-stack {name}: no such stack in this region")
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
-    wanted = (ROLE_OUTPUTS[network], BOUNDARY_OUTPUT)
+    wanted = (ROLE_OUTPUTS[network], BOUNDARY_OUTPUT, PRODUCT_OUTPUTS[network], PORTFOLIO_OUTPUT)
     missing = [key for key in wanted if not outputs.get(key)]
     if missing:
         why = " (it offers no network product: OfferNetworkProduct)" if network else ""
@@ -68,5 +83,9 @@ def with_portfolio_stack(
         )
     role_name = outputs[ROLE_OUTPUTS[network]].rsplit("/", 1)[-1]
     return dataclasses.replace(
-        request, launch_role_name=role_name, permissions_boundary_arn=outputs[BOUNDARY_OUTPUT]
+        request,
+        launch_role_name=role_name,
+        permissions_boundary_arn=outputs[BOUNDARY_OUTPUT],
+        stack_portfolio_id=outputs[PORTFOLIO_OUTPUT],
+        stack_product_id=outputs[PRODUCT_OUTPUTS[network]],
     )

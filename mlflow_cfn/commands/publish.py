@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     """Publish from parsed arguments; exit 2 with a one-line cause for bad input (found before
     anything is sent), 1 for a failure in AWS."""
     try:
-        check_portfolio_stack_flags(args)
+        check_portfolio_stack_flags(args, _allow_flags_given(args))
         request = _request(args)
         read_template(request.template)  # report a bad template before any AWS configuration
         for warning in request.allow.warnings():
@@ -256,6 +256,14 @@ def _request(args: argparse.Namespace) -> PublishRequest:
         allow=allow,
         permissions_boundary_arn=args.permissions_boundary_arn,
     )
+
+
+def _allow_flags_given(args: argparse.Namespace) -> list[str]:
+    """The allow-list flags given on the command line (not left at their defaults)."""
+    given = [flag for flag in ALLOW_FLAGS if getattr(args, flag[2:].replace("-", "_"))]
+    if args.allow_exposure != EXPOSURES[0]:
+        given.append("--allow-exposure")
+    return given + (["--no-default-image"] if args.no_default_image else [])
 
 
 def _template(args: argparse.Namespace) -> str | None:
