@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"mlflow-cfn {args.command}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a line, not a traceback; 130 as a shell reports SIGINT
+        print(f"mlflow-cfn {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader went away (`mlflow-cfn synth | head`): stop quietly, as Unix tools do, and
         # keep Python from failing again when it flushes standard output at exit.

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from botocore.httpsession import URLLib3Session
 
+import mlflow_cfn.commands.plan as plan_command
+import mlflow_cfn.commands.publish as publish_command
 from mlflow_cfn.cli import main
-from tests.conftest import REQUIRED_PARAMETERS
+from tests.conftest import REQUIRED_PARAMETERS, ROOT
 
 
 class ReachedAws(Exception):
@@ -60,6 +62,50 @@ def parameters(tmp_path: Path, text: str | None = None, name: str = "p.json") ->
     path = tmp_path / name
     path.write_text(json.dumps(REQUIRED_PARAMETERS) if text is None else text)
     return str(path)
+
+
+# --- plan --template <network template> -----------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_plan_of_the_network_template(offline, capsys, output):
+    network = str(ROOT / "templates" / "network.json")
+    argv = ["plan", "--template", network, "--parameters", parameters(offline, "{}")]
+    code, out, err = run([*argv, "--region", "us-east-1", "--output", output], capsys)
+    assert (code, err) == (0, "")
+    if output == "json":
+        plan = json.loads(out)
+        assert plan["resources"]["AWS::EC2::VPC"] == ["Vpc"]
+        assert "containers" not in plan and "posture" not in plan
+    else:
+        assert "  AWS::EC2::VPC: Vpc" in out.splitlines()
+        assert "Security posture" not in out and "Containers" not in out
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------
+
+
+def interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_plan_with_a_network_stack(offline, capsys, monkeypatch):
+    monkeypatch.setattr(plan_command, "with_network_stack", interrupt)
+    argv = ["plan", "--parameters", parameters(offline), "--network-stack", "net"]
+    code, out, err = run([*argv, "--region", "us-east-1"], capsys)
+    assert (code, out, err) == (130, "", "mlflow-cfn plan: interrupted\n")
+
+
+def test_ctrl_c_in_publish(offline, capsys, monkeypatch):
+    monkeypatch.setattr(publish_command, "make_clients", lambda region, session: (1, 2, 3))
+    monkeypatch.setattr(publish_command, "publish", interrupt)
+    argv = ["publish", "--portfolio", "P", "--product", "Q", "--bucket", "b", "--version", "v1"]
+    code, _, err = run([*argv, "--region", "eu-west-1"], capsys)
+    assert code == 130
+    assert err == (
+        "mlflow-cfn publish: interrupted; what was already created stays, and running the same "
+        "command again finishes it (publish finds what exists by name)\n"
+    )
 
 
 # --- parameter files -------------------------------------------------------------------------
