@@ -7,14 +7,18 @@ server stands in for a proxy), any request a botocore client would send fails th
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from pathlib import Path
 
+import botocore.session
 import pytest
 from botocore.httpsession import URLLib3Session
 
 import mlflow_cfn.commands.plan as plan_command
 import mlflow_cfn.commands.publish as publish_command
+from mlflow_cfn.cfn.partitions import known_regions
 from mlflow_cfn.cli import main
 from tests.conftest import REQUIRED_PARAMETERS, ROOT
 
@@ -106,6 +110,133 @@ def test_ctrl_c_in_publish(offline, capsys, monkeypatch):
         "mlflow-cfn publish: interrupted; what was already created stays, and running the same "
         "command again finishes it (publish finds what exists by name)\n"
     )
+
+
+# --- an HTML reply ---------------------------------------------------------------------------
+
+
+class WebPage(http.server.BaseHTTPRequestHandler):
+    """What a proxy or captive portal answers to any request: a web page."""
+
+    status = 200
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"<!DOCTYPE html><html><head><title>Access denied</title></head><body/></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_deploy_tells_an_html_reply_as_such(aws_env, capsys, monkeypatch, status):
+    """A 200 page made botocore's parser raise KeyError 'DescribeStacksResult' (a traceback);
+    a 403 page read as "AWS refused DescribeStacks: Unknown:"."""
+    handler = type("Page", (WebPage,), {"status": status})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # botocore's endpoint override for all
+    try:
+        argv = ["deploy", "--stack-name", "s", "--parameters", parameters(aws_env), "--yes"]
+        code, _, err = run([*argv, "--s3-bucket", "b", "--region", "us-east-1"], capsys)
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert err == (
+        f"mlflow-cfn deploy: the reply to DescribeStacks from {endpoint} is a web page (HTTP "
+        f"{status}, titled 'Access denied'), not an AWS reply: a proxy, firewall or captive "
+        "portal answered, or the endpoint is not AWS's (AWS_ENDPOINT_URL, endpoint_url in the "
+        "profile)\n"
+    )
+
+
+# --- regions and profiles --------------------------------------------------------------------
+
+
+def test_known_regions_are_botocores():
+    """botocore's partition data (partitions.json) holds every region its endpoint data offers
+    CloudFormation in, and no global pseudo-region."""
+    session = botocore.session.get_session()
+    offered = {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("cloudformation", partition)
+    }
+    assert offered <= known_regions()
+    assert {"us-east-1", "cn-north-1", "us-gov-west-1"} <= known_regions()
+    assert not {r for r in known_regions() if r.endswith("-global")}
+    assert "eu-west-9" not in known_regions()
+
+
+@pytest.mark.parametrize("command", ["plan", "deploy", "permissions"])
+@pytest.mark.parametrize("where", ["flag", "variable"])
+def test_an_unknown_region_is_refused_at_once(offline, capsys, monkeypatch, command, where):
+    argv = {
+        "plan": ["plan", "--parameters", parameters(offline)],
+        "deploy": ["deploy", "--stack-name", "s", "--parameters", parameters(offline)],
+        "permissions": ["permissions", "--for", "deploy"],
+    }[command]
+    if where == "flag":
+        argv += ["--region", "eu-west-9"]
+    else:
+        monkeypatch.setenv("AWS_REGION", "eu-west-9")
+    source = "--region eu-west-9" if where == "flag" else "AWS_REGION=eu-west-9"
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert (
+        f"mlflow-cfn {command}: {source}: not an AWS region this botocore "
+        f"({botocore.__version__}) knows (did you mean eu-west-3 or eu-west-2 or eu-west-1?)"
+    ) in err
+
+
+def test_a_missing_profile_from_the_environment_is_named_as_such(offline, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    code, _, err = run(["deploy", "--stack-name", "s", "--parameters", "p.json"], capsys)
+    assert code == 2
+    assert err.startswith("mlflow-cfn deploy: AWS_PROFILE=nope: The config profile (nope)")
+    assert "--profile" not in err.split("`")[0]
+
+
+SSO_CONFIG = """\
+[profile dev]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Admin
+region = eu-west-1
+
+[profile legacy]
+sso_start_url = https://example.awsapps.com/start
+sso_region = eu-west-1
+sso_account_id = 123456789012
+sso_role_name = Admin
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+sso_region = eu-west-1
+"""
+
+
+@pytest.mark.parametrize("profile", ["dev", "legacy"])
+def test_a_missing_sso_login_says_how_to_log_in(offline, capsys, monkeypatch, profile):
+    """No token in ~/.aws/sso/cache (never logged in, or the cache cleared after expiry)."""
+    config = offline / "config"
+    config.write_text(SSO_CONFIG)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("HOME", str(offline))  # an empty SSO token cache
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    argv = ["deploy", "--stack-name", "s", "--parameters", parameters(offline), "--yes"]
+    code, _, err = run([*argv, "--s3-bucket", "b", "--profile", profile], capsys)
+    assert code == 1
+    assert err.startswith(f"mlflow-cfn deploy: the SSO login of profile {profile} has expired ")
+    assert err.endswith(f"run `aws sso login --profile {profile}`, then this command again\n")
 
 
 # --- parameter files -------------------------------------------------------------------------
