@@ -19,7 +19,7 @@ from botocore.httpsession import URLLib3Session
 import mlflow_cfn.commands.plan as plan_command
 import mlflow_cfn.commands.publish as publish_command
 from mlflow_cfn.cfn.partitions import known_regions
-from mlflow_cfn.cli import main
+from mlflow_cfn.cli import main, parser
 from tests.conftest import REQUIRED_PARAMETERS, ROOT
 
 
@@ -154,6 +154,49 @@ def test_deploy_tells_an_html_reply_as_such(aws_env, capsys, monkeypatch, status
         "portal answered, or the endpoint is not AWS's (AWS_ENDPOINT_URL, endpoint_url in the "
         "profile)\n"
     )
+
+
+# --- synth's flags ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["json", "yaml", "yml"])
+def test_synth_refuses_an_output_that_is_a_format(offline, capsys, name):
+    code, out, err = run(["synth", "--output", name], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"mlflow-cfn synth: --output {name} would write a file named '{name}'")
+    assert "--format the format (standard output without --output)" in err
+    assert not (offline / name).exists()
+    assert run(["synth", "--output", f"./{name}"], capsys)[0] == 0  # a file of that name
+    assert (offline / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--network", "--portfolio"], "--network and --portfolio cannot be used together"),
+        (["--network", "--sidecar", "datadog"], "--network and --sidecar cannot be used together"),
+        (["--network", "--ingress-cidr-slots", "5"], "--network and --ingress-cidr-slots"),
+        (["--portfolio", "--sidecar-environment-slots", "2"], "--portfolio and --sidecar-env"),
+        (["--portfolio-product", "p.json"], "--portfolio-product needs --portfolio"),
+        (["--portfolio-network", ""], "--portfolio-network needs --portfolio"),
+        (["--format", "yaml", "--output", "t.json"], "--format yaml and --output t.json disagree"),
+    ],
+)
+def test_synth_refuses_flags_that_cannot_apply_together(offline, capsys, argv, expected):
+    code, out, err = run(["synth", *argv], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"mlflow-cfn synth: {expected}")
+    assert list(offline.iterdir()) == []
+
+
+# --- deploy --tags ---------------------------------------------------------------------------
+
+
+def test_tags_in_create_stacks_shorthand_are_read_as_meant():
+    argv = ["deploy", "--stack-name", "s", "--parameters", "p.json", "--tags"]
+    tags = ["Key=team,Value=ml,platform", "owner=me", "Key=cost-centre,Value="]
+    args = parser(load=["deploy"]).parse_args([*argv, *tags])
+    assert args.tags == [("team", "ml,platform"), ("owner", "me"), ("cost-centre", "")]
 
 
 # --- regions and profiles --------------------------------------------------------------------
