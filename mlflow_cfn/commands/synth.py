@@ -24,7 +24,8 @@ from mlflow_cfn.stack.template import build_template
 #: The flags that shape the product template (their values when not given: StackOptions').
 PRODUCT_FLAGS = ("--ingress-cidr-slots", "--sidecar", "--sidecar-environment-slots")
 PORTFOLIO_FLAGS = ("--portfolio-product", "--portfolio-network")
-FORMAT_SUFFIXES = {"json": "json", "yaml": "yaml", "yml": "yaml"}
+#: Names an --output is mistaken for (`plan` and `cost` name their formats with --output).
+FORMAT_NAMES = ("json", "yaml", "yml", "text")
 
 
 def _given(args: argparse.Namespace, flag: str) -> bool:
@@ -47,14 +48,13 @@ def conflicts(args: argparse.Namespace) -> list[str]:
             ]
     if not args.portfolio:
         errors += [f"{f} needs --portfolio" for f in PORTFOLIO_FLAGS if _given(args, f)]
-    suffix = FORMAT_SUFFIXES.get((args.output or "").rsplit(".", 1)[-1].lower())
-    if args.output in (*FORMAT_SUFFIXES, "text"):
+    if args.output in FORMAT_NAMES:
         errors.append(
             f"--output {args.output} would write a file named {args.output!r}: --output takes "
             "a file path (mlflow.json, mlflow.yaml), --format the format (standard output "
             f"without --output); for a file of that name, write ./{args.output}"
         )
-    elif args.format == "yaml" and suffix == "json" and "." in (args.output or ""):
+    elif args.format == "yaml" and (args.output or "").lower().endswith(".json"):
         errors.append(  # the other way round is fine: JSON is YAML
             f"--format yaml and --output {args.output} disagree: a .json file would hold YAML; "
             "drop one, or make them agree"
