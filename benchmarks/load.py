@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.sections import RESULTS, write_section
 from tests.runtime.conftest import LocalDatabase, s3_client
 from tests.runtime.harness import (
     BUCKET,
@@ -45,7 +46,6 @@ from tests.runtime.harness import (
     render_container,
 )
 
-RESULTS = ROOT / "benchmarks" / "results.md"
 #: The Host header clients send: the load balancer's DNS name as browsers and clients write it.
 HOST = LB_DNS_NAME.lower()
 ARTIFACT_PREFIX = "artifacts"
@@ -487,23 +487,6 @@ def template_description() -> str:
         f"Template: `{TEMPLATE.relative_to(ROOT)}` sha256 {digest}, commit "
         f"{git('rev-parse', '--short', 'HEAD') or '?'}{changed}."
     )
-
-
-def write_section(title: str, body: str, path: Path = RESULTS) -> None:
-    """Replace the ``## title`` section of the results file with ``body`` (other sections kept)."""
-    header = (
-        "# Benchmark results\n\nWritten by `benchmarks/footprint.py` and `benchmarks/load.py`.\n"
-    )
-    text = path.read_text() if path.exists() else header
-    marker = f"## {title}\n"
-    section = f"{marker}\n{body.strip()}\n"
-    if marker in text:
-        before, rest = text.split(marker, 1)
-        after = rest[rest.index("\n## ") + 1 :] if "\n## " in rest else ""
-        text = f"{before}{section}\n{after}" if after else f"{before}{section}"
-    else:
-        text = f"{text.rstrip()}\n\n{section}"
-    path.write_text(text)
 
 
 def mib(value: int) -> float:

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.client import BaseClient
-from botocore.config import Config
 
 from mlflow_cfn.catalog.existing import CatalogState, read_existing
 from mlflow_cfn.catalog.launch_role_check import check_launch_role, role_ids
@@ -41,6 +40,7 @@ from mlflow_cfn.catalog.publish_request import (
     read_template,
 )
 from mlflow_cfn.catalog.template_constraint import put_rules
+from mlflow_cfn.cfn.aws import aws_client
 from mlflow_cfn.cfn.upload import TemplateUploadError, upload_template
 
 __all__ = [
@@ -58,9 +58,6 @@ __all__ = [
     "publish",
     "read_template",
 ]
-
-#: Retries for throttling and transient errors, used by the clients ``make_clients`` creates.
-RETRIES = {"max_attempts": 10, "mode": "standard"}
 
 _T = TypeVar("_T")
 
@@ -105,14 +102,14 @@ def publish(
 def make_clients(
     region: str | None, session: boto3.session.Session | None = None
 ) -> tuple[BaseClient, BaseClient, BaseClient]:
-    """Service Catalog, S3 and IAM clients of `session` (default: a new one in ``region``) that
-    retry throttling (10 retries)."""
+    """Service Catalog, S3 and IAM clients of `session` (default: a new one in ``region``) as
+    `aws_client` makes them: retrying throttling (10 retries), an HTML reply or an expired SSO
+    login told as such."""
     session = session or boto3.session.Session(region_name=region)
-    config = Config(retries=RETRIES)
     return (
-        session.client("servicecatalog", config=config),
-        session.client("s3", config=config),
-        session.client("iam", config=config),
+        aws_client("servicecatalog", session.region_name, session),
+        aws_client("s3", session.region_name, session),
+        aws_client("iam", session.region_name, session),
     )
 
 

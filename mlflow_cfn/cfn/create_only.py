@@ -3,7 +3,7 @@
 A change to a create-only property makes CloudFormation replace the resource: a new, empty
 database or bucket, the old one deleted or left behind. The properties come from the resource
 provider schemas bundled with cfn-lint (``createOnlyProperties`` and
-``conditionalCreateOnlyProperties``, read offline, stable with the cfn-lint pin), plus
+``conditionalCreateOnlyProperties``, read offline, stable for a given cfn-lint version), plus
 `IMMUTABLE_NOT_IN_SCHEMA`. Paths are schema pointers without ``/properties``: ``("DatabaseName",)``,
 ``("Tags", "*", "Key")`` where ``*`` is every item of a list.
 
@@ -19,8 +19,6 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
-
-from cfnlint.schema import ResourceNotFoundError
 
 from mlflow_cfn.cfn.changes import STATEFUL_TYPES
 from mlflow_cfn.cfn.schemas import resource_schema
@@ -69,6 +67,8 @@ def _pointer_path(pointer: str) -> PropertyPath:
 @cache
 def _create_only(resource_type: str) -> dict[PropertyPath, str]:
     """Create-only paths of ``resource_type`` and what changing each does."""
+    from cfnlint.schema import ResourceNotFoundError  # with the schemas (`cfn.schemas`)
+
     try:
         schema = resource_schema(resource_type)
     except ResourceNotFoundError:

@@ -6,6 +6,7 @@ typically amazonaws.com, but might differ by Region. For example, the suffix for
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from functools import cache
@@ -32,6 +33,29 @@ def partition_of(region: str) -> dict[str, Any]:
         if re.match(partition["regionRegex"], region):
             return partition
     return next(p for p in partitions() if p["id"] == "aws")
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's partitions.json (the data its endpoint
+    rulesets resolve with), less each partition's global pseudo-region (``aws-global``,
+    ``aws-cn-global``...: a global endpoint, not a place to create a stack)."""
+    return frozenset(
+        name for p in partitions() for name in p["regions"] if name != f"{p['id']}-global"
+    )
+
+
+def unknown_region(region: str) -> str | None:
+    """Why ``region`` is not one (None if botocore knows it), with the nearest names: an
+    unknown region would otherwise be tried until the connection times out."""
+    if region in known_regions():
+        return None
+    near = difflib.get_close_matches(region, sorted(known_regions()), n=3, cutoff=0.8)
+    hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+    return (
+        f"not an AWS region this botocore ({botocore.__version__}) knows{hint}; a region newer "
+        "than it needs a newer boto3 (pip install --upgrade boto3)"
+    )
 
 
 def dns_suffix(partition_id: str) -> str:

@@ -1,16 +1,18 @@
 """CloudFormation resource provider schemas and IAM's action table, as bundled with the installed
-cfn-lint (never a newer user cache, so output is stable for a given cfn-lint pin)."""
+cfn-lint (never a newer user cache, so output is stable for a given cfn-lint version).
+
+cfn-lint is imported by the functions that read it, not with this module: importing it costs
+about 0.6 s of CPU, which every command would pay (``--help`` included) since the commands'
+modules import what they use."""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cfnlint
-from cfnlint.data import AdditionalSpecs
-from cfnlint.helpers import load_resource
-from cfnlint.schema.manager import ProviderSchemaManager
+if TYPE_CHECKING:
+    from cfnlint.schema.manager import ProviderSchemaManager
 
 #: The schemas of this region: every resource type of the products exists there.
 SCHEMA_REGION = "us-east-1"
@@ -19,6 +21,9 @@ SCHEMA_REGION = "us-east-1"
 @cache
 def schema_manager() -> ProviderSchemaManager:
     """The schema manager over cfn-lint's bundled provider schemas."""
+    import cfnlint
+    from cfnlint.schema.manager import ProviderSchemaManager
+
     data = Path(cfnlint.__file__).parent / "data" / "schemas"
     return ProviderSchemaManager(providers_dir=data / "providers", resources_dir=data / "resources")
 
@@ -32,6 +37,9 @@ def resource_schema(resource_type: str) -> dict[str, Any]:
 def iam_actions() -> dict[str, dict[str, Any]]:
     """IAM's service prefixes -> actions -> resource types (cfn-lint's copy of the Service
     Authorization Reference)."""
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
     return load_resource(AdditionalSpecs, "Policies.json")
 
 

@@ -29,8 +29,10 @@ def stack_name(text: str) -> str:
 
 
 def tag(text: str) -> tuple[str, str]:
-    """argparse type: a KEY=VALUE stack tag, as CloudFormation allows it."""
-    key, equals, value = text.partition("=")
+    """argparse type: a KEY=VALUE stack tag (as ``aws cloudformation deploy --tags`` takes it, or
+    create-stack's shorthand ``Key=k,Value=v``), as CloudFormation allows it."""
+    pair = re.fullmatch(r"Key=([^,]*),Value=(.*)", text, re.DOTALL)
+    key, equals, value = (pair[1], "=", pair[2]) if pair else text.partition("=")
     if not equals or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
     if len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
@@ -75,7 +77,8 @@ def add_change_set_flags(parser: argparse.ArgumentParser) -> None:
         type=tag,
         default=[],
         metavar="KEY=VALUE",
-        help="tags for the stack, which CloudFormation puts on every resource that takes tags",
+        help="tags for the stack, which CloudFormation puts on every resource that takes tags "
+        "(create-stack's Key=KEY,Value=VALUE is read the same)",
     )
     parser.add_argument(
         "--role-arn",

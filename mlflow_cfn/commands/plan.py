@@ -80,9 +80,29 @@ def _by_type(stack: Evaluated) -> dict[str, list[str]]:
     return {type_name: sorted(ids) for type_name, ids in sorted(by_type.items())}
 
 
+def _is_product(stack: Evaluated) -> bool:
+    """Whether the stack is the MLflow product's (it has the load balancer and the task): the
+    posture, listeners and containers are told only of it, never guessed for another template
+    (``--template templates/network.json``)."""
+    return LOAD_BALANCER in stack.resources and TASK_DEFINITION in stack.resources
+
+
+def _format_other(stack: Evaluated, region: str) -> str:
+    """The plan of another template: a summary line, resources by type, outputs."""
+    lines = [f"Plan: {len(stack.resources)} to create in {region}."]
+    lines.append(f"Resources ({len(stack.resources)}):")
+    lines += [f"  {kind}: {', '.join(ids)}" for kind, ids in _by_type(stack).items()]
+    lines.append("Outputs:")
+    lines += [f"  {k} = {v}" for k, v in sorted(stack.outputs.items())]
+    return "\n".join(lines) + "\n"
+
+
 def format_plan(stack: Evaluated, region: str = "us-east-1") -> str:
     """The plan as text: a summary line, the security posture, what the network must provide,
-    resources by type, listener actions, containers, outputs."""
+    resources by type, listener actions, containers, outputs (for another template than the
+    product's, only the summary, resources and outputs)."""
+    if not _is_product(stack):
+        return _format_other(stack, region)
     lines = [f"Plan: {len(stack.resources)} to create in {region}.", "Security posture:"]
     lines += [f"  {key}: {value}" for key, value in posture(stack).items()]
     if notes := network_notes(stack.parameters):
@@ -96,7 +116,16 @@ def format_plan(stack: Evaluated, region: str = "us-east-1") -> str:
 
 
 def plan_data(stack: Evaluated, region: str) -> dict:
-    """The plan as data (``--output json``), for CI to read."""
+    """The plan as data (``--output json``), for CI to read (for another template than the
+    product's, without posture, network requirements and containers)."""
+    if not _is_product(stack):
+        return {
+            "region": region,
+            "summary": {"create": len(stack.resources)},
+            "resources": _by_type(stack),
+            "parameters": dict(sorted(stack.parameters.items())),
+            "outputs": dict(sorted(stack.outputs.items())),
+        }
     task = stack.resource(TASK_DEFINITION)["Properties"]
     return {
         "region": region,

@@ -222,6 +222,13 @@ def run(args: argparse.Namespace) -> int:
         cause = _describe_client_error(error)
     except BotoCoreError as error:
         cause = str(error)
+    except KeyboardInterrupt:  # also for python -m service_catalog.publish, which has no cli.main
+        cause = (
+            "interrupted; what was already created stays, and running the same command again "
+            "finishes it (publish finds what exists by name)"
+        )
+        print(f"mlflow-cfn publish: {cause}", file=sys.stderr)
+        return 130
     print(f"mlflow-cfn publish: {' '.join(cause.split())}", file=sys.stderr)
     return 1
 

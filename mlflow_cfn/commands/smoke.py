@@ -11,10 +11,9 @@ import sys
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from mlflow_cfn.cfn.aws import RETRIES
+from mlflow_cfn.cfn.aws import aws_client
 from mlflow_cfn.commands import CliError, seconds_argument
 from mlflow_cfn.commands.aws_options import add_aws_options, aws_session
 from mlflow_cfn.commands.deploy_flags import stack_name
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     session = _session(args)
 
     def aws(service: str) -> Any:
-        return session.client(service, config=Config(retries=RETRIES))
+        return aws_client(service, session.region_name, session)
 
     try:
         return smoke(request, aws=aws, region=session and session.region_name, err=_stderr)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 
 from mlflow_cfn.cfn.partitions import partition_of, service_regions
@@ -28,8 +29,7 @@ from mlflow_cfn.stack.components.network import (
 from mlflow_cfn.stack.components.scaling_inputs import MAX_TASKS, MIN_TASKS, SCALE_DOWN_TASKS
 from mlflow_cfn.stack.components.service_inputs import MLFLOW_IMAGE
 from mlflow_cfn.stack.components.sidecar_inputs import SIDECAR_IMAGE
-from mlflow_cfn.stack.options import StackOptions
-from mlflow_cfn.stack.parameters import parameter_specs
+from mlflow_cfn.stack.parameters import ParameterSpec
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE
 
 #: The official image's repositories (GitHub Container Registry; Docker Hub's mirror).
@@ -44,11 +44,12 @@ RANGE_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 
-def offline_checks(values: dict[str, object]) -> list[str]:
+def offline_checks(values: dict[str, object], specs: Iterable[ParameterSpec]) -> list[str]:
     """What CloudFormation's own checks cannot see but AWS refuses later: a minimum above its
-    maximum, a fraction for a count, fewer than two subnets where two zones are needed."""
+    maximum, a fraction for a count (a Number of ``specs``, the product's Parameters, without
+    allowed values), fewer than two subnets where two zones are needed."""
     errors = []
-    for spec in parameter_specs(StackOptions()):
+    for spec in specs:
         value = values.get(spec.name)
         if spec.type == "Number" and not spec.allowed_values and value not in (None, ""):
             try:

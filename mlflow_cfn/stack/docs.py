@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from mlflow_cfn.stack.interface import GROUPS
 from mlflow_cfn.stack.options import StackOptions
-from mlflow_cfn.stack.parameters import ParameterSpec, parameter_specs
+from mlflow_cfn.stack.parameters import ParameterSpec
 
 
 def _default(spec: ParameterSpec) -> str:
@@ -29,6 +29,8 @@ def _allowed(spec: ParameterSpec) -> str:
 def parameters_table(options: StackOptions | None = None) -> str:
     """A Markdown table of every Parameter, in console order: name, default, allowed values,
     description."""
+    from mlflow_cfn.stack.template import parameter_specs  # imports every component
+
     return specs_table(parameter_specs(options or StackOptions()), GROUPS)
 
 

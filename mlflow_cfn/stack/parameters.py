@@ -1,18 +1,14 @@
 """How a Parameter is declared: ``ParameterSpec`` (type, default, constraint, console label and
 group) and constructors for the usual kinds (true/false, optional pattern, whole number, choice),
 plus the patterns several components share. Components declare their own Parameters with these
-(``ctx.parameter(...)``); ``parameter_specs`` lists them all in declaration order."""
+(``ctx.parameter(...)``); `mlflow_cfn.stack.template.parameter_specs` lists them all in
+declaration order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING
 
 from troposphere import Parameter
-
-if TYPE_CHECKING:
-    from mlflow_cfn.stack.options import StackOptions
 
 #: An ARN's partition: ``aws`` and ``aws-<word>[-<word>]`` (aws-cn, aws-us-gov, aws-iso-b...; the
 #: ids of botocore's partitions.json, tests/facts checks every one), never ``awsx`` or ``aws-``.
@@ -116,11 +112,3 @@ def count(
         max_value=high,
         constraint_description=f"{name} must be a whole number from {low} to {high}.",
     )  # fmt: skip
-
-
-@cache
-def parameter_specs(options: StackOptions) -> tuple[ParameterSpec, ...]:
-    """Every Parameter of the template built for ``options``, in declaration order."""
-    from mlflow_cfn.stack.template import assemble  # the components declare them
-
-    return tuple(assemble(options).specs)

@@ -20,6 +20,8 @@ from mlflow_cfn.cfn.evaluate import (
     parameters_from_data,
 )
 from mlflow_cfn.stack.checks import offline_checks, region_problems, stack_name_problems
+from mlflow_cfn.stack.options import StackOptions
+from mlflow_cfn.stack.template import build_template, parameter_specs
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -43,8 +45,6 @@ DEFAULT_TEMPLATE = None
 def default_template_text() -> str:
     """The default product template as `mlflow-cfn synth` writes it (templates/mlflow.json)."""
     from mlflow_cfn.cfn.render import render
-    from mlflow_cfn.stack.options import StackOptions
-    from mlflow_cfn.stack.template import build_template
 
     return render(build_template(StackOptions()))
 
@@ -80,7 +80,7 @@ def evaluate_checked(template: dict, given: dict[str, str], **kwargs) -> Evaluat
 
     def checks(values: dict) -> list[str]:
         regional = region_problems(values, kwargs["region"]) if "region" in kwargs else []
-        return offline_checks(values) + regional + named
+        return offline_checks(values, parameter_specs(StackOptions())) + regional + named
 
     try:
         evaluated = evaluate(template, given, **kwargs)

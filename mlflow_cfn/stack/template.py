@@ -7,6 +7,8 @@ keyword arguments. The console form is generated last from the Parameters in dec
 
 from __future__ import annotations
 
+from functools import cache
+
 from troposphere import Template
 
 from mlflow_cfn.stack.checks import check_ranges
@@ -27,6 +29,7 @@ from mlflow_cfn.stack.components.storage import add_storage
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import interface_metadata
 from mlflow_cfn.stack.options import OptionsError, StackOptions
+from mlflow_cfn.stack.parameters import ParameterSpec
 from mlflow_cfn.versions import MLFLOW_VERSION, __version__
 
 DESCRIPTION = (
@@ -67,6 +70,13 @@ def assemble(options: StackOptions) -> Context:
     add_alarms(ctx, keys=keys, load_balancing=load_balancing, service=service, database=database)
     template.set_metadata(interface_metadata(ctx.specs))
     return ctx
+
+
+@cache
+def parameter_specs(options: StackOptions) -> tuple[ParameterSpec, ...]:
+    """Every Parameter of the template built for ``options``, in declaration order (the
+    components declare them, so this assembles the template)."""
+    return tuple(assemble(options).specs)
 
 
 def build_template(options: StackOptions | None = None) -> Template:

@@ -12,7 +12,7 @@ from mlflow_cfn.cfn.create_only import create_only_values
 from mlflow_cfn.cfn.evaluate import ParameterError
 from mlflow_cfn.network.inputs import AVAILABILITY_ZONE_NAMES
 from mlflow_cfn.stack.options import StackOptions
-from mlflow_cfn.stack.parameters import parameter_specs
+from mlflow_cfn.stack.template import parameter_specs
 from tests.network.modes import ENDPOINTS, MODES, PER_ZONE, THREE_ZONES, stack, template
 
 ANYWHERE = "0.0.0.0/0"

@@ -368,10 +368,6 @@ PARAMETER_FILE_CASES = [
         ],
         ["parameter VpcId is given more than once"],
     ),
-    (
-        given(DatabaseDeletionProtection=True),
-        ["value of DatabaseDeletionProtection must be a string, got true"],
-    ),
     (given(TaskCpu=None), ["value of TaskCpu must be a string, got null"]),
     # names
     (given(DbName="mlflow"), ["Parameters: [DbName] do not exist in the template"]),

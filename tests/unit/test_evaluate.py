@@ -114,7 +114,6 @@ def test_load_parameters_missing_file(tmp_path: Path) -> None:
         (["=value"], "item 1: '=value' is not of the form 'Key=Value'"),
         ([7], "parameters: item 1: expected an object or a 'Key=Value' string, got 7"),
         ({5: "x"}, "parameters: parameter name 5 must be a non-empty string"),
-        ({"A": True}, "parameters: value of A must be a string, got true"),
         ({"A": None}, "parameters: value of A must be a string, got null"),
         ({"A": {"x": 1}}, 'parameters: value of A must be a string, got {"x": 1}'),
         (["A=1", "A=2"], "parameters: parameter A is given more than once"),
@@ -213,9 +212,9 @@ def test_allowed_pattern_applies_to_each_list_element() -> None:
     errors = parameter_errors(section, {"Cidrs": "10.0.0.0/16, nope, 10.1.0.0/16,x"})
     assert errors == [
         "Parameter 'Cidrs' failed to satisfy constraint: each must be a CIDR block "
-        "(value 'nope' does not match AllowedPattern '\\d+\\.\\d+\\.\\d+\\.\\d+/\\d+')",
+        "(value 'nope' does not match its AllowedPattern)",
         "Parameter 'Cidrs' failed to satisfy constraint: each must be a CIDR block "
-        "(value 'x' does not match AllowedPattern '\\d+\\.\\d+\\.\\d+\\.\\d+/\\d+')",
+        "(value 'x' does not match its AllowedPattern)",
     ]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from mlflow_cfn import StackOptions
 from mlflow_cfn.stack.interface import GROUPS
-from mlflow_cfn.stack.parameters import parameter_specs
+from mlflow_cfn.stack.template import parameter_specs
 
 
 def spec(name: str, slots: int = 5):

@@ -1,6 +1,9 @@
 """The MLflow version is pinned in one place and the test dependencies follow it."""
 
+import importlib.metadata
 import tomllib
+
+from packaging.requirements import Requirement
 
 from mlflow_cfn.versions import DEFAULT_MLFLOW_IMAGE, MLFLOW_VERSION
 from tests.conftest import ROOT
@@ -22,3 +25,22 @@ def test_installed_mlflow_is_the_pinned_one():
 
 def test_template_default_image_is_the_pin(default_template):
     assert default_template["Parameters"]["MlflowImage"]["Default"] == DEFAULT_MLFLOW_IMAGE
+
+
+def test_cfn_lint_is_a_range_for_users_and_a_pin_for_the_tests():
+    """Users whose CI installs its own cfn-lint 1.x can install mlflow-cfn beside it (issue 25);
+    the tests pin the version the committed templates were derived from, and run it."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = [r for r in map(Requirement, project["dependencies"]) if r.name == "cfn-lint"]
+    pinned = [
+        r
+        for r in map(Requirement, project["optional-dependencies"]["test"])
+        if r.name == "cfn-lint"
+    ]
+    (version,) = [str(s.version) for r in pinned for s in r.specifier if s.operator == "=="]
+    assert [r.specifier.contains(v) for r in runtime for v in (version, "1.99.0", "2.0.0")] == [
+        True,
+        True,
+        False,
+    ]
+    assert importlib.metadata.version("cfn-lint") == version

@@ -70,7 +70,9 @@ def _allowed_value_problems(
 
 
 def _pattern_problems(name: str, spec: dict, items: list[str], shown: Shown) -> list[str]:
-    """The items that do not match AllowedPattern as a whole."""
+    """The items that do not match AllowedPattern as a whole. The pattern is quoted only without
+    a ConstraintDescription: that is the sentence a reader needs, and a pattern such as an IPv4
+    CIDR list's (240 characters) would bury it."""
     if "AllowedPattern" not in spec:
         return []
     pattern = as_str(spec["AllowedPattern"], f"Parameter '{name}' AllowedPattern")
@@ -78,8 +80,11 @@ def _pattern_problems(name: str, spec: dict, items: list[str], shown: Shown) -> 
         compiled = re.compile(pattern)
     except re.error as exc:
         fail(f"Parameter '{name}': AllowedPattern {pattern!r} is not a valid regex: {exc}")
+    where = (
+        "its AllowedPattern" if spec.get("ConstraintDescription") else f"AllowedPattern '{pattern}'"
+    )
     return [
-        f"value '{shown(item)}' does not match AllowedPattern '{pattern}'"
+        f"value '{shown(item)}' does not match {where}"
         for item in items
         if not compiled.fullmatch(item)
     ]

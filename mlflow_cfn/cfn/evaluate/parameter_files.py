@@ -70,8 +70,9 @@ def load_parameters(source: str | Path | Any, origin: str = "parameters") -> dic
 
     Accepts the `create-stack --parameters file://` list of {ParameterKey, ParameterValue},
     the `deploy --parameter-overrides` {Key: Value} object and its ["Key=Value"] list. A list value
-    is joined with commas and numbers become strings; every malformed entry is reported at once
-    in a ParameterError, each naming ``origin`` (the file, for a path)."""
+    is joined with commas, numbers become strings and booleans ``true`` or ``false``; every
+    malformed entry is reported at once in a ParameterError, each naming ``origin`` (the file,
+    for a path)."""
     data = source
     if isinstance(source, str | Path):
         origin = str(source)

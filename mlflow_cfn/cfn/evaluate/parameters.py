@@ -25,11 +25,12 @@ def _is_list_type(parameter_type: str) -> bool:
 
 
 def coerce_value(value: Any) -> str | None:
-    """A parameter value as CloudFormation receives it: lists comma-joined, numbers as text.
+    """A parameter value as CloudFormation receives it: lists comma-joined, numbers as text,
+    booleans (YAML's unquoted ``true``) as CloudFormation's ``true`` and ``false``.
 
-    None for anything else (booleans, null, objects, nested lists)."""
+    None for anything else (null, objects, nested lists)."""
     items = value if isinstance(value, list) else [value]
-    texts = [None if isinstance(item, bool) else scalar_text(item) for item in items]
+    texts = [scalar_text(item) for item in items]
     if any(text is None for text in texts):
         return None
     return ",".join(text for text in texts if text is not None)
