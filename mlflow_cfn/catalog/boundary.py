@@ -5,7 +5,8 @@ Read from the product's roles (templates/mlflow.json): the task role (artifacts 
 bucket with its key, reading read-only buckets), the task execution role (pulling images, writing
 the task's logs, reading the database secret and the sidecar's or Datadog's secret with their keys),
 the rotation roles (EventBridge starts the redeploy state machine, which forces a new deployment of
-the service) and the RDS enhanced monitoring role (the managed policy
+the service), idle shutdown's wake function (the service's count, its wake rules, its idle alarm,
+the uploads in flight) and the RDS enhanced monitoring role (the managed policy
 AmazonRDSEnhancedMonitoringRole: RDS* log groups). Each statement reaches only what a provisioned
 product creates (names CloudFormation generates from the ``SC-`` stack name, keys with the stack's
 ``alias/SC-...`` aliases) or what the admin allows (`mlflow_cfn.catalog.portfolio_inputs`).
@@ -17,7 +18,6 @@ from typing import Any
 
 from awacs.aws import (
     Action,
-    Allow,
     Condition,
     Deny,
     ForAnyValueStringLike,
@@ -31,6 +31,7 @@ from troposphere import If, Ref, Sub
 from mlflow_cfn.catalog.portfolio_inputs import AllowListInputs
 from mlflow_cfn.catalog.product import ProductTemplates, product_variants, resources_of
 from mlflow_cfn.catalog.scopes import state_machine_arns
+from mlflow_cfn.stack.policies import allow as _allow
 from mlflow_cfn.stack.policies import document
 
 #: What the product's roles do with objects of their artifact and read-only buckets.
@@ -41,6 +42,8 @@ OBJECT_ACTIONS = (
     "s3:ListMultipartUploadParts",
     "s3:PutObject",
 )
+#: What the product's roles do with their buckets: list, and see uploads in flight (idle shutdown).
+BUCKET_ACTIONS = ("s3:ListBucket", "s3:ListBucketMultipartUploads")
 #: What the product's roles do with keys: through S3 (artifacts) and Secrets Manager (secrets).
 KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 #: AmazonRDSEnhancedMonitoringRole's actions, on RDS's own log groups.
@@ -70,17 +73,6 @@ def _here(service: str, resource: str) -> Sub:
     return Sub(_HERE.format(service=service, resource=resource))
 
 
-def _allow(sid: str, actions: tuple[str, ...], resources: Any, **condition: Any) -> Statement:
-    """Allow ``actions`` on ``resources``, under ``condition`` (a ``Condition=``) if given."""
-    return Statement(
-        Sid=sid,
-        Effect=Allow,
-        Action=[Action(*a.split(":", 1)) for a in actions],
-        Resource=resources,
-        **condition,
-    )
-
-
 def boundary_document(
     product_templates: ProductTemplates,
     allowed: AllowListInputs,
@@ -92,39 +84,62 @@ def boundary_document(
     variants = product_variants(product_templates)
     via = [Sub(f"{s}.${{AWS::Region}}.${{AWS::URLSuffix}}") for s in ("s3", "secretsmanager")]
     artifacts = "arn:${AWS::Partition}:s3:::sc-*"
+    # Sids are short: with the longest allow-lists the document is close to IAM's 6,144
+    # characters (tests/publish/test_launcher_vectors.py measures it).
     return document(
-        _allow("PullImagesOfThisAccountsEcr",
+        _allow("EcrPull",
                ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
                 "ecr:GetDownloadUrlForLayer"),
                [_here("ecr", "repository/*")]),
-        # Service Authorization Reference, Amazon ECR: GetAuthorizationToken has no resource type.
-        _allow("LogInToEcrHasNoResource", ("ecr:GetAuthorizationToken",), ["*"]),
-        _allow("WriteTheProductsTaskLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
+        # Actions IAM defines on no resource type (Service Authorization Reference, in
+        # cfn-lint's copy): logging in to ECR; the wake function's reads of target health,
+        # listener rules and the scaling bounds.
+        _allow("Unscoped",
+               ("ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeRules",
+                "application-autoscaling:DescribeScalableTargets"), ["*"]),
+        _allow("ProductLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
                [_here("logs", "log-group:SC-*")]),
-        _allow("RdsEnhancedMonitoringLogs", RDS_MONITORING_ACTIONS,
+        _allow("RdsLogs", RDS_MONITORING_ACTIONS,
                [_here("logs", "log-group:RDS*")]),
         *_database_secret(variants),
         allowed.only_if_allowed("secret_prefixes", _allow(
-            "ReadTheSecretsTheAdminAllows", ("secretsmanager:GetSecretValue",),
+            "AllowedSecrets", ("secretsmanager:GetSecretValue",),
             allowed.arns("secret_prefixes", suffix="*"))),
         _deny_other_managed_secrets(variants),
-        _allow("UseTheProductsKeysThroughS3AndSecretsManager", KEY_ACTIONS,
+        _allow("ProductKeys", KEY_ACTIONS,
                [_here("kms", "key/*")],
                Condition=Condition([
                    ForAnyValueStringLike("kms:ResourceAliases", "alias/SC-*"),
                    StringEquals("kms:ViaService", via),
                ])),
         allowed.only_if_allowed("kms_keys", _allow(
-            "UseTheKeysTheAdminAllows", KEY_ACTIONS, allowed.arns("kms_keys"))),
-        _allow("ObjectsOfTheProductsBuckets", OBJECT_ACTIONS, [Sub(f"{artifacts}/*")]),
-        _allow("ListTheProductsBuckets", ("s3:ListBucket",), [Sub(artifacts)]),
+            "AllowedKeys", KEY_ACTIONS, allowed.arns("kms_keys"))),
+        _allow("ProductObjects", OBJECT_ACTIONS, [Sub(f"{artifacts}/*")]),
+        # Listing, and the wake function's look at uploads in flight.
+        _allow("ProductBuckets", BUCKET_ACTIONS, [Sub(artifacts)]),
         *_allowed_buckets(allowed),
-        _allow("RedeployTheProductsService", ("ecs:UpdateService",),
+        # The rotation's redeployment, and the wake function's task count.
+        _allow("ProductService", ("ecs:DescribeServices", "ecs:UpdateService"),
                [_here("ecs", "service/SC-*")]),
-        *[_allow("StartTheProductsRedeployment", ("states:StartExecution",),
+        _wake(),
+        *[_allow("Redeploy", ("states:StartExecution",),
                  [Sub(arn) for arn in machines]) for machines in [state_machine_arns(variants)]
           if machines],
         *(_network_statements(network_condition) if network_condition else []),
+    )  # fmt: skip
+
+
+def _wake() -> Statement:
+    """The wake function: the rules of the product's load balancers (names CloudFormation
+    generates from the SC- stack name) and the product's idle alarm. Any region and account in
+    these two ARNs: a boundary grants nothing by itself, the role's own policy names this
+    account's, and the document is near IAM's size limit."""
+    return _allow(
+        "Wake",
+        ("elasticloadbalancing:ModifyRule", "cloudwatch:SetAlarmState"),
+        [Sub("arn:${AWS::Partition}:elasticloadbalancing:*:*:listener-rule/app/SC-*"),
+         Sub("arn:${AWS::Partition}:cloudwatch:*:*:alarm:SC-*-IdleShutdownAlarm-*")],
     )  # fmt: skip
 
 
@@ -146,7 +161,7 @@ def _database_secret(variants: tuple[dict[str, Any], ...]) -> list[Statement]:
     clusters = database_clusters(variants)
     if not clusters:
         return []
-    return [_allow("ReadTheProductsDatabaseSecret", ("secretsmanager:GetSecretValue",),
+    return [_allow("DatabaseSecret", ("secretsmanager:GetSecretValue",),
                    [_here("secretsmanager", "secret:rds!*")],
                    Condition=Condition(StringLike(DATABASE_SECRET_TAG, clusters)))]  # fmt: skip
 
@@ -160,7 +175,7 @@ def _deny_other_managed_secrets(variants: tuple[dict[str, Any], ...]) -> Stateme
         {"Condition": Condition(StringNotLike(DATABASE_SECRET_TAG, clusters))} if clusters else {}
     )
     return Statement(
-        Sid="DenyManagedSecretsButTheProductsDatabases",
+        Sid="DenyManaged",
         Effect=Deny,
         Action=[Action("secretsmanager", "GetSecretValue")],
         Resource=[_here("secretsmanager", MANAGED_SECRETS)],
@@ -170,14 +185,14 @@ def _deny_other_managed_secrets(variants: tuple[dict[str, Any], ...]) -> Stateme
 
 def _network_statements(condition: str) -> list[If]:
     """What the network product's roles do besides writing their own SC-* log groups (which
-    WriteTheProductsTaskLogs allows): VPC Flow Logs' delivery role finds its log group and
+    ProductLogs allows): VPC Flow Logs' delivery role finds its log group and
     streams; the default security group's function removes that group's rules (its own policy
     names the one group; a default group carries no tag a boundary could match)."""
     return [
-        If(condition, _allow("DeliverTheNetworksFlowLogs",
+        If(condition, _allow("NetworkFlowLogs",
                              ("logs:DescribeLogGroups", "logs:DescribeLogStreams"),
                              [_here("logs", "log-group:*")]), NO_VALUE),
-        If(condition, _allow("RemoveTheRulesOfTheNetworksDefaultSecurityGroup",
+        If(condition, _allow("NetworkDefaultGroup",
                              ("ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"),
                              [_here("ec2", "security-group/*")]), NO_VALUE),
     ]  # fmt: skip
@@ -187,15 +202,15 @@ def _allowed_buckets(allowed: AllowListInputs) -> list[If]:
     """Objects and listing of the buckets the admin allows; only reads of the read-only ones."""
     return [
         allowed.only_if_allowed("buckets", _allow(
-            "ObjectsOfTheBucketsTheAdminAllows", OBJECT_ACTIONS,
+            "AllowedObjects", OBJECT_ACTIONS,
             allowed.arns("buckets", "arn:*:s3:::", "/*"))),
         allowed.only_if_allowed("buckets", _allow(
-            "ListTheBucketsTheAdminAllows", ("s3:ListBucket",),
+            "AllowedBuckets", BUCKET_ACTIONS,
             allowed.arns("buckets", "arn:*:s3:::"))),
         allowed.only_if_allowed("read_only_buckets", _allow(
-            "ReadTheReadOnlyBucketsTheAdminAllows", ("s3:GetObject",),
+            "ReadOnlyGet", ("s3:GetObject",),
             allowed.arns("read_only_buckets", "arn:*:s3:::", "/*"))),
         allowed.only_if_allowed("read_only_buckets", _allow(
-            "ListTheReadOnlyBucketsTheAdminAllows", ("s3:ListBucket",),
+            "ReadOnlyList", ("s3:ListBucket",),
             allowed.arns("read_only_buckets", "arn:*:s3:::"))),
     ]  # fmt: skip

@@ -42,6 +42,14 @@ REFUSED_ACTIONS: dict[str, str] = {
     "ecs:PutAccountSettingDefault": (
         "as ecs:PutAccountSetting, for the default of every IAM principal of the account"
     ),
+    "elasticfilesystem:DescribeMountTargets": (
+        "the Lambda function handlers list it for functions with an EFS file system "
+        "(FileSystemConfigs); neither the wake function nor the network's function has one"
+    ),
+    "s3files:ListMountTargets": (
+        "the Lambda function handlers list it for functions with a file system "
+        "(FileSystemConfigs); neither template's function has one"
+    ),
     "iam:DeleteRolePermissionsBoundary": (
         "the IAM role handlers list it for a role whose PermissionsBoundary is removed; every role "
         "of the product keeps the portfolio's boundary, so it is denied outright"

@@ -1,7 +1,8 @@
 """What the network template's launch role needs beyond the product's tables, in the same form:
 the launch-role derivation (`mlflow_cfn.catalog.launch_policy`) reads these beside the product's
-tables, so the product's launch role is unchanged (none of these actions or types is the
-product's) and the network's is derived the same way from templates/network.json.
+tables, so the product's launch role is unchanged (none of these actions is the product's; what
+both templates' Lambda functions need is in the product's tables) and the network's is derived
+the same way from templates/network.json.
 
 Each entry has its reason, as in the product's tables (`schema_actions`, `launch_actions`,
 `scopes`, `conditioned_grants`).
@@ -16,9 +17,6 @@ NETWORK_SCHEMA_PERMISSIONS_NOT_IAM: dict[str, str] = {
         "listed by the VPC endpoint handlers for service-network endpoints; IAM defines no such "
         "action (the network's endpoints are gateway and interface endpoints)"
     ),
-    "lambda:AssociateRuntimeAlias": (
-        "listed by the Lambda function handlers; IAM defines no such action"
-    ),
 }
 
 #: Actions the network's resource handlers list that its launch role does not get, with the
@@ -29,12 +27,6 @@ NETWORK_REFUSED_ACTIONS: dict[str, str] = {
         "Interface endpoints"
     ),
     "vpce:AllowMultiRegion": "cross-region VPC endpoints (ServiceRegion); the network's are local",
-    "elasticfilesystem:DescribeMountTargets": (
-        "Lambda functions with an EFS file system (FileSystemConfigs); the network's has none"
-    ),
-    "s3files:ListMountTargets": (
-        "Lambda functions with a file system (FileSystemConfigs); the network's has none"
-    ),
     "ec2:AttachVpnGateway": "VPC gateway attachments of a VPN gateway; the network attaches an "
     "internet gateway only",
     "ec2:DetachVpnGateway": "as ec2:AttachVpnGateway",
@@ -85,7 +77,6 @@ NETWORK_WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "ec2:DescribeFlowLogs": _no_resource("flow log handlers"),
     "ec2:DescribeNatGateways": _no_resource("NAT gateway handlers"),
     "ec2:DescribeNetworkAcls": _no_resource("subnet handlers"),
-    "ec2:DescribeNetworkInterfaces": _no_resource("VPC endpoint and NAT gateway handlers"),
     "ec2:DescribeRouteTables": _no_resource("route table, route and association handlers"),
     "ec2:DescribeTags": _no_resource("Elastic IP and VPC handlers"),
     "ec2:DescribeVpcEncryptionControls": _no_resource("VPC read"),

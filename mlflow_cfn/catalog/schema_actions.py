@@ -44,6 +44,10 @@ SCHEMA_PERMISSIONS_NOT_IAM: dict[str, str] = {
     "s3:REST.PUT.OBJECT": (
         "the name S3 server access logs give an object upload, not an IAM action; IAM rejects it"
     ),
+    "lambda:AssociateRuntimeAlias": (
+        "listed by the Lambda function handlers (the wake function; the network's function); "
+        "IAM defines no such action"
+    ),
 }
 
 #: Actions a resource type needs that its schema does not list, with the reason.

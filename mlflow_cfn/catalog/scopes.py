@@ -193,6 +193,9 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "ec2:DescribeInstances": _no_resource("security group delete (checks for attached instances)"),
     "ec2:DescribeInternetGateways": _no_resource("RDS DB instance create/read/update"),
     "ec2:DescribeIpamPools": _no_resource("load balancer create"),
+    "ec2:DescribeNetworkInterfaces": _no_resource(
+        "Lambda function handlers; the network's VPC endpoint and NAT gateway handlers"
+    ),
     "ec2:DescribeSecurityGroupRules": _no_resource("security group ingress/egress rule handlers"),
     "ec2:DescribeSecurityGroups": _no_resource("security group handlers, RDS create/update"),
     "ec2:DescribeSubnets": _no_resource("RDS DB instance handlers, subnet-id Parameter checks"),

@@ -17,12 +17,20 @@ from typing import Any
 
 from mlflow_cfn.cfn.evaluate import Evaluated
 from mlflow_cfn.cost.prices import PriceTable, price_table
-from mlflow_cfn.cost.records import HOURS_PER_MONTH, Estimate, LineItem, Usage, check_hours
+from mlflow_cfn.cost.records import (
+    HOURS_PER_MONTH,
+    Estimate,
+    LineItem,
+    Usage,
+    check_hours,
+    monthly,
+)
 from mlflow_cfn.cost.usage import DatabaseMonth, database_month, number, setting, task_plan
 from mlflow_cfn.stack.components.alarms_inputs import CREATE_DASHBOARD_PARAMETER
 from mlflow_cfn.stack.components.load_balancer_inputs import LOAD_BALANCER_SCHEME
 from mlflow_cfn.stack.components.log_bucket import LOG_RETENTION_DAYS
 from mlflow_cfn.stack.components.network import LOAD_BALANCER_SUBNET_IDS
+from mlflow_cfn.stack.components.scaling_inputs import IDLE_SHUTDOWN_MINUTES
 from mlflow_cfn.stack.components.service_inputs import CONTAINER_INSIGHTS, TASK_CPU, TASK_MEMORY
 
 # What the default template creates; `stack_counts` counts them in the evaluated stack instead.
@@ -39,6 +47,7 @@ ARTIFACTS = "Artifacts (S3)"
 KEYS_AND_SECRETS = "Keys and secrets"
 LOGS_AND_METRICS = "Logs and metrics"
 ALARMS = "Alarms and dashboard"
+WAKE = "Wake function (idle shutdown)"
 MANAGED_SERVER = "Managed MLflow server"
 GROUPS = (
     COMPUTE,
@@ -48,6 +57,7 @@ GROUPS = (
     KEYS_AND_SECRETS,
     LOGS_AND_METRICS,
     ALARMS,
+    WAKE,
     MANAGED_SERVER,
 )
 
@@ -160,6 +170,21 @@ def _public_ips(parameters: Mapping[str, Any]) -> int:
     return len(subnets.split(",") if isinstance(subnets, str) else subnets)
 
 
+def wake_items(table: PriceTable, usage: Usage, idle_minutes: float) -> list[LineItem]:
+    """With idle shutdown, the wake function's requests and compute: one wake a period of use
+    (each ends with a stop), `wake_invocations` calls and `wake_gb_seconds` each."""
+    if not idle_minutes:
+        return []
+    item = table.pricer(WAKE)
+    wakes = monthly(usage.sessions)
+    return [
+        item("Lambda requests", wakes * table.assume["wake_invocations"] / 1e6,
+             "million requests", "lambda_request_million"),
+        item("Lambda compute", wakes * table.assume["wake_gb_seconds"], "GB-seconds",
+             "lambda_gb_second"),
+    ]  # fmt: skip
+
+
 def _title(hours_per_week: float) -> str:
     """The column title of this stack at some hours of use."""
     return "This stack, idle" if hours_per_week == 0 else f"This stack, {hours_per_week:g} h/wk"
@@ -193,6 +218,7 @@ def estimate(
         *_keys_and_secrets(table, kms_keys, managed_secrets),
         *_logs_and_metrics(table, usage, number(parameters, LOG_RETENTION_DAYS), insights),
         *_alarms(table, alarm_metrics, dashboards),
+        *wake_items(table, usage, number(parameters, IDLE_SHUTDOWN_MINUTES, "0")),
     ]
     return Estimate(_title(hours_per_week), usage, tuple(items))
 

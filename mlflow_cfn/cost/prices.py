@@ -37,6 +37,8 @@ PRICE_KEYS = (
     "cloudwatch_metric_month",
     "cloudwatch_alarm_metric_month",
     "cloudwatch_dashboard_month",
+    "lambda_request_million",
+    "lambda_gb_second",
     "public_ipv4_hour",
     "sagemaker_mlflow_small_hour",
 )
@@ -54,6 +56,8 @@ ASSUMPTION_KEYS = (
     "logs_gb_per_task_month",
     "container_insights_metrics",
     "kms_key_age_years",
+    "wake_invocations",
+    "wake_gb_seconds",
 )
 #: The network template's prices and assumptions (sections ``network_prices`` and
 #: ``network_assumptions``), needed only to price it (``cost --network``).

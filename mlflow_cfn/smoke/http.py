@@ -7,6 +7,7 @@ time, said so), and a name that does not resolve or an address that does not ans
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import time
@@ -25,6 +26,8 @@ HOST_REFUSED = "Invalid Host header"
 PROBE_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
 WAKING = (502, 503, 504)
 TIMEOUT_SECONDS = 30
+#: The longest wait between two tries while the service wakes.
+SLOWEST_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Answer:
     location: str = ""
     authenticate: str = ""
     body: str = ""
+    waited: float = 0.0  # seconds from the first 502/503/504 to this answer (a wake)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -149,9 +153,11 @@ def reach(
     clock: Callable[[], float] = time.monotonic,
 ) -> Answer:
     """Search experiments once; while the load balancer answers 502/503/504 retry every few
-    seconds for up to `wait_seconds` (saying so). StepFailed with the cause otherwise."""
+    seconds (at most 5, so the wait is measured to within that) for up to `wait_seconds` (saying
+    so). The answer tells how long it waited. StepFailed with the cause otherwise."""
     url = uri.rstrip("/") + PROBE_PATH
-    deadline = clock() + wait_seconds
+    began = clock()
+    deadline = began + wait_seconds
     delay, said = 2.0, False
     while True:
         try:
@@ -159,7 +165,7 @@ def reach(
         except OSError as exc:
             raise StepFailed(connection_cause(exc, uri)) from exc
         if answer.status == 200:
-            return answer
+            return dataclasses.replace(answer, waited=clock() - began) if said else answer
         left = deadline - clock()
         if answer.status not in WAKING or left <= 0:
             cause = http_cause(answer, uri, token)
@@ -170,4 +176,4 @@ def reach(
             note(f"{answer.status}: the service may be waking up; retrying for up to {left:.0f} s")
             said = True
         sleep(min(delay, left))
-        delay = min(delay * 1.5, 15.0)
+        delay = min(delay * 1.5, SLOWEST_RETRY_SECONDS)

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_cfn.smoke.client import client_environment, environment, quiet_logs
-from mlflow_cfn.smoke.http import reach
+from mlflow_cfn.smoke.http import SLOWEST_RETRY_SECONDS, reach
 from mlflow_cfn.smoke.steps import SmokeInputError, StepFailed, Steps
 from mlflow_cfn.smoke.target import SmokeRequest, Stack, read_stack
 from mlflow_cfn.smoke.token import fetch_token, plan_token
+from mlflow_cfn.stack.components.wake import ROUTE_SECONDS, WAKE_BUDGET_SECONDS
 from mlflow_cfn.versions import MLFLOW_VERSION
 
 __all__ = ["INSTALL_HINT", "mlflow_client_version", "smoke"]
@@ -79,6 +80,17 @@ def _checks(uri: str, token: str | None, request: SmokeRequest, steps: Steps) ->
             checks.clean_up()
 
 
+def within_budget(waited: float) -> str:
+    """The measured wake (first 502/503/504 to the answer) against README's wake budget, plus
+    the routing to the woken task and smoke's own retry interval."""
+    allowed = WAKE_BUDGET_SECONDS + ROUTE_SECONDS + SLOWEST_RETRY_SECONDS
+    line = f"woke in {waited:.0f} s (allowed {allowed:.0f} s: the {WAKE_BUDGET_SECONDS} s budget"
+    line += f", {ROUTE_SECONDS} s routing, {SLOWEST_RETRY_SECONDS:.0f} s between tries)"
+    if waited > allowed:
+        raise StepFailed(line)
+    return line
+
+
 def smoke(
     request: SmokeRequest,
     *,
@@ -102,11 +114,13 @@ def smoke(
         stack = _stack(request, aws, steps)
         uri = (request.tracking_uri or (stack.outputs["TrackingUri"] if stack else "")).rstrip("/")
         token = _token(request, stack, aws, steps)
-        steps.run(
+        answer = steps.run(
             "reach the server",
             lambda: reach(uri, token, request.wake_seconds, steps.note, sleep),
             lambda answer: f"{uri} answered HTTP {answer.status}",
         )
+        if answer.waited:
+            steps.run("wake within the budget", lambda: within_budget(answer.waited), str)
     except StepFailed:
         return steps.summary()
     _checks(uri, token, request, steps)

@@ -6,7 +6,8 @@ which AWS defines on no resource.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import awacs.ecr as ecr
 import awacs.ecs as ecs
@@ -17,6 +18,7 @@ import awacs.secretsmanager as secretsmanager
 import awacs.states as states
 import awacs.sts as sts
 from awacs.aws import (
+    Action,
     Allow,
     ArnLike,
     Bool,
@@ -320,6 +322,17 @@ def _no_signed_uploads(objects: AWSHelperFn) -> Statement:
         Action=[s3.PutObject],
         Resource=[objects],
         Condition=Condition(StringEquals("s3:authType", "REST-QUERY-STRING")),
+    )
+
+
+def allow(sid: str, actions: Sequence[str], resources: Any, **condition: Any) -> Statement:
+    """Allow ``actions`` (``service:Name``) on ``resources``, under ``condition`` if given."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Action=[Action(*a.split(":", 1)) for a in actions],
+        Resource=resources,
+        **condition,
     )
 
 

@@ -15,6 +15,7 @@ from mlflow_cfn.stack.checks import check_ranges
 from mlflow_cfn.stack.components.alarms import add_alarms
 from mlflow_cfn.stack.components.auth import add_login
 from mlflow_cfn.stack.components.database import add_database
+from mlflow_cfn.stack.components.idle_shutdown import add_idle_shutdown
 from mlflow_cfn.stack.components.keys import add_keys
 from mlflow_cfn.stack.components.listeners import add_listeners
 from mlflow_cfn.stack.components.load_balancer import add_load_balancer
@@ -26,6 +27,7 @@ from mlflow_cfn.stack.components.scaling import add_scaling
 from mlflow_cfn.stack.components.service import add_service
 from mlflow_cfn.stack.components.sidecars import add_sidecars
 from mlflow_cfn.stack.components.storage import add_storage
+from mlflow_cfn.stack.components.wake import add_wake
 from mlflow_cfn.stack.context import Context
 from mlflow_cfn.stack.interface import interface_metadata
 from mlflow_cfn.stack.options import OptionsError, StackOptions
@@ -63,9 +65,21 @@ def assemble(options: StackOptions) -> Context:
         listeners=listeners,
         sidecars=add_sidecars(ctx),
     )
-    add_scaling(
+    scaling = add_scaling(
         ctx, cluster=service.cluster, service=service.service, load_balancing=load_balancing
     )
+    wake = add_wake(
+        ctx,
+        keys=keys,
+        storage=storage,
+        load_balancing=load_balancing,
+        listeners=listeners,
+        login=login,
+        cluster=service.cluster,
+        service=service.service,
+        resource_id=scaling.resource_id,
+    )
+    add_idle_shutdown(ctx, inputs=scaling.inputs, load_balancing=load_balancing, wake=wake)
     add_rotation_redeploy(ctx, database=database, service=service)
     add_alarms(ctx, keys=keys, load_balancing=load_balancing, service=service, database=database)
     template.set_metadata(interface_metadata(ctx.specs))

@@ -84,12 +84,12 @@ def test_a_rotation_is_waited_for_until_a_new_version_is_current(aws):
     assert time.slept == [10]
 
 
-def test_the_wake_time_counts_from_the_first_request():
-    answers = iter([503, 503, 0, 502, 200])
-    time = FakeClock()
-    wake = measures.time_to_health("https://x/health", lambda url: next(answers), time.clock)
-    assert wake.seconds == 20
-    assert wake.statuses == {503: 2, 0: 1, 502: 1, 200: 1}
+def test_the_wake_time_is_what_smoke_measured():
+    from mlflow_cfn.smoke.run import within_budget
+
+    output = "reach the server ... 503: the service may be waking up\n" + within_budget(151.4)
+    assert measures.smoke_wake(output) == (151, 210)
+    assert measures.smoke_wake("reach the server ... answered HTTP 200") is None
 
 
 def test_one_request_is_one_status_and_no_answer_is_zero():

@@ -95,7 +95,7 @@ def test_the_open_set_and_its_updates(network, exposure):
     public = stack.resource("LoadBalancer")["Properties"]["Scheme"] == "internet-facing"
     assert public is (exposure is not None)
     idle = checked("mlflow.json", through_network(network, sets.idle_shutdown(opened)), "open")
-    assert {"IdleShutdownAlarm", "WakeOnRequestAlarm"} <= idle.resources.keys()
+    assert {"IdleShutdownAlarm", "WakeFunction", "WakeTargetGroup"} <= idle.resources.keys()
 
 
 def test_the_login_set_creates_the_user_pool(network):

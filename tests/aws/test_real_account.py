@@ -606,16 +606,16 @@ def test_wake_time(acceptance: Run):
     run.require("deploy-open", "smoke-open", checks=("wake-time", "image-pull-time"))
     with run.report.check("wake-time") as check:
         stack = stack_of(run, "open")
-        uri = open_uri(run)
         parameters = sets.idle_shutdown(run.found["open-parameters"])
         run.deploy("open", parameters, step="idle-shutdown").require("deploy (idle shutdown)")
         cluster, service = run.outputs(stack)["ClusterName"], run.physical(stack, "Service")
         ecs.wait_count(run.aws("ecs"), cluster, service, 0, (sets.IDLE_MINUTES + 25) * 60)
-        wake = measures.time_to_health(uri + "/health", measures.http_status)
-        check.figure = elapsed(wake.seconds)
-        check.detail = "answers meanwhile: " + ", ".join(
-            f"{status or 'none'} x{count}" for status, count in sorted(wake.statuses.items())
-        )
+        finished = smoke(run, "open", "smoke-wake")
+        finished.require("mlflow-cfn smoke --wake-seconds (a sleeping stack)")
+        woke = measures.smoke_wake(finished.log.read_text())
+        assert woke is not None, "smoke found the service awake: it never went to sleep"
+        check.figure = elapsed(woke[0])
+        check.detail = f"smoke's wake, allowed {woke[1]} s (README: the wake budget)"
 
 
 def test_image_pull_time(acceptance: Run):

@@ -73,6 +73,7 @@ def test_the_product_templates_retain_what_the_readme_says():
         "LogBucket",
         "LogGroup",
         "LogsKey",
+        "WakeFunctionLogGroup",  # with IdleShutdownMinutes
     }
 
 

@@ -89,12 +89,13 @@ def _session() -> botocore.session.Session:
 
 
 def api_limits(service: str, operation: str, path: tuple[str, ...]) -> Limits:
-    """The limits of an API input member (``path`` through structures; lists are entered)."""
+    """The limits of an API input member (``path`` through structures; lists are entered; ``*``
+    is a map's value)."""
     shape = _session().get_service_model(service).operation_model(operation).input_shape
     for name in path:
         while shape.type_name == "list":
             shape = shape.member
-        shape = shape.members[name]
+        shape = shape.value if name == "*" and shape.type_name == "map" else shape.members[name]
     while shape.type_name == "list":
         shape = shape.member
     meta = shape.metadata
@@ -109,11 +110,18 @@ def _resolve(schema: dict, node: dict) -> dict:
 
 
 def schema_limits(resource_type: str, path: tuple[str, ...]) -> Limits:
-    """The limits of a resource property in its provider schema (``*``: every item of a list)."""
+    """The limits of a resource property in its provider schema (``*``: every item of a list; a
+    name no property has: the object's patternProperties that matches it)."""
     schema = resource_schema(resource_type)
     node = _resolve(schema, {"properties": schema["properties"], "type": "object"})
     for name in path:
-        node = _resolve(schema, node["items"] if name == "*" else node["properties"][name])
+        if name == "*":
+            node = _resolve(schema, node["items"])
+        elif name in node.get("properties", {}):
+            node = _resolve(schema, node["properties"][name])
+        else:
+            (node,) = [_resolve(schema, n) for pattern, n in node["patternProperties"].items()
+                       if re.fullmatch(pattern, name)]  # fmt: skip
     if node.get("type") == "array":
         node = _resolve(schema, node["items"])
     source = f"provider schema {resource_type} {'/'.join(path)}"

@@ -134,6 +134,21 @@ REACHES: tuple[Reach, ...] = (
            "ecs RegisterTaskDefinition containerDefinitions.secrets.valueFrom"),
     _reach(PRODUCT, "SidecarSecretVariable", _TASK, f"{_CONTAINERS}/Secrets/*/Name",
            "ecs RegisterTaskDefinition containerDefinitions.secrets.name"),
+    *(_reach(PRODUCT, parameter, _RULE, f"Actions/*/{config}/{name}",
+             f"elbv2 CreateRule Actions.{config}.{name}")
+      for parameter, config, name in (
+          ("CognitoUserPoolArn", "AuthenticateCognitoConfig", "UserPoolArn"),
+          ("CognitoUserPoolClientId", "AuthenticateCognitoConfig", "UserPoolClientId"),
+          ("CognitoUserPoolDomain", "AuthenticateCognitoConfig", "UserPoolDomain"),
+          ("OidcAuthorizationEndpoint", "AuthenticateOidcConfig", "AuthorizationEndpoint"),
+          ("OidcClientId", "AuthenticateOidcConfig", "ClientId"),
+          ("OidcIssuer", "AuthenticateOidcConfig", "Issuer"),
+          ("OidcTokenEndpoint", "AuthenticateOidcConfig", "TokenEndpoint"),
+          ("OidcUserInfoEndpoint", "AuthenticateOidcConfig", "UserInfoEndpoint"),
+      )),  # the wake rule logs browsers in as the listener does (idle shutdown)
+    *(_reach(PRODUCT, parameter, "AWS::Lambda::Function", f"Environment/Variables/{variable}",
+             "lambda CreateFunction Environment.Variables.*")
+      for parameter, variable in (("ArtifactBucketName", "BUCKET"), ("ArtifactPrefix", "PREFIX"))),
     _reach(PRODUCT, "ScaleUpSchedule", _SCHEDULES, "ScheduledActions/*/Schedule",
            "application-autoscaling PutScheduledAction Schedule"),
     _reach(PRODUCT, "ScaleDownSchedule", _SCHEDULES, "ScheduledActions/*/Schedule",

@@ -155,9 +155,9 @@ def test_roles_are_passed_only_if_the_products_own(role):
     assert allowed(role, "iam:PassRole", task_role.arn, to_tasks)
     admin = theirs("AWS::IAM::Role")
     assert not allowed(role, "iam:PassRole", admin.arn, to_tasks), describe(admin)
-    # Still only to the services the product's roles trust.
-    to_lambda = {"iam:PassedToService": "lambda.amazonaws.com"}
-    assert not allowed(role, "iam:PassRole", task_role.arn, to_lambda)
+    # Still only to the services the product's roles trust (Lambda is one: the wake function).
+    to_ec2 = {"iam:PassedToService": "ec2.amazonaws.com"}
+    assert not allowed(role, "iam:PassRole", task_role.arn, to_ec2)
 
 
 def final_snapshot(stack: str, logical_id: str) -> str:

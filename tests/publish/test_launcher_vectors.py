@@ -586,8 +586,16 @@ STACK_ATTRIBUTES = {
     "DatabaseCluster.MasterUserSecret.SecretArn": f"{SECRETS}rds!cluster-0123abcd-AbCdEf",
     "DatabaseKey.Arn": OWN_KEY,
     "LogGroup.Arn": f"arn:aws:logs:{HERE}:log-group:{STACK}-LogGroup-ABCDEFGHIJKL:*",
+    "WakeFunctionLogGroup.Arn": (
+        f"arn:aws:logs:{HERE}:log-group:{STACK}-WakeFunctionLogGroup-ABCDEFGHIJKL:*"
+    ),
 }
+#: A load balancer's name: the stack name's first 6 characters, the logical id's first 5, a random
+#: part (tests/publish/stack_resources.py, NAME_LIMITS).
+_LISTENER = f"arn:aws:elasticloadbalancing:{HERE}:listener/app/{STACK[:6]}-LoadB-ABCDEFGHIJKL"
 STACK_IDS = {
+    "HttpListener": f"{_LISTENER}/0123456789abcdef/1111111111111111",
+    "HttpsListener": f"{_LISTENER}/0123456789abcdef/2222222222222222",
     "Service": f"arn:aws:ecs:{HERE}:service/{STACK}-EcsCluster-ABC/{STACK}-Service-DEF",
     "RotationRedeployStateMachine": (
         f"arn:aws:states:{HERE}:stateMachine:RotationRedeployStateMachine-abcdefghijkl"
@@ -634,6 +642,7 @@ def test_every_role_statement_of_the_product_works_under_the_boundary(admin, dat
         **REQUIRED_PARAMETERS,
         **EVERYTHING_ALLOWED,
         "PermissionsBoundaryArn": BOUNDARY_ARN,
+        "IdleShutdownMinutes": "30",  # the wake function's role too
     }
     if not own_bucket:
         parameters |= {
@@ -646,7 +655,7 @@ def test_every_role_statement_of_the_product_works_under_the_boundary(admin, dat
                        "DatadogApiKeyKmsKeyArn": ALLOWED_KEY}  # fmt: skip
     created = evaluate(
         product(datadog), parameters, account_id=ACCOUNT, region=REGION,
-        attributes=STACK_ATTRIBUTES, physical_ids=STACK_IDS,
+        attributes=STACK_ATTRIBUTES, physical_ids=STACK_IDS, stack_name=STACK,
     )  # fmt: skip
     checked = 0
     for logical_id, role in created.of_type("AWS::IAM::Role").items():

@@ -406,6 +406,7 @@ def test_roles_go_only_to_the_services_the_products_roles_trust(variants, templa
     passed = [
         "ecs-tasks.amazonaws.com",
         "events.amazonaws.com",
+        "lambda.amazonaws.com",
         "monitoring.rds.amazonaws.com",
         "states.amazonaws.com",
     ]
@@ -652,6 +653,17 @@ def test_eventbridge_acts_on_rules_service_catalog_stacks_named(variants, templa
 def test_eventbridge_targets_get_only_roles_that_trust_eventbridge(variants, template):
     for logical_id, rule in product_resources(variants, "AWS::Events::Rule").items():
         for target in rule["Targets"]:
+            if "RoleArn" not in target and "Fn::GetAtt" in target["Arn"]:
+                # A Lambda function: its own resource policy lets this rule invoke it.
+                function = target["Arn"]["Fn::GetAtt"][0]
+                permits = list(product_resources(variants, "AWS::Lambda::Permission").values())
+                assert {
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "events.amazonaws.com",
+                    "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
+                    "SourceArn": {"Fn::GetAtt": [logical_id, "Arn"]},
+                } in permits, logical_id
+                continue
             if "RoleArn" not in target:  # an SNS topic: its own policy lets the rule publish
                 assert target["Arn"] == {"Ref": "AlarmTopic"}, logical_id
                 continue

@@ -46,6 +46,7 @@ class Behaviour:
     upstream: str
     host: str | None = None
     always: int | None = None
+    retry_after: str | None = None  # sent with every 503 (the wake path's answer)
     answers: list[int] = field(default_factory=list)
     token: str | None = None
     seen: list[str] = field(default_factory=list)
@@ -91,6 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         if status == 401:
             self.send_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+        if status == 503 and self.server.behaviour.retry_after:
+            self.send_header("Retry-After", self.server.behaviour.retry_after)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

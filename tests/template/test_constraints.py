@@ -247,25 +247,24 @@ def ecs_keeps_the_scaled_count():
     assert refs <= scaling | {"EcsCluster", "Service"}, refs
 
 
-def alb_counts_requests_only_with_a_target():
+def alb_metrics_arrive_late():
     s = stack(IdleShutdownMinutes="30")
-    wake = s.resource("WakeOnRequestAlarm")["Properties"]["Metrics"]
-    assert {q["MetricStat"]["Metric"]["MetricName"] for q in wake if "MetricStat" in q} == {
-        "HTTPCode_ELB_5XX_Count"
-    }
+    assert "WakeOnRequestAlarm" not in s.resources and "WakeHttpListenerRule" in s.resources
     idle = s.resource("IdleShutdownAlarm")["Properties"]["Metrics"]
     assert {q["MetricStat"]["Metric"]["MetricName"] for q in idle if "MetricStat" in q} == {
         "RequestCount",
-        "HTTPCode_ELB_5XX_Count",
+        "ActiveConnectionCount",
     }
+    refused_and_fixed({"IdleShutdownMinutes": "4"}, {"IdleShutdownMinutes": "5"},
+                      "IdleShutdownMinutes")  # fmt: skip
 
 
-def auto_scaling_alarm_actions_repeat():
+def alarm_lambda_action_once_per_change():
     s = stack(IdleShutdownMinutes="30")
-    wake = s.resource("WakeOnRequestPolicy")["Properties"]["StepScalingPolicyConfiguration"]
-    assert wake["Cooldown"] >= 240 and wake["AdjustmentType"] == "ChangeInCapacity"
-    idle = s.resource("IdleShutdownPolicy")["Properties"]["StepScalingPolicyConfiguration"]
-    assert idle["AdjustmentType"] == "ExactCapacity"  # repeating it changes nothing
+    alarm = s.resource("IdleShutdownAlarm")["Properties"]
+    assert alarm["AlarmActions"] == ["<WakeFunction.Arn>"]
+    role = json.dumps(s.resource("WakeFunctionRole")["Properties"]["Policies"])
+    assert "cloudwatch:SetAlarmState" in role and "-IdleShutdownAlarm-*" in role
 
 
 def alarm_window_one_day():

@@ -131,7 +131,7 @@ def test_cognito_creates_a_locked_down_pool_and_logs_in_before_forwarding():
 def test_cognito_bearer_tokens_are_validated_before_they_reach_mlflow():
     s = stack(AuthMode="cognito", **HTTPS)
     rule = s.resource("BearerTokenListenerRule")["Properties"]
-    assert rule["Priority"] == 1
+    assert rule["Priority"] == 2  # 1: the wake path's token rule, with idle shutdown
     assert rule["Conditions"] == [
         {
             "Field": "http-header",

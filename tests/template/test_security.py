@@ -18,7 +18,7 @@ from tests.template.modes import DATADOG, HTTPS, OIDC, OWN_BUCKET, SIDECAR, rend
 MODES = {
     "default": (None, {}),
     "https": (None, HTTPS),
-    "cognito": (None, {**HTTPS, "AuthMode": "cognito"}),
+    "cognito": (None, {**HTTPS, "AuthMode": "cognito", "IdleShutdownMinutes": "30"}),
     "oidc-own-bucket": (None, {**HTTPS, **OIDC, **OWN_BUCKET}),
     "mysql-ha-sidecar-scaling": (
         None,
@@ -380,9 +380,11 @@ def test_login_comes_before_forwarding_and_nothing_unauthenticated_passes(t, mod
             "authenticate-cognito" if mode == "cognito" else "authenticate-oidc",
             "forward",
         ]
-        for rule in rules.values():  # every rule validates a token before it forwards
+        login = [a["Type"] for a in actions if a["Type"].startswith("authenticate")]
+        for rule in rules.values():  # every rule validates a token or logs in before it forwards
             ordered = sorted(rule["Properties"]["Actions"], key=lambda a: a["Order"])
-            assert [a["Type"] for a in ordered] == ["jwt-validation", "forward"]
+            assert [a["Type"] for a in ordered] in (["jwt-validation", "forward"],
+                                                    [*login, "forward"])  # fmt: skip
     else:
         assert [a["Type"] for a in actions] == ["forward"] and not rules
 
@@ -437,18 +439,27 @@ def _role_statements(t: dict):
 
 
 def test_iam_names_explicit_actions_on_explicit_resources(t):  # SH IAM.1/21; CKV_AWS_60-63,107-111
-    allowed_star = {"ecr:GetAuthorizationToken"}  # AWS defines it on no resource
+    from mlflow_cfn.cfn.schemas import iam_action
+
     for role, statement in _role_statements(t):
         assert all("*" not in action for action in statement["Action"]), (role, statement)
         resource = statement["Resource"]
         if resource == ["*"] or resource == "*":
-            assert set(statement["Action"]) <= allowed_star, (role, statement)
+            # Only actions IAM defines on no resource type (cfn-lint's copy of the Service
+            # Authorization Reference): ecr:GetAuthorizationToken, the wake function's reads.
+            for action in statement["Action"]:
+                assert iam_action(action) == {}, (role, action)
 
 
 def test_roles_trust_only_their_service_for_this_account(t):
     for logical_id, role in resources(t, "AWS::IAM::Role").items():
         for statement in statements(role["Properties"]["AssumeRolePolicyDocument"]):
             assert set(statement["Principal"]) == {"Service"}, logical_id
+            if statement["Principal"]["Service"] == "lambda.amazonaws.com":
+                # The Lambda Developer Guide's execution role trust names no condition key that
+                # Lambda sends when it assumes the role; one it does not send locks it out.
+                assert "Condition" not in statement, logical_id
+                continue
             assert statement["Condition"] == {
                 "StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}
             } or statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}

@@ -50,6 +50,8 @@ RATES = {
     "cloudwatch_metric_month": 0.3,
     "cloudwatch_alarm_metric_month": 0.1,
     "cloudwatch_dashboard_month": 3.0,
+    "lambda_request_million": 0.2,
+    "lambda_gb_second": 0.00002,
     "public_ipv4_hour": 0.005,
     "sagemaker_mlflow_small_hour": 0.6,
 }
@@ -67,6 +69,8 @@ ASSUME = {
     "logs_gb_per_task_month": 1,
     "container_insights_metrics": 38,
     "kms_key_age_years": 0,
+    "wake_invocations": 30,
+    "wake_gb_seconds": 15,
 }
 TABLE = {
     "region": "test-region-1",
@@ -361,6 +365,19 @@ def test_alarms_are_billed_per_metric_they_read_and_the_dashboard_only_when_crea
     assert stopped.group_totals()[cost.ALARMS] == shown.group_totals()[cost.ALARMS]
     counted = estimate(params(), TABLE, hours_per_week=0, alarm_metrics=2, dashboards=1)
     assert counted.group_totals()[cost.ALARMS] == pytest.approx(0.2 + 3.0)
+
+
+def test_idle_shutdown_pays_for_its_wake_function_once_per_period_of_use():
+    """Issue 24: the wake path's own cost, a few cents at most: each period of use ends with a
+    stop and begins with a wake, `wake_invocations` calls and `wake_gb_seconds` each."""
+    assert cost.WAKE not in estimate(params(), TABLE, hours_per_week=50).group_totals()
+    idle = estimate(params(IdleShutdownMinutes="30"), TABLE, hours_per_week=0)
+    assert idle.group_totals().get(cost.WAKE, 0) == 0  # an idle month wakes nothing
+    used = estimate(params(IdleShutdownMinutes="30"), TABLE, hours_per_week=50)
+    wakes = monthly(ASSUME["sessions_per_week"])
+    assert used.item("Lambda requests").quantity == pytest.approx(wakes * 30 / 1e6)
+    assert used.item("Lambda compute").monthly_usd == pytest.approx(wakes * 15 * 0.00002)
+    assert 0 < used.group_totals()[cost.WAKE] < 0.05
 
 
 def test_an_internet_facing_load_balancer_pays_for_a_public_address_per_subnet():

@@ -422,3 +422,27 @@ def test_steps_print_times_and_one_line_per_failure():
         "FAILED: second (1 step(s) passed, 3.0 s)",
     ]
     assert err == ["mlflow-cfn smoke: second: the cause"]
+
+
+def test_wake_seconds_measures_the_wake_and_holds_it_to_the_budget(monkeypatch):
+    """`smoke --wake-seconds` against a sleeping stack: the seconds from the first 503 to the
+    answer, at most 5 s late (its slowest retry), checked against README's wake budget."""
+    from mlflow_cfn.smoke.run import within_budget
+    from mlflow_cfn.stack.components.wake import ROUTE_SECONDS, WAKE_BUDGET_SECONDS
+
+    now = [0.0]
+    healthy_at = 187.0
+    monkeypatch.setattr(
+        "mlflow_cfn.smoke.http.get",
+        lambda url, token: Answer(200 if now[0] >= healthy_at else 503),
+    )
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    answer = reach(URI, None, 300, [].append, sleep, lambda: now[0])
+    assert healthy_at <= answer.waited <= healthy_at + 5
+    assert within_budget(answer.waited).startswith(f"woke in {answer.waited:.0f} s")
+    assert reach(URI, None, 300, [].append, sleep, lambda: now[0]).waited == 0  # awake: no wait
+    with pytest.raises(StepFailed, match=r"^woke in 211 s \(allowed 210 s"):
+        within_budget(WAKE_BUDGET_SECONDS + ROUTE_SECONDS + 6)

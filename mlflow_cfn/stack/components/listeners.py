@@ -31,6 +31,7 @@ HTTP_LISTENER = "HttpListener"
 HTTPS_LISTENER = "HttpsListener"
 BEARER_TOKEN_RULE = "BearerTokenListenerRule"
 LISTENERS_READY = "ListenersReady"
+BEARER_TOKEN_RULE_PRIORITY = 2
 
 #: TLS 1.3 and 1.2 only (omitting SslPolicy gives a 2016 policy that still allows TLS 1.0).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -107,7 +108,9 @@ def _bearer_token_rule(
             BEARER_TOKEN_RULE,
             Condition=USE_AUTH,
             ListenerArn=Ref(https),
-            Priority=1,
+            # 1 belongs to WakeBearerTokenListenerRule, which sends tokens to the wake path
+            # while the service sleeps.
+            Priority=BEARER_TOKEN_RULE_PRIORITY,
             Conditions=[
                 RuleCondition(
                     Field="http-header",

@@ -37,6 +37,14 @@ TARGET_GROUP = "TargetGroup"
 DNS_RECORD = "DnsRecord"
 OUT_TRACKING_URI = "TrackingUri"
 OUT_LOAD_BALANCER_DNS_NAME = "LoadBalancerDnsName"
+HEALTH_CHECK_INTERVAL_SECONDS = 5
+HEALTHY_THRESHOLD = 2
+#: A task being stopped (idle shutdown, scale-in, a deployment) keeps serving the requests in
+#: flight, an upload through the server included, for up to an hour (the most the attribute
+#: takes); the load balancer ends the wait as soon as the task has no request in flight and no
+#: open connection (Elastic Load Balancing User Guide, "Deregistration delay"), so an idle task
+#: stops at once.
+DRAIN_SECONDS = 3600
 
 
 def load_balancer_http_ingress(slot: int) -> str:
@@ -125,13 +133,18 @@ def _target_group(ctx: Context, network: Network) -> TargetGroup:
             Protocol="HTTP",
             Port=CONTAINER_PORT,
             HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=15,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=3,
+            # A starting task is healthy after two checks, 5 s apart (the shortest interval the
+            # provider schema allows; the timeout must be shorter than the interval); one is
+            # taken out after 9 failures in a row (45 s, as 3 checks 15 s apart were).
+            HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL_SECONDS,
+            HealthCheckTimeoutSeconds=4,
+            HealthyThresholdCount=HEALTHY_THRESHOLD,
+            UnhealthyThresholdCount=9,
             Matcher=Matcher(HttpCode="200"),
             TargetGroupAttributes=[
-                # The server stops within 15 s of SIGTERM; don't keep draining longer than that.
-                TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
+                TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds", Value=str(DRAIN_SECONDS)
+                ),
             ],
         )
     )

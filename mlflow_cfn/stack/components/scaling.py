@@ -1,8 +1,9 @@
 """Autoscaling: target tracking on CPU or requests per task, a working-hours schedule that can
 scale the service to zero at night and on weekends, and idle shutdown with wake on request
-(``idle_shutdown.py``). Which wins: outside working hours the schedule's ScaleDownTasks is both
-floor and ceiling (a request at night wakes nothing when it is 0); inside, idle shutdown lowers
-the floor to 0 and target tracking adds tasks under load, up to MaxTasks."""
+(``wake.py``, ``idle_shutdown.py``). Who sets the count: the schedule sets the bounds (outside
+working hours ScaleDownTasks is both floor and ceiling, so a request at night wakes nothing when
+it is 0); inside them the wake function alone moves the count between 0 and 1 (idle shutdown
+lowers the floor to 0) and target tracking alone between 1 and MaxTasks."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from troposphere.applicationautoscaling import (
     TargetTrackingScalingPolicyConfiguration,
 )
 
-from mlflow_cfn.stack.components.idle_shutdown import add_idle_shutdown
 from mlflow_cfn.stack.components.load_balancer import LoadBalancing
 from mlflow_cfn.stack.components.scaling_inputs import (
     ENABLE_AUTOSCALING,
@@ -38,9 +38,12 @@ SCALING_POLICY = "ScalingPolicy"
 
 @dataclass(frozen=True)
 class Scaling:
-    """The scalable target (exists under UseScalableTarget)."""
+    """The scalable target (exists under UseScalableTarget), its resource id and the scaling
+    Parameters."""
 
     target: ScalableTarget
+    resource_id: Sub
+    inputs: ScalingInputs
 
 
 def _scheduled(inputs: ScalingInputs, name: str, schedule: Parameter, low, high: Parameter) -> If:
@@ -61,6 +64,13 @@ def _floor(inputs: ScalingInputs) -> If:
     return If(ENABLE_IDLE_SHUTDOWN, 0, Ref(inputs.min_tasks))
 
 
+def resource_id(cluster, service) -> Sub:
+    """The scalable target's ResourceId: service/<cluster>/<service>."""
+    return Sub(
+        "service/${Cluster}/${Service}", Cluster=Ref(cluster), Service=GetAtt(service, "Name")
+    )
+
+
 def _target(ctx: Context, inputs: ScalingInputs, cluster, service) -> ScalableTarget:
     return ctx.template.add_resource(
         ScalableTarget(
@@ -68,11 +78,7 @@ def _target(ctx: Context, inputs: ScalingInputs, cluster, service) -> ScalableTa
             Condition=USE_SCALABLE_TARGET,
             ServiceNamespace="ecs",
             ScalableDimension="ecs:service:DesiredCount",
-            ResourceId=Sub(
-                "service/${Cluster}/${Service}",
-                Cluster=Ref(cluster),
-                Service=GetAtt(service, "Name"),
-            ),
+            ResourceId=resource_id(cluster, service),
             MinCapacity=_floor(inputs),
             MaxCapacity=Ref(inputs.max_tasks),
             # No RoleARN: Application Auto Scaling uses its service-linked role for ECS.
@@ -118,5 +124,4 @@ def add_scaling(ctx: Context, *, cluster, service, load_balancing: LoadBalancing
             ),
         )
     )
-    add_idle_shutdown(ctx, inputs=inputs, target=target, load_balancing=load_balancing)
-    return Scaling(target=target)
+    return Scaling(target=target, resource_id=resource_id(cluster, service), inputs=inputs)

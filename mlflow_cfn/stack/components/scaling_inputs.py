@@ -32,6 +32,11 @@ RULE_SCALE_DOWN_NEEDS_SCALE_UP = "ScaleDownScheduleNeedsScaleUp"
 #: task there is no CPU or request metric to scale out on, and a scale-up schedule to 0..MaxTasks
 #: starts nothing: the service would never run again.
 RULE_SCALING_NEEDS_MIN_TASKS = "ScalingNeedsMinTasks"
+#: The idle alarm needs more one-minute periods than the load balancer's metrics may lag, or it
+#: never sees the traffic of a minute before it counts that minute as idle.
+RULE_IDLE_SHUTDOWN_IS_A_FEW_MINUTES = "IdleShutdownIsAFewMinutes"
+#: The shortest idle period (minutes) the Rule admits.
+MIN_IDLE_SHUTDOWN_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,11 @@ def _schedule_specs() -> list[ParameterSpec]:
         count(SCALE_DOWN_TASKS, "Tasks outside working hours. 0 stops the server at night and "
               "on weekends (and lets the database pause).", "Tasks outside working hours",
               GROUP_SCALING, 0, 0, 20),
-        count(IDLE_SHUTDOWN_MINUTES, "Stop every task after this many minutes without a "
-              "request; the next request starts one again (it waits 3 to 5 minutes, which "
-              "MLflow's client rides out by retrying; browsers see 503 meanwhile). 0: off. "
-              "Outside working hours a schedule's ScaleDownTasks stays the limit.",
+        count(IDLE_SHUTDOWN_MINUTES, "Stop every task after this many minutes (0, or 5 or "
+              "more) without a request, an open connection or an upload in flight; the next "
+              "request starts one again within about 3 minutes, which MLflow's client waits out "
+              "(browsers see a page that reloads itself). 0: off. Outside working hours a "
+              "schedule's ScaleDownTasks stays the limit.",
               "Idle shutdown after (minutes)", GROUP_SCALING, 0, 0, 1440),
     ]  # fmt: skip
 
@@ -109,6 +115,18 @@ def declare_scaling_inputs(ctx: Context) -> ScalingInputs:
             condition(ENABLE_SCHEDULE),
             condition(ENABLE_IDLE_SHUTDOWN),
         ),
+    )
+    short = [str(m) for m in range(1, MIN_IDLE_SHUTDOWN_MINUTES)]
+    ctx.rule(
+        RULE_IDLE_SHUTDOWN_IS_A_FEW_MINUTES,
+        [
+            assertion(
+                Not({"Fn::Contains": [short, inputs.idle_shutdown_minutes.ref()]}),
+                f"{IDLE_SHUTDOWN_MINUTES} must be 0 (off) or at least "
+                f"{MIN_IDLE_SHUTDOWN_MINUTES}: the load balancer's metrics arrive minutes late, "
+                "and a shorter idle period would stop the service while it is used.",
+            )
+        ],
     )
     up, down = inputs.scale_up_schedule, inputs.scale_down_schedule
     ctx.rule(

@@ -126,20 +126,25 @@ PRODUCT_CATALOGUE: tuple[Constraint, ...] = (
         "Condition UseScalableTarget: the service sets no DesiredCount then.",
     ),
     Constraint(
-        "alb-counts-requests-only-with-a-target",
-        "The load balancer counts RequestCount only for requests it sent to a target; with no "
-        "task a request shows only as HTTPCode_ELB_5XX_Count (503), so waking on RequestCount "
-        "would never wake a stopped service.",
+        "alb-metrics-arrive-late",
+        "The load balancer sends its counts per minute, only when non-zero, after the minute ends, "
+        "and with no task a request shows only as HTTPCode_ELB_5XX_Count: an alarm that wakes on "
+        "them starts the wake minutes late (FILL makes the newest, unpublished minute 0, so a "
+        "one-minute alarm may never fire), and one that stops on silence sees the last minutes "
+        "as silent.",
         f"{_DOCS}/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html",
-        "Template: WakeOnRequestAlarm reads HTTPCode_ELB_5XX_Count; IdleShutdownAlarm counts both.",
+        "Template: a request at zero tasks reaches WakeFunction through the wake listener rules "
+        "(no metric on the way); IdleShutdownAlarm reads RequestCount and ActiveConnectionCount "
+        "over at least 5 periods (Rule IdleShutdownIsAFewMinutes).",
     ),
     Constraint(
-        "auto-scaling-alarm-actions-repeat",
-        "An alarm whose action is an auto scaling policy invokes it every minute while it stays "
-        "in ALARM (other actions run once per state change).",
-        f"{_DOCS}/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html",
-        "Template: the idle alarm keeps the count at 0 while idle; the wake policy has a "
-        "300-second cooldown so a waking service gets one task, not one per minute.",
+        "alarm-lambda-action-once-per-change",
+        "An alarm invokes a Lambda action once per change of state, asynchronously, and not "
+        "again while it stays in ALARM (an auto scaling action is invoked every minute instead).",
+        f"{_DOCS}/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html",
+        "Template: IdleShutdownAlarm invokes WakeFunction, which sets the alarm back to OK "
+        "(cloudwatch:SetAlarmState, this alarm only) when an upload or a starting task keeps the "
+        "service up, so the next idle minute invokes it again.",
     ),
     Constraint(
         "alarm-window-one-day",

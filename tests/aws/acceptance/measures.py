@@ -1,11 +1,10 @@
 """The figures the README leaves to a real account: how long the schema takes to create (from the
-server's own log lines), how long a password rotation takes to happen, and how long a service at
-zero tasks takes to answer /health after one request."""
+server's own log lines), how long a password rotation takes to happen, and the wake `mlflow-cfn
+smoke --wake-seconds` measured on a service at zero tasks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import re
 from typing import Any
 
 from tests.aws.acceptance.waiting import REAL, Clock, poll
@@ -67,38 +66,15 @@ def rotate(secrets: Any, secret_arn: str, clock: Clock = REAL, timeout: float = 
     )
 
 
-@dataclass
-class Wake:
-    """How a service at zero tasks answered until /health gave 200."""
-
-    seconds: float = 0.0
-    statuses: dict[int, int] = field(default_factory=dict)  # HTTP status (0: no answer) -> count
+#: What `mlflow-cfn smoke` prints when the stack it reached was asleep (mlflow_cfn.smoke.run).
+WOKE = re.compile(r"woke in (\d+) s \(allowed (\d+) s")
 
 
-def time_to_health(
-    url: str, status: Callable[[str], int], clock: Clock = REAL, timeout: float = 900
-) -> Wake:
-    """Send one request to `url` (the load balancer answers 503 with no task, which is what
-    wakes the service), then ask every 5 s until it answers 200; the seconds from the first
-    request to that answer. `status` is one GET's HTTP status (0 when nothing answered)."""
-    wake = Wake()
-    began = clock.now()
-
-    def ask() -> int:
-        code = status(url)
-        wake.statuses[code] = wake.statuses.get(code, 0) + 1
-        return code
-
-    poll(
-        ask,
-        lambda code: code == 200,
-        what=f"{url} answering 200",
-        timeout=timeout,
-        every=5,
-        clock=clock,
-    )
-    wake.seconds = clock.now() - began
-    return wake
+def smoke_wake(output: str) -> tuple[int, int] | None:
+    """The wake `mlflow-cfn smoke --wake-seconds` measured (first 503 to the answer) and what
+    it allowed, from its output; None when it found the service awake."""
+    found = WOKE.search(output)
+    return (int(found[1]), int(found[2])) if found else None
 
 
 def tampered(token: str) -> str:

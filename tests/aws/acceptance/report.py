@@ -81,8 +81,8 @@ CHECKS: dict[str, str] = {
     "heals: smoke passes again within the bound.",
     "streamed-transfer": "A large artifact streams up and down through the load balancer and the "
     "task's disk, bytes intact.",
-    "wake-time": "With IdleShutdownMinutes the service reaches 0 tasks, and one request wakes "
-    "it: seconds until /health answers 200 through the load balancer.",
+    "wake-time": "With IdleShutdownMinutes the service reaches 0 tasks; `smoke --wake-seconds` "
+    "wakes it within README's wake budget.",
     "teardown": "Everything the run created and the stacks retained is deleted (keys scheduled "
     "for deletion, 7 days).",
 }

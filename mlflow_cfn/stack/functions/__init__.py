@@ -1,0 +1,1 @@
+"""Lambda functions of the MLflow stack, embedded in the template as inline ``ZipFile`` code."""
