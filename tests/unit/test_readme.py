@@ -76,8 +76,29 @@ def test_readme_deploys_of_templates_over_the_inline_limit_give_a_bucket():
         if "--template-file" not in words:
             continue
         path = ROOT / words[words.index("--template-file") + 1]
+        if not path.exists():  # a file `mlflow-cfn synth` writes: the committed template's twin
+            path = ROOT / "templates" / path.name
         size = len(json.dumps(json.loads(path.read_text()), separators=(",", ":")).encode())
         if size > TEMPLATE_BODY_LIMIT:
             checked += 1
             assert "--s3-bucket" in words, f"{path.name} is {size} bytes: {command.strip()}"
-    assert checked >= 3  # the product, the network's neighbour and the portfolio recipes
+    assert checked >= 4  # the product, the network's neighbour and both portfolio recipes
+
+
+def test_readme_portfolio_recipes_give_values_the_portfolio_template_accepts():
+    """Each README `aws cloudformation deploy` of the portfolio template, its
+    --parameter-overrides evaluated offline as CloudFormation would (constraints, Rules)."""
+    import shlex
+
+    from mlflow_cfn.cfn.evaluate import evaluate
+
+    template = json.loads((ROOT / "templates" / "portfolio.json").read_text())
+    recipes = [c for c in _aws_deploy_commands(README) if "portfolio.json" in c]
+    assert len(recipes) >= 2
+    for command in recipes:
+        words = shlex.split(command)
+        values = dict(w.split("=", 1) for w in words[words.index("--parameter-overrides") + 1 :])
+        assert values.pop("ProductTemplateUrl").startswith("https://my-sc-templates.s3.")
+        # (the older recipe's URL holds a <sha256> placeholder: evaluated with a real one)
+        url = "https://my-sc-templates.s3.eu-west-1.amazonaws.com/mlflow-cfn/v0.2.0/mlflow.json"
+        evaluate(template, {**values, "ProductTemplateUrl": url}, region="eu-west-1")
