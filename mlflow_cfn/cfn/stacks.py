@@ -1,5 +1,6 @@
-"""A stack as CloudFormation knows it: the rule for its name, its description, its settled
-states, and whether a change set creates or updates it."""
+"""A stack as CloudFormation knows it: the rule for its name, its description (with its outputs,
+parameters, account and region read from it), its settled states, and whether a change set
+creates or updates it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ __all__ = [
     "STACK_SUCCESS",
     "STACK_TYPE",
     "StackStateError",
-    "deployed_parameters",
     "describe_stack",
     "kind_of",
+    "stack_location",
     "stack_name_problem",
+    "stack_outputs",
+    "stack_parameters",
 ]
 
 STACK_NAME_PATTERN = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*")
@@ -69,9 +72,21 @@ def kind_of(stack: dict | None, name: str) -> str:
     return "UPDATE"
 
 
-def deployed_parameters(stack: dict | None) -> dict[str, str]:
-    """The parameter values a deployed stack runs with (DescribeStacks ``Parameters``; none for
-    a stack not created yet). NoEcho values come back masked; the product declares none."""
-    if stack is None or kind_of(stack, stack.get("StackName", "")) == "CREATE":
-        return {}
+def stack_outputs(stack: dict) -> dict[str, str]:
+    """A described stack's Outputs by key."""
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+
+
+def stack_parameters(stack: dict) -> dict[str, str]:
+    """The parameter values a described stack runs with (NoEcho values come back masked; the
+    product declares none)."""
     return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+
+
+def stack_location(stack_id: str) -> tuple[str, str] | None:
+    """(region, account) of a StackId, ``arn:<partition>:cloudformation:<region>:<account>:
+    stack/<name>/<id>``; None when it is not one."""
+    parts = stack_id.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "cloudformation":
+        return None
+    return parts[3], parts[4]

@@ -66,9 +66,9 @@ from mlflow_cfn.cfn.events import EventStream, execute
 from mlflow_cfn.cfn.stacks import (
     STACK_SUCCESS,
     StackStateError,
-    deployed_parameters,
     describe_stack,
     kind_of,
+    stack_parameters,
 )
 from mlflow_cfn.cfn.upload import TemplateUploadError, upload_template
 from mlflow_cfn.commands import CliError
@@ -196,12 +196,14 @@ def _deploy(
     make_client: Callable[[str], Any] | None,
 ) -> int:
     """`deploy` without the translation of errors into messages."""
-    body, given = read_inputs(request, cfn, lambda line: out(f"warning: {line}"), make_client)
+    document, body, given = read_inputs(
+        request, cfn, lambda line: out(f"warning: {line}"), make_client
+    )
     stack = request.stack_name
     deployed = describe_stack(cfn, stack)
     kind = kind_of(deployed, stack)
-    previous = deployed_parameters(deployed)
-    inputs = checked_inputs(request, body, given, previous, cfn.meta.region_name)
+    previous = stack_parameters(deployed) if kind == "UPDATE" else {}
+    inputs = checked_inputs(request, document, body, given, previous, cfn.meta.region_name)
     name = inputs.change_set_name
     change_set = ChangeSet(cfn, stack, name)
     template = _template_argument(request, inputs, cfn, s3, out)

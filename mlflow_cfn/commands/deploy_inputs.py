@@ -79,12 +79,12 @@ def read_inputs(
     cfn: Any = None,
     warn: Callable[[str], None] = print,
     make_client: Callable[[str], Any] | None = None,
-) -> tuple[dict, dict[str, str]]:
-    """The template and the parameters given (the file, then ``--parameter-overrides``, then
-    ``--network-stack``'s Outputs read with `cfn` and checked with clients of `make_client`;
-    its warnings go to `warn`). DeployError (exit 2) for unreadable files, values refused on
-    their own (unknown names, constraints, a minimum above its maximum) and a template over the
-    TemplateBody limit without ``--s3-bucket``."""
+) -> tuple[dict, str, dict[str, str]]:
+    """The template, its body as deploy sends it (compact JSON) and the parameters given (the
+    file, then ``--parameter-overrides``, then ``--network-stack``'s Outputs read with `cfn` and
+    checked with clients of `make_client`; its warnings go to `warn`). DeployError (exit 2) for
+    unreadable files, values refused on their own (unknown names, constraints, a minimum above
+    its maximum) and a template over the TemplateBody limit without ``--s3-bucket``."""
     try:
         template = read_template(request.template_path)
         given = {}
@@ -98,7 +98,8 @@ def read_inputs(
             raise EvaluationError(problems)
     except EvaluationError as exc:
         raise DeployError(exc.errors, 2) from exc
-    size = len(compact(template).encode("utf-8"))
+    body = json.dumps(template, separators=(",", ":"), ensure_ascii=False)
+    size = len(body.encode("utf-8"))
     if request.s3_bucket is None and size > TEMPLATE_BODY_LIMIT:
         raise DeployError(
             f"{request.template_path or 'the product template'}: it is {size} bytes even as "
@@ -107,17 +108,13 @@ def read_inputs(
             "--s3-bucket BUCKET to upload it to S3 and deploy it from its TemplateURL",
             2,
         )
-    return template, given
-
-
-def compact(template: dict) -> str:
-    """The template as deploy sends it: compact JSON."""
-    return json.dumps(template, separators=(",", ":"), ensure_ascii=False)
+    return template, body, given
 
 
 def checked_inputs(
     request: DeployRequest,
     template: dict,
+    body: str,
     given: dict[str, str],
     previous: dict[str, str],
     region: str,
@@ -139,7 +136,6 @@ def checked_inputs(
             "which neither --parameters nor --parameter-overrides gives; give one to change it"
         ]
         raise DeployError([*exc.errors, *(hint if named else [])], 2) from exc
-    body = compact(template)
     effective = (
         {key: str(spec["Default"]) for key, spec in declared.items() if "Default" in spec}
         | kept

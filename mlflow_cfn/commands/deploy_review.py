@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mlflow_cfn.cfn.changes import Change
+from mlflow_cfn.cfn.stacks import stack_location
 from mlflow_cfn.commands.deploy_inputs import Inputs
 
 __all__ = ["action_counts", "parameter_lines", "where"]
@@ -27,10 +28,10 @@ ACTIONS = {"Add": "to add", "Modify": "to modify", "Remove": "to remove"}
 
 def where(stack_id: str) -> str:
     """``account <id>, region <region>`` of a stack ARN (the ARN itself if it is not one)."""
-    fields = stack_id.split(":")
-    if len(fields) < 6 or fields[0] != "arn" or fields[2] != "cloudformation":
+    if (location := stack_location(stack_id)) is None:
         return f"stack {stack_id}"
-    return f"account {fields[4]}, region {fields[3]}"
+    region, account = location
+    return f"account {account}, region {region}"
 
 
 def action_counts(changes: Sequence[Change]) -> str:

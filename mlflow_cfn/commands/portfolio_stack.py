@@ -23,7 +23,7 @@ import dataclasses
 from typing import Any
 
 from mlflow_cfn.catalog.publish import PublishError, PublishRequest
-from mlflow_cfn.cfn.stacks import describe_stack
+from mlflow_cfn.cfn.stacks import describe_stack, stack_outputs
 
 __all__ = ["add_portfolio_stack_option", "check_portfolio_stack_flags", "with_portfolio_stack"]
 
@@ -72,7 +72,7 @@ def with_portfolio_stack(
     stack = describe_stack(cloudformation, name)
     if stack is None:
         raise PublishError(f"--portfolio-stack {name}: no such stack in this region")
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+    outputs = stack_outputs(stack)
     wanted = (ROLE_OUTPUTS[network], BOUNDARY_OUTPUT, PRODUCT_OUTPUTS[network], PORTFOLIO_OUTPUT)
     missing = [key for key in wanted if not outputs.get(key)]
     if missing:

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlflow_cfn.cfn.stacks import stack_location, stack_outputs, stack_parameters
 from mlflow_cfn.network.image_cache import MLFLOW_IMAGE
 from mlflow_cfn.network.inputs import (
     EGRESS_ENDPOINTS,
@@ -109,10 +110,7 @@ def _network_stack(stack_name: str, stack: dict[str, Any], region: str | None) -
             f"network stack {stack_name!r} is {status}: its outputs can be used only in "
             f"{', '.join(sorted(USABLE_STATES))} (wait for it to finish, or fix and update it)"
         )
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
-    parameters = {
-        p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])
-    }
+    outputs, parameters = stack_outputs(stack), stack_parameters(stack)
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if NETWORK_EGRESS not in parameters:
         missing.append(f"Parameter {NETWORK_EGRESS}")
@@ -141,6 +139,6 @@ def _network_stack(stack_name: str, stack: dict[str, Any], region: str | None) -
 
 
 def _account(stack_id: str) -> str | None:
-    """The account of a StackId: ``arn:<partition>:cloudformation:<region>:<account>:stack/...``."""
-    parts = stack_id.split(":")
-    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
+    """The account of a StackId (None when it names none)."""
+    location = stack_location(stack_id)
+    return location[1] if location and location[1].isdigit() else None

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlflow_cfn.cfn.aws import aws_cause, error_code
+from mlflow_cfn.cfn.stacks import stack_outputs, stack_parameters
 from mlflow_cfn.smoke.steps import SmokeInputError, StepFailed
 
 __all__ = [
@@ -99,10 +100,8 @@ def read_stack(cfn: Any, name: str) -> Stack:
         name=name,
         region=region,
         status=stack["StackStatus"],
-        outputs={o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])},
-        parameters={
-            p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])
-        },
+        outputs=stack_outputs(stack),
+        parameters=stack_parameters(stack),
     )
     if not result.outputs.get(TRACKING_URI):
         raise StepFailed(
