@@ -39,6 +39,7 @@ from tests.aws.acceptance import (
     gate,
     identities,
     measures,
+    retention,
     tags,
 )
 from tests.aws.acceptance import parameter_sets as sets
@@ -629,6 +630,31 @@ def test_image_pull_time(acceptance: Run):
         assert seconds is not None, "no task of the wake-up reported its image pull"
         check.figure = elapsed(seconds)
         check.detail = "the task the wake-up started"
+
+
+def test_create_rollback(acceptance: Run):
+    """A first create that fails late (an image that does not exist) and rolls back: the keys,
+    the artifact bucket and the log groups go, the log bucket stays (RetainExceptOnCreate and
+    Retain as README's teardown section says); and whether RDS kept a final snapshot."""
+    run = acceptance
+    run.require("deploy-network", checks=("create-rollback",))
+    with run.report.check("create-rollback") as check:
+        parameters = {**sets.operator_product(), "MlflowImage": retention.ROLLBACK_IMAGE}
+        finished = run.deploy("rollback", parameters, step="failing-create")
+        assert finished.code != 0, "the create with an image that does not exist succeeded"
+        cfn, stack = run.aws("cloudformation"), stack_of(run, "rollback")
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        assert status == "ROLLBACK_COMPLETE", f"{stack} is {status} after the failed create"
+        pages = cfn.get_paginator("describe_stack_events").paginate(StackName=stack)
+        events = [event for page in pages for event in page["StackEvents"]]
+        problems = retention.rollback_problems(template("mlflow.json"), events)
+        assert problems == [], "\n".join(problems)
+        reached = retention.judged(template("mlflow.json"), events)
+        check.figure = ", ".join(f"{len(ids)} {policy}" for policy, ids in reached.items())
+        snapshots = retention.cluster_snapshots(run.aws("rds"), events)
+        check.detail = "final snapshot of the rolled-back cluster: " + (
+            ", ".join(snapshots) or "none"
+        )
 
 
 # --- 7. Service Catalog (started in the background by test_network_and_portfolio) ---------------

@@ -746,6 +746,22 @@ def ecs_image_reference_forms():
         assert re.fullmatch(images.allowed_pattern, fixed)
 
 
+def create_rollback_deletes():
+    from mlflow_cfn.stack.components.retention import KEEP, KEEP_EXCEPT_ON_CREATE
+
+    deletable = {"AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::S3::Bucket"}
+    cannot_be_deleted = {"LogBucket", "CognitoUserPool"}  # log files from the start; protection
+    created = stack(**COGNITO).resources
+    assert cannot_be_deleted <= set(created)
+    assert created["CognitoUserPool"]["Properties"]["DeletionProtection"] == "ACTIVE"
+    for logical_id, resource in created.items():
+        if resource["Type"] in deletable | {"AWS::Cognito::UserPool"}:
+            kept = logical_id in cannot_be_deleted or resource["Type"] not in deletable
+            policy = KEEP if kept else KEEP_EXCEPT_ON_CREATE
+            assert resource["DeletionPolicy"] == policy, logical_id
+            assert resource["UpdateReplacePolicy"] == KEEP, logical_id
+
+
 CASES: dict[str, Callable[[], None]] = {
     name.replace("_", "-"): case
     for name, case in list(globals().items())

@@ -359,4 +359,16 @@ PRODUCT_CATALOGUE: tuple[Constraint, ...] = (
         "README (Large artifacts, Slow links): uploads that may take longer than 15 minutes set "
         "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false.",
     ),
+    Constraint(
+        "create-rollback-deletes",
+        "RetainExceptOnCreate keeps a resource like Retain except in the rollback of the create "
+        "that made it, which deletes it; a delete that cannot succeed there (a bucket holding "
+        "objects, a user pool with deletion protection) fails the rollback. UpdateReplacePolicy "
+        "has no RetainExceptOnCreate.",
+        f"{_DOCS}/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html; "
+        "checked by the acceptance suite (create-rollback)",
+        "stack/components/retention.py: RetainExceptOnCreate on the keys, the artifact bucket "
+        "and the log groups; Retain on LogBucket (log files from the start) and CognitoUserPool "
+        "(deletion protection); every UpdateReplacePolicy Retain.",
+    ),
 )

@@ -20,6 +20,7 @@ STACK_ROLES = {
     "login": "idp",  # Cognito login: the bearer-token path
     "operator": "ops",  # deployed by a principal holding only `permissions --for deploy`
     "datadog": "dog",  # templates/mlflow-datadog.json (with a Datadog API key only)
+    "rollback": "rbk",  # a first create that fails late and rolls back (create-rollback)
 }
 
 #: The tag every stack and role of a run carries (its value: the run id).

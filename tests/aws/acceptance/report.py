@@ -52,6 +52,9 @@ CHECKS: dict[str, str] = {
     "task-disk-usage": "Task disk in use with the -full image and nothing else (the 20 GiB "
     "ephemeral storage, images included).",
     "image-pull-time": "How long Fargate takes to pull the -full image for a task.",
+    "create-rollback": "A first create that fails late (an image that does not exist) rolls back "
+    "deleting the keys, the artifact bucket and the log groups (RetainExceptOnCreate) and keeping "
+    "the log bucket (Retain); the figure says whether RDS kept a final snapshot.",
     "datadog-volumes": "Fargate fills /var/run/s6 and /var/log/datadog from the agent image's "
     "VOLUME (owned by dd-agent, uid 100), so the init container leaves them alone.",
     "datadog-agent-healthy": "The Datadog agent runs healthy (`agent health`) as uid 100 with "
